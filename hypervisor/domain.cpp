@@ -1,0 +1,295 @@
+#include "domain.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <string>
+
+#include "atoll/evtchn_bits.h"
+
+extern char** environ;
+
+namespace atl::hv {
+
+using namespace hosted;
+
+const char* to_string(EndReason r) {
+  switch (r) {
+    case EndReason::kPoweroff: return "poweroff";
+    case EndReason::kReboot: return "reboot";
+    case EndReason::kCrash: return "crash";
+    case EndReason::kSuspend: return "suspend";
+    case EndReason::kWatchdog: return "watchdog";
+    case EndReason::kForbiddenSyscall: return "killed (forbidden system call)";
+    case EndReason::kKilled: return "killed";
+    case EndReason::kInterrupted: return "interrupted";
+    case EndReason::kStartFailed: return "failed to start";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+std::string loader_path() {
+  if (const char* env = getenv("ATOLL_LOADER")) return env;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "atoll-loader";
+  self[n] = 0;
+  std::string dir(self);
+  return dir.substr(0, dir.rfind('/')) + "/atoll-loader";
+}
+
+const char* loader_status_text(char c) {
+  switch (static_cast<LoaderStatus>(c)) {
+    case LoaderStatus::kBadConfig: return "the loader rejected its configuration";
+    case LoaderStatus::kMapFailed: return "the loader could not map guest memory at its fixed address";
+    case LoaderStatus::kProtectFailed: return "the loader could not apply segment protections";
+    case LoaderStatus::kSignalSetupFailed: return "the loader could not install its signal handlers";
+    case LoaderStatus::kSeccompFailed: return "the loader could not install its seccomp filter";
+    default: return "the loader failed";
+  }
+}
+
+}  // namespace
+
+Domain::Domain(const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid)
+    : m_config(config), m_image(image), m_memory(std::move(memory)), m_domid(domid), m_evtchn(DomId(domid)) {}
+
+Domain::~Domain() {
+  if (m_pid > 0) {
+    if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
+    waitpid(m_pid, nullptr, 0);
+  }
+  for (int fd : {m_pidfd, m_listener, m_timerfd, m_epoll, m_signalfd})
+    if (fd >= 0) close(fd);
+}
+
+void Domain::log(const char* fmt, ...) const {
+  if (!m_config.verbose) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  double ms = (monotonic_ns() - m_t_create) / 1e6;
+  fprintf(stderr, "[atoll %8.3f ms] dom%u: %s\n", ms, m_domid, line);
+}
+
+std::unique_ptr<Domain> Domain::try_create(const DomainConfig& config, const ElfImage& image, uint16_t domid,
+                                           std::string& error) {
+  uint64_t t0 = monotonic_ns();
+  if (config.memory % kPageSize || config.memory < kMinMemory || config.memory > kMaxMemory) {
+    error = "memory size must be a multiple of 4 KiB between 1 MiB and 3840 MiB";
+    return nullptr;
+  }
+  if (image.end() - kGuestBase + 64 * 1024 > config.memory) {
+    error = "the image (" + std::to_string((image.end() - kGuestBase) >> 10) + " KiB with its load offset) does not fit in " +
+            std::to_string(config.memory >> 10) + " KiB of memory; raise --memory";
+    return nullptr;
+  }
+  auto memory = GuestMemory::try_create(config.memory, error);
+  if (!memory) return nullptr;
+  std::unique_ptr<Domain> d(new Domain(config, image, std::move(*memory), domid));
+  d->m_t_create = t0;
+  if (!d->build(error)) return nullptr;
+  return d;
+}
+
+// Lays out the domain: image segments, start_info, shared_info, and the loader's
+// configuration page.
+bool Domain::build(std::string& error) {
+  auto& cfg = *reinterpret_cast<LoaderConfig*>(m_memory.frame(kHvFrameLoader));
+  cfg.magic = kLoaderMagic;
+  cfg.memory_size = m_config.memory;
+  cfg.entry = m_image.entry();
+  cfg.stack_top = gpa_to_va(kBootStackTopGpa);
+  cfg.start_info = gpa_to_va(kStartInfoGpa);
+  for (const ImageSegment& s : m_image.segments()) {
+    uint64_t gpa = s.vaddr - kGuestBase;
+    std::memcpy(m_memory.ram_at(gpa), m_image.bytes().data() + s.file_offset, s.file_size);
+    if (cfg.segment_count == kMaxLoaderSegments) { error = "the image has too many loadable segments"; return false; }
+    uint64_t start = gpa & ~(kPageSize - 1);
+    uint64_t end = (gpa + s.mem_size + kPageSize - 1) & ~(kPageSize - 1);
+    cfg.segments[cfg.segment_count++] = {start, end - start, s.prot, 0};
+  }
+
+  auto* si = reinterpret_cast<start_info_t*>(m_memory.ram_at(kStartInfoGpa));
+  std::snprintf(si->magic, sizeof si->magic, "xen-3.0-x86_64");
+  si->nr_pages = m_config.memory / kPageSize;
+  si->shared_info = kHvFramesGpa + kHvFrameSharedInfo * kPageSize;
+  si->flags = 0;
+  size_t n = std::min(m_config.cmdline.size(), sizeof si->cmd_line - 1);
+  std::memcpy(si->cmd_line, m_config.cmdline.data(), n);
+  si->cmd_line[n] = 0;
+
+  shared_info* s = shared();
+  vcpu0()->evtchn_upcall_mask = 1;  // upcalls start masked, as on Xen
+  // Ports start unmasked (shared_info is zeroed), as on Xen.
+  m_clock.publish(&vcpu0()->time);
+  TscClock::publish_wallclock(s);
+  return true;
+}
+
+bool Domain::spawn(std::string& error) {
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) { error = errno_text("pipe"); return false; }
+  // Move the inherited descriptors out of the way first: dup2 onto the same
+  // number would keep close-on-exec set.
+  int ram = fcntl(m_memory.ram_fd(), F_DUPFD_CLOEXEC, 64);
+  int frames = fcntl(m_memory.frames_fd(), F_DUPFD_CLOEXEC, 64);
+  int status_w = fcntl(status_pipe[1], F_DUPFD_CLOEXEC, 64);
+  close(status_pipe[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, ram, kLoaderMemoryFd);
+  posix_spawn_file_actions_adddup2(&fa, frames, kLoaderHvFramesFd);
+  posix_spawn_file_actions_adddup2(&fa, status_w, kLoaderStatusFd);
+  std::string path = loader_path();
+  char* argv[] = {const_cast<char*>("atoll-loader"), nullptr};
+  char* envp[] = {nullptr};
+  int rc = posix_spawn(&m_pid, path.c_str(), &fa, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  close(ram);
+  close(frames);
+  close(status_w);
+  if (rc != 0) {
+    close(status_pipe[0]);
+    m_pid = -1;
+    error = "cannot start the guest loader " + path + ": " + strerror(rc);
+    return false;
+  }
+  m_pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pid, 0));
+  log("loader spawned (pid %d)", m_pid);
+
+  char status = 0;
+  pollfd p{status_pipe[0], POLLIN, 0};
+  ssize_t got = poll(&p, 1, 10000) == 1 ? read(status_pipe[0], &status, 1) : -1;
+  close(status_pipe[0]);
+  if (got != 1 || status != static_cast<char>(LoaderStatus::kSealing)) {
+    error = got == 1 ? loader_status_text(status) : "the guest loader exited before sealing the domain";
+    return false;
+  }
+  // The loader closes every descriptor and then creates the seccomp listener,
+  // which therefore is its fd 0; take it as soon as it exists.
+  for (int tries = 0; tries < 200000; ++tries) {
+    m_listener = static_cast<int>(syscall(SYS_pidfd_getfd, m_pidfd, 0, 0));
+    if (m_listener >= 0) break;
+    if (errno != EBADF) { error = errno_text("pidfd_getfd (is ptrace restricted by Yama?)"); return false; }
+    if (waitid(P_PIDFD, m_pidfd, nullptr, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      siginfo_t si{};
+      waitid(P_PIDFD, m_pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+      if (si.si_pid != 0) { error = "the guest loader exited while sealing the domain"; return false; }
+    }
+    sched_yield();
+  }
+  if (m_listener < 0) { error = "timed out waiting for the guest's seccomp listener"; return false; }
+  fcntl(m_listener, F_SETFD, FD_CLOEXEC);
+  log("guest sealed");
+  return true;
+}
+
+DomainEnd Domain::run() {
+  std::string error;
+  m_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  m_epoll = epoll_create1(EPOLL_CLOEXEC);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  m_signalfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (!spawn(error)) return {EndReason::kStartFailed, 0, error};
+
+  auto watch = [&](int fd, uint64_t tag) {
+    epoll_event ev{EPOLLIN, {.u64 = tag}};
+    epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev);
+  };
+  enum : uint64_t { kTagListener, kTagTimer, kTagPid, kTagSignal };
+  watch(m_listener, kTagListener);
+  watch(m_timerfd, kTagTimer);
+  watch(m_pidfd, kTagPid);
+  watch(m_signalfd, kTagSignal);
+
+  while (!m_end) {
+    int timeout_ms = -1;
+    if (m_blocked && m_blocked->poll_deadline) {
+      uint64_t now = monotonic_ns();
+      timeout_ms = m_blocked->poll_deadline <= now ? 0 : static_cast<int>((m_blocked->poll_deadline - now + 999999) / 1000000);
+    }
+    epoll_event events[8];
+    int n = epoll_wait(m_epoll, events, 8, timeout_ms);
+    if (n < 0 && errno != EINTR) { end(EndReason::kKilled, 0, errno_text("epoll_wait")); break; }
+    if (n == 0 && m_blocked && m_blocked->is_poll) {
+      answer(m_blocked->notif_id, 0);  // SCHEDOP_poll timed out
+      m_blocked.reset();
+    }
+    for (int i = 0; i < n && !m_end; ++i) {
+      switch (events[i].data.u64) {
+        case kTagListener:
+          if (events[i].events & (EPOLLHUP | EPOLLERR)) { classify_exit(); break; }
+          serve_notification();
+          break;
+        case kTagTimer: {
+          uint64_t expirations;
+          if (read(m_timerfd, &expirations, sizeof expirations) > 0) fire_timer();
+          break;
+        }
+        case kTagPid: classify_exit(); break;
+        case kTagSignal: {
+          signalfd_siginfo si;
+          if (read(m_signalfd, &si, sizeof si) > 0)
+            end(EndReason::kInterrupted, 0, std::string("stopped by ") + strsignal(static_cast<int>(si.ssi_signo)));
+          break;
+        }
+      }
+    }
+  }
+  sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+
+  auto* boot = reinterpret_cast<const BootRecord*>(m_memory.ram_at(kBootRecordGpa));
+  if (boot->magic == kBootRecordMagic && boot->main_ns > m_t_create) {
+    log("boot: kernel entry at %.3f ms, main() at %.3f ms after domain creation",
+        (boot->kernel_entry_ns - m_t_create) / 1e6, (boot->main_ns - m_t_create) / 1e6);
+  }
+  log("ended: %s after %llu hypercalls, %llu upcall signals", to_string(m_end->reason),
+      static_cast<unsigned long long>(m_hypercalls), static_cast<unsigned long long>(m_upcall_signals));
+  return *m_end;
+}
+
+void Domain::end(EndReason reason, int status, std::string detail) {
+  if (m_end) return;
+  m_end = DomainEnd{reason, status, std::move(detail)};
+  if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
+}
+
+// The guest process died without a shutdown hypercall: find out how.
+void Domain::classify_exit() {
+  siginfo_t si{};
+  if (waitid(P_PIDFD, m_pidfd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0) return;
+  m_pid = -1;
+  if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) {
+    if (si.si_status == SIGSYS)
+      end(EndReason::kForbiddenSyscall, 0,
+          "the guest made a Linux system call outside the hypercall path and was killed by its seccomp filter");
+    else
+      end(EndReason::kCrash, 0, std::string("the guest process was killed by ") + strsignal(si.si_status));
+  } else {
+    end(EndReason::kCrash, 0, "the guest process exited on its own (status " + std::to_string(si.si_status) + ")");
+  }
+}
+
+}  // namespace atl::hv

@@ -1,0 +1,120 @@
+// One guest domain: its memory, its sandboxed process, its event channels and
+// timer, and the loop that answers its hypercalls until it shuts down.
+#pragma once
+
+#include <linux/seccomp.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "elf_image.h"
+#include "evtchn_table.h"
+#include "guest_memory.h"
+
+namespace atl::hv {
+
+enum class Action { kDestroy, kRestart, kPreserve };
+
+struct DomainConfig {
+  std::string name;
+  uint64_t memory = 16ULL << 20;
+  std::string cmdline;
+  Action on_poweroff = Action::kDestroy;
+  Action on_reboot = Action::kRestart;
+  Action on_crash = Action::kDestroy;
+  bool verbose = false;
+};
+
+// How a domain ended.
+enum class EndReason { kPoweroff, kReboot, kCrash, kSuspend, kWatchdog, kForbiddenSyscall, kKilled, kInterrupted, kStartFailed };
+
+struct DomainEnd {
+  EndReason reason;
+  int exit_status = 0;  // kPoweroff: the guest's exit status
+  std::string detail;   // one line for the user
+};
+
+const char* to_string(EndReason reason);
+
+class Domain {
+ public:
+  static std::unique_ptr<Domain> try_create(const DomainConfig& config, const ElfImage& image, uint16_t domid,
+                                            std::string& error);
+  ~Domain();
+
+  // Spawns the guest process and serves it until it ends.
+  DomainEnd run();
+
+ private:
+  Domain(const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid);
+
+  struct Blocked {
+    uint64_t notif_id;
+    bool is_poll = false;
+    std::vector<uint32_t> poll_ports;
+    uint64_t poll_deadline = 0;  // system time, 0 = none
+  };
+  // What a hypercall handler wants done with the guest's request.
+  struct Reply {
+    enum Kind { kValue, kDefer, kEnd } kind = kValue;
+    long value = 0;
+  };
+
+  bool build(std::string& error);
+  bool spawn(std::string& error);
+  void serve_notification();
+  Reply dispatch(const seccomp_notif& n);
+  Reply sched_op(const seccomp_notif& n);
+  long console_io(uint64_t cmd, uint64_t count, uint64_t buffer);
+  long event_channel_op(uint64_t cmd, uint64_t arg);
+  long xen_version(uint64_t cmd, uint64_t arg);
+  long vcpu_op(uint64_t cmd, uint64_t vcpu, uint64_t arg);
+  long callback_op(uint64_t cmd, uint64_t arg);
+  long set_timer(uint64_t deadline);
+  void answer(uint64_t id, long value);
+
+  // Events.
+  void raise(EvtchnPort port);  // set pending and wake/interrupt as Xen would
+  void kick_vcpu();
+  void fire_timer();
+  void wake_blocked_if_ready();
+  bool poll_ready(const Blocked& b) const;
+
+  void end(EndReason reason, int status, std::string detail);
+  void report_fault(const seccomp_notif& n);
+  std::string backtrace(uint64_t rip, uint64_t rbp) const;
+  void classify_exit();
+  void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+
+  shared_info* shared() const { return reinterpret_cast<shared_info*>(m_memory.frame(hosted::kHvFrameSharedInfo)); }
+  vcpu_info* vcpu0() const { return &shared()->vcpu_info[0]; }
+
+  DomainConfig m_config;
+  const ElfImage& m_image;
+  GuestMemory m_memory;
+  uint16_t m_domid;
+  EvtchnTable m_evtchn;
+  TscClock m_clock;
+
+  int m_pid = -1;
+  int m_pidfd = -1;
+  int m_listener = -1;
+  int m_timerfd = -1;
+  int m_epoll = -1;
+  int m_signalfd = -1;
+  uint64_t m_t_create = 0;
+  uint64_t m_timer_deadline = 0;  // 0 = not armed
+  bool m_in_hypercall = false;
+  std::optional<Blocked> m_blocked;
+  std::optional<DomainEnd> m_end;
+  uint64_t m_hypercalls = 0;
+  uint64_t m_upcall_signals = 0;
+  uint64_t m_t_first_hypercall = 0;
+  bool m_console_line_start = true;
+};
+
+}  // namespace atl::hv

@@ -1,0 +1,172 @@
+#include "elf_image.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace atl::hv {
+namespace {
+
+using hosted::kPageSize;
+
+bool range_ok(uint64_t offset, uint64_t size, uint64_t limit) {
+  return offset <= limit && size <= limit - offset;
+}
+
+template <typename T>
+bool read_at(std::span<const uint8_t> bytes, uint64_t offset, T& out) {
+  if (!range_ok(offset, sizeof(T), bytes.size())) return false;
+  std::memcpy(&out, bytes.data() + offset, sizeof(T));
+  return true;
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+uint32_t prot_of(uint32_t flags) {
+  uint32_t prot = 0;
+  if (flags & PF_R) prot |= hosted::kProtRead;
+  if (flags & PF_W) prot |= hosted::kProtWrite;
+  if (flags & PF_X) prot |= hosted::kProtExec;
+  return prot;
+}
+
+// Looks for the Atoll platform note ("Atoll", type 1, desc "hosted").
+bool has_hosted_note(std::span<const uint8_t> bytes, const Elf64_Phdr& ph) {
+  uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
+  while (off + sizeof(Elf64_Nhdr) <= end) {
+    Elf64_Nhdr nh;
+    if (!read_at(bytes, off, nh)) return false;
+    uint64_t name_off = off + sizeof nh;
+    uint64_t desc_off = name_off + ((nh.n_namesz + 3) & ~3ULL);
+    uint64_t next = desc_off + ((nh.n_descsz + 3) & ~3ULL);
+    if (next > end || next <= off) return false;
+    if (nh.n_namesz == 6 && nh.n_type == 1 && nh.n_descsz >= 6 &&
+        std::memcmp(bytes.data() + name_off, "Atoll", 6) == 0 &&
+        std::memcmp(bytes.data() + desc_off, "hosted", 6) == 0)
+      return true;
+    off = next;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<ElfImage> ElfImage::try_parse(std::span<const uint8_t> bytes, std::string& error) {
+  Elf64_Ehdr eh;
+  if (!read_at(bytes, 0, eh)) {
+    error = "file is too small to be an ELF image (" + std::to_string(bytes.size()) + " bytes)";
+    return std::nullopt;
+  }
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) { error = "not an ELF file (bad magic)"; return std::nullopt; }
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64) {
+    error = "not a 64-bit little-endian x86-64 ELF";
+    return std::nullopt;
+  }
+  if (eh.e_type != ET_EXEC) { error = "not a static executable (ELF type " + std::to_string(eh.e_type) + ")"; return std::nullopt; }
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+      !range_ok(eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr), bytes.size())) {
+    error = "program header table is missing or truncated";
+    return std::nullopt;
+  }
+
+  ElfImage image;
+  image.m_bytes = bytes;
+  image.m_entry = eh.e_entry;
+  bool hosted_note = false;
+  const uint64_t lowest = hosted::gpa_to_va(hosted::kImageGpa);
+  const uint64_t highest = hosted::gpa_to_va(hosted::kMaxMemory);
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    read_at(bytes, eh.e_phoff + uint64_t{i} * sizeof ph, ph);
+    if (ph.p_type == PT_NOTE && range_ok(ph.p_offset, ph.p_filesz, bytes.size()) && has_hosted_note(bytes, ph))
+      hosted_note = true;
+    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
+    std::string which = "segment " + std::to_string(i) + " at " + hex(ph.p_vaddr);
+    if (!range_ok(ph.p_offset, ph.p_filesz, bytes.size())) {
+      error = which + " extends past the end of the file (truncated image?)";
+      return std::nullopt;
+    }
+    if (ph.p_filesz > ph.p_memsz) { error = which + " has more file bytes than memory bytes"; return std::nullopt; }
+    if (ph.p_vaddr < lowest || !range_ok(ph.p_vaddr, ph.p_memsz, highest)) {
+      error = which + " lies outside guest memory (images are linked at " + hex(lowest) + ")";
+      return std::nullopt;
+    }
+    if ((ph.p_flags & PF_W) && (ph.p_flags & PF_X)) {
+      error = which + " is both writable and executable (W^X)";
+      return std::nullopt;
+    }
+    if (ph.p_vaddr % kPageSize != ph.p_offset % kPageSize) {
+      error = which + " is not page-congruent with its file offset";
+      return std::nullopt;
+    }
+    image.m_segments.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, prot_of(ph.p_flags)});
+  }
+  if (!hosted_note) {
+    error = "no Atoll hosted-platform note: this image was not linked for `atoll run`";
+    return std::nullopt;
+  }
+  if (image.m_segments.empty()) { error = "no loadable segments"; return std::nullopt; }
+
+  // Protections are per page, so segments may not share a page.
+  auto& segs = image.m_segments;
+  std::sort(segs.begin(), segs.end(), [](auto& a, auto& b) { return a.vaddr < b.vaddr; });
+  for (size_t i = 1; i < segs.size(); ++i) {
+    uint64_t prev_end = (segs[i - 1].vaddr + segs[i - 1].mem_size + kPageSize - 1) & ~(kPageSize - 1);
+    if ((segs[i].vaddr & ~(kPageSize - 1)) < prev_end) {
+      error = "segments at " + hex(segs[i - 1].vaddr) + " and " + hex(segs[i].vaddr) + " overlap";
+      return std::nullopt;
+    }
+  }
+  bool entry_ok = false;
+  for (auto& s : segs)
+    if ((s.prot & hosted::kProtExec) && image.m_entry >= s.vaddr && image.m_entry - s.vaddr < s.mem_size) entry_ok = true;
+  if (!entry_ok) {
+    error = "entry point " + hex(image.m_entry) + " is not inside an executable segment";
+    return std::nullopt;
+  }
+  image.m_end = (segs.back().vaddr + segs.back().mem_size + kPageSize - 1) & ~(kPageSize - 1);
+  image.load_symbols(bytes);
+  return image;
+}
+
+void ElfImage::load_symbols(std::span<const uint8_t> bytes) {
+  Elf64_Ehdr eh;
+  read_at(bytes, 0, eh);
+  if (eh.e_shentsize != sizeof(Elf64_Shdr) || !range_ok(eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr), bytes.size()))
+    return;  // A stripped or odd image still runs; it just has no names.
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    read_at(bytes, eh.e_shoff + uint64_t{i} * sizeof sh, sh);
+    if (sh.sh_type != SHT_SYMTAB || sh.sh_entsize != sizeof(Elf64_Sym) || sh.sh_link >= eh.e_shnum) continue;
+    Elf64_Shdr strtab;
+    read_at(bytes, eh.e_shoff + uint64_t{sh.sh_link} * sizeof strtab, strtab);
+    if (!range_ok(sh.sh_offset, sh.sh_size, bytes.size()) || !range_ok(strtab.sh_offset, strtab.sh_size, bytes.size()))
+      continue;
+    for (uint64_t off = sh.sh_offset; off + sizeof(Elf64_Sym) <= sh.sh_offset + sh.sh_size; off += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym;
+      read_at(bytes, off, sym);
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0 || sym.st_name >= strtab.sh_size) continue;
+      const char* name = reinterpret_cast<const char*>(bytes.data() + strtab.sh_offset + sym.st_name);
+      size_t max = strtab.sh_size - sym.st_name;
+      m_symbols.push_back({sym.st_value, sym.st_size, std::string(name, strnlen(name, max))});
+    }
+  }
+  std::sort(m_symbols.begin(), m_symbols.end(), [](auto& a, auto& b) { return a.address < b.address; });
+}
+
+std::optional<std::string> ElfImage::symbolize(uint64_t address) const {
+  auto it = std::upper_bound(m_symbols.begin(), m_symbols.end(), address,
+                             [](uint64_t a, const Symbol& s) { return a < s.address; });
+  if (it == m_symbols.begin()) return std::nullopt;
+  --it;
+  uint64_t off = address - it->address;
+  if (it->size != 0 && off >= it->size) return std::nullopt;
+  return it->name + "+" + hex(off);
+}
+
+}  // namespace atl::hv

@@ -1,0 +1,387 @@
+// The hypercall path: one seccomp user notification per guest hypercall, answered
+// with Xen's numbering, argument structs and return codes. Every pointer argument
+// is a guest address and is copied through GuestMemory, never dereferenced.
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <xen/callback.h>
+#include <xen/event_channel.h>
+#include <xen/sched.h>
+#include <xen/vcpu.h>
+#include <xen/version.h>
+
+#include "atoll/evtchn_bits.h"
+#include "domain.h"
+
+namespace atl::hv {
+
+using namespace hosted;
+
+namespace {
+constexpr long kEFault = -EFAULT, kEInval = -EINVAL, kENoSys = -ENOSYS;
+long to_xen(Errno e) { return -to_int(e); }
+}  // namespace
+
+void Domain::serve_notification() {
+  seccomp_notif n;
+  std::memset(&n, 0, sizeof n);
+  if (ioctl(m_listener, SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
+    if (errno == ENOENT || errno == EINTR) return;  // the guest was interrupted before we looked
+    classify_exit();
+    return;
+  }
+  if (m_hypercalls++ == 0) {
+    m_t_first_hypercall = monotonic_ns();
+    log("first hypercall");
+  }
+  m_in_hypercall = true;
+  Reply r = dispatch(n);
+  m_in_hypercall = false;
+  if (r.kind == Reply::kValue) answer(n.id, r.value);
+}
+
+void Domain::answer(uint64_t id, long value) {
+  m_clock.publish(&vcpu0()->time);
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.val = value;
+  if (ioctl(m_listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) classify_exit();
+}
+
+Domain::Reply Domain::dispatch(const seccomp_notif& n) {
+  const long nr = n.data.nr;
+  const auto* a = n.data.args;
+  if (nr == kFaultReportSyscall) {
+    report_fault(n);
+    return {Reply::kEnd};
+  }
+  switch (nr - kHypercallSyscallBase) {
+    case __HYPERVISOR_sched_op: return sched_op(n);
+    case __HYPERVISOR_console_io: return {Reply::kValue, console_io(a[0], a[1], a[2])};
+    case __HYPERVISOR_event_channel_op: return {Reply::kValue, event_channel_op(a[0], a[1])};
+    case __HYPERVISOR_set_timer_op: return {Reply::kValue, set_timer(a[0])};
+    case __HYPERVISOR_xen_version: return {Reply::kValue, xen_version(a[0], a[1])};
+    case __HYPERVISOR_vcpu_op: return {Reply::kValue, vcpu_op(a[0], a[1], a[2])};
+    case __HYPERVISOR_callback_op: return {Reply::kValue, callback_op(a[0], a[1])};
+    default: return {Reply::kValue, kENoSys};
+  }
+}
+
+Domain::Reply Domain::sched_op(const seccomp_notif& n) {
+  const auto* a = n.data.args;
+  switch (a[0]) {
+    case SCHEDOP_yield:
+      return {Reply::kValue, 0};
+    case SCHEDOP_block:
+      // Xen: re-enable event delivery, then sleep unless an event is already due.
+      __atomic_store_n(&vcpu0()->evtchn_upcall_mask, uint8_t{0}, __ATOMIC_SEQ_CST);
+      if (__atomic_load_n(&vcpu0()->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) return {Reply::kValue, 0};
+      m_blocked = Blocked{n.id};
+      return {Reply::kDefer};
+    case SCHEDOP_poll: {
+      sched_poll poll;
+      if (!m_memory.read(a[1], poll)) return {Reply::kValue, kEFault};
+      if (poll.nr_ports > 128) return {Reply::kValue, kEInval};
+      Blocked b{n.id, true, {}, poll.timeout};
+      for (unsigned i = 0; i < poll.nr_ports; ++i) {
+        evtchn_port_t port;
+        if (!m_memory.read(reinterpret_cast<uint64_t>(poll.ports.p) + i * sizeof port, port)) return {Reply::kValue, kEFault};
+        if (port >= EvtchnTable::kMaxPorts) return {Reply::kValue, kEInval};
+        b.poll_ports.push_back(port);
+      }
+      if (poll_ready(b)) return {Reply::kValue, 0};
+      if (poll.timeout && poll.timeout <= monotonic_ns()) return {Reply::kValue, 0};
+      m_blocked = std::move(b);
+      return {Reply::kDefer};
+    }
+    case SCHEDOP_shutdown: {
+      sched_shutdown sd;
+      if (!m_memory.read(a[1], sd)) return {Reply::kValue, kEFault};
+      switch (sd.reason) {
+        case SHUTDOWN_poweroff:
+          end(EndReason::kPoweroff, static_cast<int>(a[2] & 0xff), "");
+          break;
+        case SHUTDOWN_reboot: end(EndReason::kReboot, 0, "the guest asked to reboot"); break;
+        case SHUTDOWN_suspend: end(EndReason::kSuspend, 0, "the guest suspended itself"); break;
+        case SHUTDOWN_watchdog: end(EndReason::kWatchdog, 0, "the guest's watchdog fired"); break;
+        case SHUTDOWN_crash:
+          end(EndReason::kCrash, 0, "the guest reported a crash\n" + backtrace(n.data.instruction_pointer, a[2]));
+          break;
+        default: return {Reply::kValue, kEInval};
+      }
+      return {Reply::kEnd};
+    }
+    default:
+      return {Reply::kValue, kENoSys};
+  }
+}
+
+long Domain::console_io(uint64_t cmd, uint64_t count, uint64_t buffer) {
+  if (cmd == CONSOLEIO_read) return 0;  // input arrives over the console ring
+  if (cmd != CONSOLEIO_write) return kENoSys;
+  if (count > 1 << 20) return kEInval;
+  auto bytes = m_memory.span(buffer, count);
+  if (!bytes) return kEFault;
+  if (!m_t_first_hypercall) m_t_first_hypercall = monotonic_ns();
+  for (size_t done = 0; done < bytes->size();) {
+    ssize_t w = write(STDOUT_FILENO, bytes->data() + done, bytes->size() - done);
+    if (w <= 0) { if (errno == EINTR) continue; break; }
+    done += w;
+  }
+  return 0;
+}
+
+long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
+  auto self_or = [&](domid_t d) { return d == DOMID_SELF ? m_domid : d; };
+  switch (cmd) {
+    case EVTCHNOP_alloc_unbound: {
+      evtchn_alloc_unbound op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (self_or(op.dom) != m_domid) return -EPERM;
+      auto port = m_evtchn.alloc_unbound(DomId(self_or(op.remote_dom)));
+      if (!port.ok()) return to_xen(port.error());
+      op.port = port->value();
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case EVTCHNOP_bind_interdomain: {
+      evtchn_bind_interdomain op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      // Only loopback channels exist until other domains (and backends) do.
+      if (self_or(op.remote_dom) != m_domid) return -ESRCH;
+      auto port = m_evtchn.bind_interdomain(m_evtchn, EvtchnPort(op.remote_port));
+      if (!port.ok()) return to_xen(port.error());
+      op.local_port = port->value();
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case EVTCHNOP_bind_virq: {
+      evtchn_bind_virq op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      auto port = m_evtchn.bind_virq(op.virq, op.vcpu);
+      if (!port.ok()) return to_xen(port.error());
+      op.port = port->value();
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case EVTCHNOP_bind_ipi: {
+      evtchn_bind_ipi op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      auto port = m_evtchn.bind_ipi(op.vcpu);
+      if (!port.ok()) return to_xen(port.error());
+      op.port = port->value();
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case EVTCHNOP_close: {
+      evtchn_close op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      auto r = m_evtchn.close(EvtchnPort(op.port), &m_evtchn);
+      if (!r.ok()) return to_xen(r.error());
+      evtchn_bits::clear_pending(shared(), op.port % EvtchnTable::kMaxPorts);
+      return 0;
+    }
+    case EVTCHNOP_send: {
+      evtchn_send op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      const Channel* c = m_evtchn.lookup(EvtchnPort(op.port));
+      if (!c) return kEInval;
+      switch (c->state) {
+        case ChannelState::kInterdomain: raise(EvtchnPort(c->remote_port)); break;
+        case ChannelState::kIpi: raise(EvtchnPort(op.port)); break;
+        case ChannelState::kUnbound: break;  // nobody listens yet: dropped, as on Xen
+        default: return kEInval;
+      }
+      return 0;
+    }
+    case EVTCHNOP_status: {
+      evtchn_status op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (self_or(op.dom) != m_domid) return -EPERM;
+      const Channel* c = m_evtchn.lookup(EvtchnPort(op.port));
+      std::memset(&op.u, 0, sizeof op.u);
+      op.vcpu = 0;
+      if (!c) {
+        if (op.port >= EvtchnTable::kMaxPorts) return kEInval;
+        op.status = EVTCHNSTAT_closed;
+      } else {
+        switch (c->state) {
+          case ChannelState::kUnbound: op.status = EVTCHNSTAT_unbound; op.u.unbound.dom = c->remote_domid; break;
+          case ChannelState::kInterdomain:
+            op.status = EVTCHNSTAT_interdomain;
+            op.u.interdomain.dom = c->remote_domid;
+            op.u.interdomain.port = c->remote_port;
+            break;
+          case ChannelState::kVirq: op.status = EVTCHNSTAT_virq; op.u.virq = c->virq; break;
+          case ChannelState::kIpi: op.status = EVTCHNSTAT_ipi; break;
+          default: op.status = EVTCHNSTAT_closed; break;
+        }
+      }
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case EVTCHNOP_unmask: {
+      evtchn_unmask op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (!m_evtchn.lookup(EvtchnPort(op.port))) return kEInval;
+      if (evtchn_bits::unmask(shared(), vcpu0(), op.port) == evtchn_bits::Kick::kVcpu) kick_vcpu();
+      return 0;
+    }
+    case EVTCHNOP_bind_vcpu: {
+      evtchn_bind_vcpu op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (!m_evtchn.lookup(EvtchnPort(op.port))) return kEInval;
+      return op.vcpu == 0 ? 0 : -ENOENT;
+    }
+    default:
+      return kENoSys;
+  }
+}
+
+long Domain::xen_version(uint64_t cmd, uint64_t arg) {
+  auto put_string = [&](const char* text, size_t size) -> long {
+    char buf[1024] = {};
+    std::strncpy(buf, text, size - 1);
+    auto s = m_memory.span(arg, size);
+    if (!s) return kEFault;
+    std::memcpy(s->data(), buf, size);
+    return 0;
+  };
+  switch (cmd) {
+    case XENVER_version: return (4 << 16) | 17;
+    case XENVER_extraversion: return put_string(".0-atoll", sizeof(xen_extraversion_t));
+    case XENVER_capabilities: return put_string("xen-3.0-x86_64", sizeof(xen_capabilities_info_t));
+    case XENVER_changeset: return put_string("atoll-hosted", sizeof(xen_changeset_info_t));
+    case XENVER_guest_handle: return put_string("", sizeof(xen_domain_handle_t));
+    case XENVER_pagesize: return kPageSize;
+    case XENVER_get_features: {
+      xen_feature_info fi;
+      if (!m_memory.read(arg, fi)) return kEFault;
+      fi.submap = fi.submap_idx == 0 ? (1u << XENFEAT_auto_translated_physmap) : 0;
+      return m_memory.write(arg, fi) ? 0 : kEFault;
+    }
+    case XENVER_platform_parameters: {
+      xen_platform_parameters_t pp{};
+      pp.virt_start = 0;
+      return m_memory.write(arg, pp) ? 0 : kEFault;
+    }
+    default: return kENoSys;
+  }
+}
+
+long Domain::vcpu_op(uint64_t cmd, uint64_t vcpu, uint64_t arg) {
+  if (vcpu != 0) return -ENOENT;
+  switch (cmd) {
+    case VCPUOP_is_up: return 1;
+    case VCPUOP_set_singleshot_timer: {
+      vcpu_set_singleshot_timer t;
+      if (!m_memory.read(arg, t)) return kEFault;
+      if ((t.flags & VCPU_SSHOTTMR_future) && t.timeout_abs_ns < monotonic_ns()) return -ETIME;
+      return set_timer(t.timeout_abs_ns);
+    }
+    case VCPUOP_stop_singleshot_timer: return set_timer(0);
+    case VCPUOP_stop_periodic_timer: return 0;  // there is no periodic timer to stop
+    default: return kENoSys;
+  }
+}
+
+long Domain::callback_op(uint64_t cmd, uint64_t arg) {
+  if (cmd != CALLBACKOP_register) return kENoSys;
+  callback_register cb;
+  if (!m_memory.read(arg, cb)) return kEFault;
+  if (cb.type != CALLBACKTYPE_event) return kEInval;
+  auto& cfg = *reinterpret_cast<LoaderConfig*>(m_memory.frame(kHvFrameLoader));
+  __atomic_store_n(&cfg.event_callback, cb.address, __ATOMIC_RELEASE);
+  return 0;
+}
+
+long Domain::set_timer(uint64_t deadline) {
+  itimerspec its{};
+  m_timer_deadline = deadline;
+  if (deadline) {
+    uint64_t at = std::max<uint64_t>(deadline, 1);
+    its.it_value.tv_sec = at / 1000000000ULL;
+    its.it_value.tv_nsec = at % 1000000000ULL;
+  }
+  timerfd_settime(m_timerfd, TFD_TIMER_ABSTIME, &its, nullptr);
+  return 0;
+}
+
+void Domain::fire_timer() {
+  m_timer_deadline = 0;
+  if (auto port = m_evtchn.virq_port(VIRQ_TIMER)) raise(*port);
+}
+
+void Domain::raise(EvtchnPort port) {
+  if (evtchn_bits::set_pending(shared(), vcpu0(), port.value()) == evtchn_bits::Kick::kVcpu) kick_vcpu();
+  wake_blocked_if_ready();
+}
+
+bool Domain::poll_ready(const Blocked& b) const {
+  for (uint32_t p : b.poll_ports)
+    if (evtchn_bits::is_pending(shared(), p)) return true;
+  return false;
+}
+
+void Domain::wake_blocked_if_ready() {
+  if (!m_blocked) return;
+  bool ready = m_blocked->is_poll ? poll_ready(*m_blocked)
+                                  : __atomic_load_n(&vcpu0()->evtchn_upcall_pending, __ATOMIC_SEQ_CST) != 0;
+  if (!ready) return;
+  uint64_t id = m_blocked->notif_id;
+  m_blocked.reset();
+  answer(id, 0);
+}
+
+// The upcall flag just went up. A blocked guest is woken by answering its
+// SCHEDOP_block; a running one with upcalls unmasked gets the upcall signal. A guest
+// inside a hypercall checks the flag itself when the hypercall returns.
+void Domain::kick_vcpu() {
+  if (m_blocked || m_in_hypercall) return;
+  if (__atomic_load_n(&vcpu0()->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) return;
+  ++m_upcall_signals;
+  syscall(SYS_pidfd_send_signal, m_pidfd, kUpcallSignal, nullptr, 0);
+}
+
+void Domain::report_fault(const seccomp_notif& n) {
+  const auto* a = n.data.args;
+  int signo = static_cast<int>(a[0]);
+  char head[256];
+  const char* what = signo == SIGSEGV ? "page fault" : signo == SIGILL ? "invalid instruction"
+                   : signo == SIGFPE ? "arithmetic fault" : signo == SIGBUS ? "bus error" : "trap";
+  std::snprintf(head, sizeof head, "guest %s (%s) at rip 0x%llx, address 0x%llx", what, strsignal(signo),
+                static_cast<unsigned long long>(a[1]), static_cast<unsigned long long>(a[4]));
+  std::string detail = head;
+  if (signo == SIGSEGV && a[4] < 4096) detail += " (NULL pointer dereference)";
+  if (signo == SIGSEGV) {
+    for (const ImageSegment& s : m_image.segments())
+      if (!(s.prot & kProtWrite) && a[4] >= s.vaddr && a[4] - s.vaddr < s.mem_size)
+        detail += " (write to a read-only image segment: W^X)";
+  }
+  end(EndReason::kCrash, 0, detail + "\n" + backtrace(a[1], a[3]));
+}
+
+// Walks the guest's frame-pointer chain through checked guest-memory reads; any
+// bad link just ends the walk.
+std::string Domain::backtrace(uint64_t rip, uint64_t rbp) const {
+  std::string out = "backtrace:";
+  if (!m_image.has_symbols()) out += " (the image has no symbol table)";
+  auto frame_line = [&](unsigned i, uint64_t pc) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\n  #%-2u 0x%llx ", i, static_cast<unsigned long long>(pc));
+    out += buf;
+    out += m_image.symbolize(pc).value_or("?");
+  };
+  frame_line(0, rip);
+  for (unsigned i = 1; i < 32 && rbp; ++i) {
+    uint64_t link[2];
+    if (!m_memory.read(rbp, link)) break;
+    if (link[1] == 0) break;
+    frame_line(i, link[1] - 1);  // the call instruction, not the return address
+    if (link[0] <= rbp) break;   // stacks grow down: frames must move up
+    rbp = link[0];
+  }
+  return out;
+}
+
+}  // namespace atl::hv

@@ -1,0 +1,237 @@
+// atoll: the command line. `atoll run IMAGE` builds one domain from an appliance
+// image and runs it in the foreground with its console on stdout.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "domain.h"
+#include "elf_image.h"
+
+using namespace atl::hv;
+
+namespace {
+
+// Exit statuses of `atoll run` other than the guest's own poweroff status.
+constexpr int kExitAtollError = 125;
+constexpr int kExitReboot = 128;
+constexpr int kExitCrash = 134;
+constexpr int kExitForbiddenSyscall = 159;  // 128 + SIGSYS
+constexpr int kExitInterrupted = 130;
+
+const char* kMainHelp =
+    "usage: atoll <command> [options]\n"
+    "\n"
+    "Atoll runs appliance images (Xen PV guests linked against the Atoll library OS)\n"
+    "as sandboxed processes on this Linux host, without KVM and without root.\n"
+    "\n"
+    "commands:\n"
+    "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
+    "  version                            print the version and the Xen ABI spoken\n"
+    "  help [COMMAND]                     show help for a command\n"
+    "\n"
+    "Run `atoll run --help` for the options of `run`.\n";
+
+const char* kRunHelp =
+    "usage: atoll run IMAGE [options] [-- ARGS...]\n"
+    "\n"
+    "Builds a domain from IMAGE and runs it in the foreground. The guest's console is\n"
+    "this terminal's stdout; ARGS become the guest's argv[1...].\n"
+    "\n"
+    "options:\n"
+    "  -m, --memory SIZE        guest memory, e.g. 16M, 512K, 1G (default 16M)\n"
+    "  -n, --name NAME          domain name (default: the image's file name)\n"
+    "      --on-poweroff ACTION what to do when the guest powers off   (default destroy)\n"
+    "      --on-reboot ACTION   what to do when the guest reboots      (default restart)\n"
+    "      --on-crash ACTION    what to do when the guest crashes      (default destroy)\n"
+    "                           ACTION is destroy, restart or preserve (keep the stopped\n"
+    "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
+    "      --max-restarts N     give up after N restarts in a row (default 10)\n"
+    "  -v, --verbose            print the hypervisor's boot log with timings to stderr\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "exit status:\n"
+    "  0-124  the guest powered off with this exit status\n"
+    "  125    atoll itself failed (bad arguments, unreadable or invalid image, host error)\n"
+    "  128    the guest rebooted and --on-reboot is destroy\n"
+    "  130    interrupted (Ctrl-C, SIGTERM)\n"
+    "  134    the guest crashed (fault, abort, failed assertion); a backtrace is printed\n"
+    "  159    the guest made a Linux system call and was killed by its sandbox\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  fprintf(stderr, "atoll: %s\nTry `atoll run --help`.\n", message.c_str());
+  exit(kExitAtollError);
+}
+
+bool parse_size(const std::string& text, uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = strtoull(text.c_str(), &end, 10);
+  if (errno || end == text.c_str()) return false;
+  uint64_t mult = 1;
+  std::string suffix(end);
+  if (suffix == "" || suffix == "M" || suffix == "m" || suffix == "MiB") mult = 1ULL << 20;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB") mult = 1ULL << 10;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB") mult = 1ULL << 30;
+  else return false;
+  if (v > (1ULL << 40) / mult) return false;
+  out = v * mult;
+  return true;
+}
+
+Action parse_action(const std::string& option, const std::string& text) {
+  if (text == "destroy") return Action::kDestroy;
+  if (text == "restart") return Action::kRestart;
+  if (text == "preserve") return Action::kPreserve;
+  usage_error(option + " takes destroy, restart or preserve, not `" + text + "`");
+}
+
+std::string quote_arg(const std::string& arg) {
+  if (arg.find_first_of(" \t\"\\") == std::string::npos && !arg.empty()) return arg;
+  std::string q = "\"";
+  for (char c : arg) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+struct MappedFile {
+  void* data = MAP_FAILED;
+  size_t size = 0;
+  ~MappedFile() { if (data != MAP_FAILED) munmap(data, size); }
+};
+
+bool map_image(const std::string& path, MappedFile& file, std::string& error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { error = "cannot open image " + path + ": " + strerror(errno); return false; }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    error = "image " + path + " is not a regular file";
+    return false;
+  }
+  file.size = st.st_size;
+  if (file.size == 0) { close(fd); error = "image " + path + " is empty"; return false; }
+  file.data = mmap(nullptr, file.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (file.data == MAP_FAILED) { error = "cannot map image " + path + ": " + strerror(errno); return false; }
+  return true;
+}
+
+void wait_for_interrupt(const char* why) {
+  fprintf(stderr, "atoll: %s; domain preserved, press Ctrl-C to destroy it\n", why);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  int sig;
+  sigwait(&set, &sig);
+}
+
+int cmd_run(int argc, char** argv) {
+  DomainConfig config;
+  std::string image_path;
+  std::vector<std::string> guest_args;
+  unsigned max_restarts = 10;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") { fputs(kRunHelp, stdout); return 0; }
+    else if (a == "--") { for (++i; i < argc; ++i) guest_args.push_back(argv[i]); }
+    else if (a == "-m" || a == "--memory") {
+      std::string v = value();
+      if (!parse_size(v, config.memory)) usage_error("cannot read memory size `" + v + "` (try 16M)");
+    } else if (a == "-n" || a == "--name") config.name = value();
+    else if (a == "--on-poweroff") config.on_poweroff = parse_action(a, value());
+    else if (a == "--on-reboot") config.on_reboot = parse_action(a, value());
+    else if (a == "--on-crash") config.on_crash = parse_action(a, value());
+    else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "-v" || a == "--verbose") config.verbose = true;
+    else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
+    else if (image_path.empty()) image_path = a;
+    else guest_args.push_back(a);
+  }
+  if (image_path.empty()) usage_error("run needs an IMAGE");
+  if (config.name.empty()) config.name = image_path.substr(image_path.rfind('/') + 1);
+  config.cmdline = quote_arg(config.name);
+  for (auto& g : guest_args) config.cmdline += " " + quote_arg(g);
+  if (config.cmdline.size() >= 1024) usage_error("the guest command line is longer than Xen's 1023 bytes");
+
+  MappedFile file;
+  std::string error;
+  if (!map_image(image_path, file, error)) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+  auto image = ElfImage::try_parse({static_cast<const uint8_t*>(file.data), file.size}, error);
+  if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", image_path.c_str(), error.c_str()); return kExitAtollError; }
+
+  for (unsigned restarts = 0;; ++restarts) {
+    auto domain = Domain::try_create(config, *image, 1, error);
+    if (!domain) { fprintf(stderr, "atoll: cannot create the domain: %s\n", error.c_str()); return kExitAtollError; }
+    DomainEnd e = domain->run();
+    fflush(stdout);
+    Action action = Action::kDestroy;
+    int status = 0;
+    switch (e.reason) {
+      case EndReason::kPoweroff: action = config.on_poweroff; status = e.exit_status; break;
+      case EndReason::kReboot: action = config.on_reboot; status = kExitReboot; break;
+      case EndReason::kCrash:
+      case EndReason::kWatchdog:
+        action = config.on_crash; status = kExitCrash; break;
+      case EndReason::kForbiddenSyscall: action = config.on_crash; status = kExitForbiddenSyscall; break;
+      case EndReason::kInterrupted: status = kExitInterrupted; break;
+      case EndReason::kStartFailed:
+        fprintf(stderr, "atoll: cannot start the domain: %s\n", e.detail.c_str());
+        return kExitAtollError;
+      default: status = kExitCrash; break;
+    }
+    if (e.reason != EndReason::kPoweroff && e.reason != EndReason::kInterrupted)
+      fprintf(stderr, "atoll: domain %s: %s%s%s\n", config.name.c_str(), to_string(e.reason), e.detail.empty() ? "" : ": ",
+              e.detail.c_str());
+    if (action == Action::kRestart) {
+      if (restarts + 1 > max_restarts) {
+        fprintf(stderr, "atoll: domain %s restarted %u times in a row; giving up\n", config.name.c_str(), max_restarts);
+        return status;
+      }
+      fprintf(stderr, "atoll: restarting domain %s\n", config.name.c_str());
+      continue;
+    }
+    if (action == Action::kPreserve) wait_for_interrupt(to_string(e.reason));
+    return status;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) { fputs(kMainHelp, stderr); return kExitAtollError; }
+  std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help") { fputs(kMainHelp, stdout); return 0; }
+  if (cmd == "help") {
+    if (argc > 2 && std::string(argv[2]) == "run") fputs(kRunHelp, stdout);
+    else if (argc > 2 && std::string(argv[2]) == "version") fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
+    else fputs(kMainHelp, stdout);
+    return 0;
+  }
+  if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+  if (cmd == "version" || cmd == "--version") {
+    if (argc > 2 && (std::string(argv[2]) == "-h" || std::string(argv[2]) == "--help")) {
+      fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
+      return 0;
+    }
+    printf("atoll 0.1.0 (hosted hypervisor; Xen 4.17 PV ABI, interface 0x%x)\n", __XEN_INTERFACE_VERSION__);
+    return 0;
+  }
+  fprintf(stderr, "atoll: unknown command `%s`\n\n%s", cmd.c_str(), kMainHelp);
+  return kExitAtollError;
+}

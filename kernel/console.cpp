@@ -1,0 +1,28 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "atoll/hypercall.h"
+#include "atoll/kernel.h"
+
+namespace atl::kernel {
+
+void console_write(const char* text, size_t length) {
+  // One hypercall per chunk: the hypervisor bounds a single write at 1 MiB.
+  while (length) {
+    size_t chunk = length > 65536 ? 65536 : length;
+    hypercall::console_write(text, chunk);
+    text += chunk;
+    length -= chunk;
+  }
+}
+
+void console_print(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) console_write(buf, n < static_cast<int>(sizeof buf) ? n : sizeof buf - 1);
+}
+
+}  // namespace atl::kernel

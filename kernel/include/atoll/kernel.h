@@ -1,0 +1,23 @@
+// Kernel-wide services: the console, panics, and the boot-time command line.
+#pragma once
+
+#include <stddef.h>
+
+namespace atl::kernel {
+
+// Writes to the domain's console (the Xen console_io hypercall on this platform
+// until the PV console ring takes over).
+void console_write(const char* text, size_t length);
+void console_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Reports the message and shuts the domain down with SHUTDOWN_crash; the
+// hypervisor prints a backtrace.
+[[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+[[noreturn]] void shutdown_crash();
+[[noreturn]] void shutdown_poweroff(int status);
+
+// argv parsed from the start_info command line: argv[0] is the domain's name.
+int argc();
+char** argv();
+
+}  // namespace atl::kernel

@@ -1,0 +1,48 @@
+// The hosted platform: the guest runs as a sandboxed Linux process under Atoll's
+// own hypervisor (see atoll/hosted_abi.h for the address map and the contract).
+#include <xen/callback.h>
+
+#include "atoll/evtchn.h"
+#include "atoll/hosted_abi.h"
+#include "atoll/platform.h"
+
+namespace atl::platform {
+namespace {
+
+BootInfo g_boot;
+
+}  // namespace
+
+const BootInfo& boot_info() { return g_boot; }
+void* phys_to_virt(uint64_t gpa) { return reinterpret_cast<void*>(hosted::gpa_to_va(gpa)); }
+uint64_t virt_to_phys(const void* va) { return reinterpret_cast<uintptr_t>(va) - hosted::kGuestBase; }
+const char* name() { return "hosted"; }
+
+void register_event_callback() {
+  callback_register cb{};
+  cb.type = CALLBACKTYPE_event;
+  cb.address = reinterpret_cast<uintptr_t>(&evtchn::upcall);
+  atoll_hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register, reinterpret_cast<uintptr_t>(&cb), 0, 0, 0);
+}
+
+void record_boot_milestone(bool main_reached, uint64_t now_ns) {
+  auto* rec = static_cast<hosted::BootRecord*>(phys_to_virt(hosted::kBootRecordGpa));
+  rec->magic = hosted::kBootRecordMagic;
+  if (main_reached) rec->main_ns = now_ns; else rec->kernel_entry_ns = now_ns;
+}
+
+}  // namespace atl::platform
+
+extern "C" char _end[];
+
+extern "C" [[noreturn]] void hosted_start(const start_info_t* si) {
+  using namespace atl;
+  platform::BootInfo& b = platform::g_boot;
+  b.start_info = si;
+  b.shared = static_cast<shared_info*>(platform::phys_to_virt(si->shared_info));
+  b.memory_size = si->nr_pages * hosted::kPageSize;
+  b.heap_start = (reinterpret_cast<uintptr_t>(_end) + hosted::kPageSize - 1) & ~(hosted::kPageSize - 1);
+  b.heap_end = hosted::gpa_to_va(b.memory_size);
+  b.cmdline = reinterpret_cast<const char*>(si->cmd_line);
+  kernel_main();
+}

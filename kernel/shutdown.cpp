@@ -1,0 +1,38 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <xen/sched.h>
+
+#include "atoll/evtchn.h"
+#include "atoll/hypercall.h"
+#include "atoll/kernel.h"
+
+namespace atl::kernel {
+
+void shutdown_crash() {
+  evtchn::upcalls_disable();
+  sched_shutdown sd{SHUTDOWN_crash};
+  // Atoll extension: the frame pointer lets the hypervisor print a backtrace.
+  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+}
+
+void shutdown_poweroff(int status) {
+  evtchn::upcalls_disable();
+  sched_shutdown sd{SHUTDOWN_poweroff};
+  // Atoll extension: the exit status travels in the third argument.
+  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd, static_cast<uint64_t>(status) & 0xff);
+}
+
+void panic(const char* fmt, ...) {
+  char buf[512];
+  int n = snprintf(buf, sizeof buf, "atoll: panic: ");
+  va_list ap;
+  va_start(ap, fmt);
+  n += vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
+  va_end(ap);
+  if (n > static_cast<int>(sizeof buf) - 2) n = sizeof buf - 2;
+  buf[n++] = '\n';
+  console_write(buf, n);
+  shutdown_crash();
+}
+
+}  // namespace atl::kernel
