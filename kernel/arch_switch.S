@@ -34,9 +34,9 @@ atoll_switch_context:
  * and r13 by the frame sched.cpp builds. */
     .globl atoll_thread_trampoline
 atoll_thread_trampoline:
-    mov %r13, %rdi
-    call *%r12
-    call atoll_thread_exit
+    mov %r12, %rdi
+    mov %r13, %rsi
+    call atoll_thread_entry
     ud2
 
     .section .note.GNU-stack, "", @progbits

@@ -17,8 +17,10 @@ struct Binding {
 Binding g_bindings[evtchn_bits::kMaxPorts];
 shared_info* g_shared;
 vcpu_info* g_vcpu;
+uint64_t g_dispatched;
 
 void dispatch(unsigned port) {
+  ++g_dispatched;
   const Binding& b = g_bindings[port];
   if (b.handler) b.handler(EvtchnPort(port), b.data);
 }
@@ -132,6 +134,7 @@ void unmask(EvtchnPort port) {
 }
 
 bool is_pending(EvtchnPort port) { return evtchn_bits::is_pending(g_shared, port.value()); }
+uint64_t dispatched_count() { return __atomic_load_n(&g_dispatched, __ATOMIC_RELAXED); }
 void clear(EvtchnPort port) { evtchn_bits::clear_pending(g_shared, port.value()); }
 
 }  // namespace atl::evtchn

@@ -270,7 +270,13 @@ void join(Thread* t) {
   free(t);
 }
 
-extern "C" [[noreturn]] void atoll_thread_exit() { exit_thread(); }
+// A new thread starts here from the trampoline. It was switched to from inside the
+// scheduler, with upcalls masked; it enables them, as every thread runs with.
+extern "C" [[noreturn]] void atoll_thread_entry(ThreadFn fn, void* arg) {
+  evtchn::upcalls_restore(0);
+  fn(arg);
+  exit_thread();
+}
 
 void exit_thread() {
   evtchn::upcalls_disable();

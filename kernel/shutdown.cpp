@@ -22,6 +22,12 @@ void shutdown_poweroff(int status) {
   for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd, static_cast<uint64_t>(status) & 0xff);
 }
 
+void shutdown_reboot() {
+  evtchn::upcalls_disable();
+  sched_shutdown sd{SHUTDOWN_reboot};
+  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd);
+}
+
 void panic(const char* fmt, ...) {
   char buf[512];
   int n = snprintf(buf, sizeof buf, "atoll: panic: ");

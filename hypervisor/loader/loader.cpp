@@ -107,11 +107,14 @@ void seal() {
   sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
   constexpr long kPrSetNoNewPrivs = 38;
   if (raw_syscall(__NR_prctl, kPrSetNoNewPrivs, 1, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
+  // Every descriptor goes: the listener created next becomes fd 0, which the
+  // hypervisor takes with pidfd_getfd. The status byte is written only once fd 0
+  // is closed, so the hypervisor can never pick up a stale fd 0.
+  raw_syscall(__NR_close_range, 0, kLoaderStatusFd - 1, 0);
+  raw_syscall(__NR_close_range, kLoaderStatusFd + 1, ~0U, 0);
   char byte = static_cast<char>(LoaderStatus::kSealing);
   raw_syscall(__NR_write, kLoaderStatusFd, reinterpret_cast<long>(&byte), 1);
-  // Every descriptor goes: the listener created next becomes fd 0, which the
-  // hypervisor takes with pidfd_getfd.
-  raw_syscall(__NR_close_range, 0, ~0U, 0);
+  raw_syscall(__NR_close, kLoaderStatusFd);
   long fd = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
                         SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
                         reinterpret_cast<long>(&prog));

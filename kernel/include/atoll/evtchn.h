@@ -27,6 +27,8 @@ void mask(EvtchnPort port);
 void unmask(EvtchnPort port);
 bool is_pending(EvtchnPort port);
 void clear(EvtchnPort port);
+// Events dispatched to handlers since boot.
+uint64_t dispatched_count();
 
 // "Interrupt" control: masking upcalls on the vCPU. Restoring to enabled runs any
 // upcall that arrived meanwhile.

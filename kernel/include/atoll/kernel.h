@@ -15,6 +15,7 @@ void console_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 [[noreturn]] void shutdown_crash();
 [[noreturn]] void shutdown_poweroff(int status);
+[[noreturn]] void shutdown_reboot();
 
 // argv parsed from the start_info command line: argv[0] is the domain's name.
 int argc();

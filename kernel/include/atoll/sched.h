@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atoll/evtchn.h"
+
 namespace atl::sched {
 
 struct Thread;
@@ -72,5 +74,16 @@ const char* name(const Thread* t);
 unsigned thread_count();
 // Makes `t` runnable (from an event handler, for instance).
 void wake(Thread* t);
+
+// Waits on `q` until `ready()` holds, checking it with upcalls masked so a wake-up
+// from an event handler cannot slip between the check and the wait. Returns
+// ready() (false only when `deadline_ns` passed first).
+template <typename Ready>
+bool wait_until(WaitQueue& q, Ready ready, uint64_t deadline_ns = 0) {
+  evtchn::UpcallGuard guard;
+  while (!ready())
+    if (!q.wait(deadline_ns)) return ready();
+  return true;
+}
 
 }  // namespace atl::sched
