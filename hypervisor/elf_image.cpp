@@ -41,9 +41,10 @@ bool has_hosted_note(std::span<const uint8_t> bytes, const Elf64_Phdr& ph) {
   while (off + sizeof(Elf64_Nhdr) <= end) {
     Elf64_Nhdr nh;
     if (!read_at(bytes, off, nh)) return false;
+    // Round up in 64 bits: in 32, a size near 4 GiB wraps to 0.
     uint64_t name_off = off + sizeof nh;
-    uint64_t desc_off = name_off + ((nh.n_namesz + 3) & ~3ULL);
-    uint64_t next = desc_off + ((nh.n_descsz + 3) & ~3ULL);
+    uint64_t desc_off = name_off + ((uint64_t{nh.n_namesz} + 3) & ~3ULL);
+    uint64_t next = desc_off + ((uint64_t{nh.n_descsz} + 3) & ~3ULL);
     if (next > end || next <= off) return false;
     if (nh.n_namesz == 6 && nh.n_type == 1 && nh.n_descsz >= 6 &&
         std::memcmp(bytes.data() + name_off, "Atoll", 6) == 0 &&

@@ -89,7 +89,8 @@ Result<void> EvtchnTable::close(EvtchnPort port, EvtchnTable* peer) {
     case ChannelState::kInterdomain:
       if (peer && c.remote_port < peer->m_channels.size()) {
         Channel& r = peer->m_channels[c.remote_port];
-        if (r.state == ChannelState::kInterdomain && r.remote_port == port.value()) {
+        if (r.state == ChannelState::kInterdomain && r.remote_port == port.value() &&
+            r.remote_domid == m_self.value()) {
           r.state = ChannelState::kUnbound;
           r.remote_domid = m_self.value();
           r.remote_port = 0;

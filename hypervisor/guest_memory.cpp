@@ -10,6 +10,10 @@ using hosted::kHvFramesCount;
 using hosted::kPageSize;
 
 std::optional<GuestMemory> GuestMemory::try_create(uint64_t memory_size, std::string& error) {
+  if (memory_size == 0 || memory_size % kPageSize || memory_size > hosted::kMaxMemory) {
+    error = "guest memory must be a non-zero multiple of 4 KiB below the hypervisor frames window";
+    return std::nullopt;
+  }
   GuestMemory m;
   m.m_size = memory_size;
   m.m_ram_fd = memfd_create("atoll-guest-ram", MFD_CLOEXEC);

@@ -2,12 +2,14 @@
  * the boot stack and rsi pointing at start_info, as Xen does for PV guests. */
     .section .text.boot, "ax"
     .globl _start
+    .type _start, @function
 _start:
     xor %ebp, %ebp
     and $-16, %rsp
     mov %rsi, %rdi
     call hosted_start
     ud2
+    .size _start, .-_start
 
 /* long atoll_hypercall(op, a1, a2, a3, a4, a5): the hosted hypercall instruction
  * sequence. The op becomes a system call number the guest's seccomp filter sends
