@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -67,15 +67,15 @@ const char* loader_status_text(char c) {
 
 }  // namespace
 
-Domain::Domain(const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid)
-    : m_config(config), m_image(image), m_memory(std::move(memory)), m_domid(domid), m_evtchn(DomId(domid)) {}
+Domain::Domain(EventLoop& loop, const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid)
+    : m_loop(loop), m_config(config), m_image(image), m_memory(std::move(memory)), m_domid(domid), m_evtchn(DomId(domid)) {}
 
 Domain::~Domain() {
   if (m_pid > 0) {
     if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
     waitpid(m_pid, nullptr, 0);
   }
-  for (int fd : {m_pidfd, m_listener, m_timerfd, m_epoll, m_signalfd})
+  for (int fd : {m_pidfd, m_listener, m_timerfd, m_poll_timerfd})
     if (fd >= 0) close(fd);
 }
 
@@ -90,8 +90,8 @@ void Domain::log(const char* fmt, ...) const {
   fprintf(stderr, "[atoll %8.3f ms] dom%u: %s\n", ms, m_domid, line);
 }
 
-std::unique_ptr<Domain> Domain::try_create(const DomainConfig& config, const ElfImage& image, uint16_t domid,
-                                           std::string& error) {
+std::unique_ptr<Domain> Domain::try_create(EventLoop& loop, const DomainConfig& config, const ElfImage& image,
+                                           uint16_t domid, std::string& error) {
   uint64_t t0 = monotonic_ns();
   if (config.memory % kPageSize || config.memory < kMinMemory || config.memory > kMaxMemory) {
     error = "memory size must be a multiple of 4 KiB between 1 MiB and 3840 MiB";
@@ -104,7 +104,7 @@ std::unique_ptr<Domain> Domain::try_create(const DomainConfig& config, const Elf
   }
   auto memory = GuestMemory::try_create(config.memory, error);
   if (!memory) return nullptr;
-  std::unique_ptr<Domain> d(new Domain(config, image, std::move(*memory), domid));
+  std::unique_ptr<Domain> d(new Domain(loop, config, image, std::move(*memory), domid));
   d->m_t_create = t0;
   if (!d->build(error)) return nullptr;
   return d;
@@ -203,63 +203,38 @@ bool Domain::spawn(std::string& error) {
   return true;
 }
 
-DomainEnd Domain::run() {
-  std::string error;
+bool Domain::start(std::string& error) {
   m_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  m_epoll = epoll_create1(EPOLL_CLOEXEC);
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, s);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  m_signalfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (!spawn(error)) return {EndReason::kStartFailed, 0, error};
-
-  auto watch = [&](int fd, uint64_t tag) {
-    epoll_event ev{EPOLLIN, {.u64 = tag}};
-    epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &ev);
-  };
-  enum : uint64_t { kTagListener, kTagTimer, kTagPid, kTagSignal };
-  watch(m_listener, kTagListener);
-  watch(m_timerfd, kTagTimer);
-  watch(m_pidfd, kTagPid);
-  watch(m_signalfd, kTagSignal);
-
-  while (!m_end) {
-    int timeout_ms = -1;
-    if (m_blocked && m_blocked->poll_deadline) {
-      uint64_t now = monotonic_ns();
-      timeout_ms = m_blocked->poll_deadline <= now ? 0 : static_cast<int>((m_blocked->poll_deadline - now + 999999) / 1000000);
-    }
-    epoll_event events[8];
-    int n = epoll_wait(m_epoll, events, 8, timeout_ms);
-    if (n < 0 && errno != EINTR) { end(EndReason::kKilled, 0, errno_text("epoll_wait")); break; }
-    if (n == 0 && m_blocked && m_blocked->is_poll) {
-      answer(m_blocked->notif_id, 0);  // SCHEDOP_poll timed out
+  m_poll_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (m_timerfd < 0 || m_poll_timerfd < 0) { error = errno_text("timerfd_create"); return false; }
+  if (!spawn(error)) return false;
+  m_loop.add_fd(m_listener, EPOLLIN, [this](uint32_t events) {
+    if (events & (EPOLLHUP | EPOLLERR)) classify_exit(); else serve_notification();
+  });
+  m_loop.add_fd(m_timerfd, EPOLLIN, [this](uint32_t) {
+    uint64_t expirations;
+    if (read(m_timerfd, &expirations, sizeof expirations) > 0) fire_timer();
+  });
+  m_loop.add_fd(m_poll_timerfd, EPOLLIN, [this](uint32_t) {
+    uint64_t expirations;
+    if (read(m_poll_timerfd, &expirations, sizeof expirations) <= 0) return;
+    if (m_blocked && m_blocked->is_poll && m_blocked->poll_deadline && m_blocked->poll_deadline <= monotonic_ns()) {
+      uint64_t id = m_blocked->notif_id;
       m_blocked.reset();
+      answer(id, 0);  // SCHEDOP_poll timed out
     }
-    for (int i = 0; i < n && !m_end; ++i) {
-      switch (events[i].data.u64) {
-        case kTagListener:
-          if (events[i].events & (EPOLLHUP | EPOLLERR)) { classify_exit(); break; }
-          serve_notification();
-          break;
-        case kTagTimer: {
-          uint64_t expirations;
-          if (read(m_timerfd, &expirations, sizeof expirations) > 0) fire_timer();
-          break;
-        }
-        case kTagPid: classify_exit(); break;
-        case kTagSignal: {
-          signalfd_siginfo si;
-          if (read(m_signalfd, &si, sizeof si) > 0)
-            end(EndReason::kInterrupted, 0, std::string("stopped by ") + strsignal(static_cast<int>(si.ssi_signo)));
-          break;
-        }
-      }
-    }
-  }
-  sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+  });
+  m_loop.add_fd(m_pidfd, EPOLLIN, [this](uint32_t) { classify_exit(); });
+  return true;
+}
 
+void Domain::destroy(EndReason reason, std::string detail) { end(reason, 0, std::move(detail)); }
+
+DomainEnd Domain::finish() {
+  for (int fd : {m_listener, m_timerfd, m_poll_timerfd, m_pidfd})
+    if (fd >= 0) m_loop.remove_fd(fd);
+  for (auto& hook : m_end_hooks) hook();
+  m_end_hooks.clear();
   auto* boot = reinterpret_cast<const BootRecord*>(m_memory.ram_at(kBootRecordGpa));
   if (boot->magic == kBootRecordMagic && boot->main_ns > m_t_create) {
     log("boot: kernel entry at %.3f ms, main() at %.3f ms after domain creation",

@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "clock.h"
 #include "elf_image.h"
+#include "event_loop.h"
 #include "evtchn_table.h"
 #include "guest_memory.h"
 
@@ -42,15 +44,34 @@ const char* to_string(EndReason reason);
 
 class Domain {
  public:
-  static std::unique_ptr<Domain> try_create(const DomainConfig& config, const ElfImage& image, uint16_t domid,
-                                            std::string& error);
+  static std::unique_ptr<Domain> try_create(EventLoop& loop, const DomainConfig& config, const ElfImage& image,
+                                            uint16_t domid, std::string& error);
   ~Domain();
 
-  // Spawns the guest process and serves it until it ends.
-  DomainEnd run();
+  // Spawns the guest process and registers it with the event loop.
+  bool start(std::string& error);
+  bool ended() const { return m_end.has_value(); }
+  // Ends the domain from outside (Ctrl-C, toolstack).
+  void destroy(EndReason reason, std::string detail);
+  // Once ended(): unregisters from the loop, runs end hooks, returns how it ended.
+  DomainEnd finish();
+
+  uint16_t domid() const { return m_domid; }
+  const DomainConfig& config() const { return m_config; }
+  GuestMemory& memory() { return m_memory; }
+  void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+
+  // Backend side of event channels. The hypervisor acts as domain 0: a backend
+  // gets a guest port connected to it and a callback for the guest's notifications.
+  Result<EvtchnPort> connect_backend_port(std::function<void()> on_notify);
+  // Binds a backend to a port the guest allocated unbound for domain 0.
+  Result<void> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
+  void notify_guest(EvtchnPort guest_port) { raise(guest_port); }
+  // Called when the domain ends, before finish() returns (backends flush here).
+  void on_end(std::function<void()> hook) { m_end_hooks.push_back(std::move(hook)); }
 
  private:
-  Domain(const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid);
+  Domain(EventLoop& loop, const DomainConfig& config, const ElfImage& image, GuestMemory memory, uint16_t domid);
 
   struct Blocked {
     uint64_t notif_id;
@@ -88,11 +109,11 @@ class Domain {
   void report_fault(const seccomp_notif& n);
   std::string backtrace(uint64_t rip, uint64_t rbp) const;
   void classify_exit();
-  void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
   shared_info* shared() const { return reinterpret_cast<shared_info*>(m_memory.frame(hosted::kHvFrameSharedInfo)); }
   vcpu_info* vcpu0() const { return &shared()->vcpu_info[0]; }
 
+  EventLoop& m_loop;
   DomainConfig m_config;
   const ElfImage& m_image;
   GuestMemory m_memory;
@@ -104,8 +125,9 @@ class Domain {
   int m_pidfd = -1;
   int m_listener = -1;
   int m_timerfd = -1;
-  int m_epoll = -1;
-  int m_signalfd = -1;
+  int m_poll_timerfd = -1;
+  std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
+  std::vector<std::function<void()>> m_end_hooks;
   uint64_t m_t_create = 0;
   uint64_t m_timer_deadline = 0;  // 0 = not armed
   bool m_in_hypercall = false;

@@ -76,6 +76,26 @@ Result<EvtchnPort> EvtchnTable::bind_interdomain(EvtchnTable& peer, EvtchnPort r
   return port;
 }
 
+Result<EvtchnPort> EvtchnTable::alloc_connected(DomId remote, uint32_t remote_port) {
+  auto port = allocate();
+  if (!port.ok()) return port;
+  Channel& c = m_channels[port->value()];
+  c = Channel{};
+  c.state = ChannelState::kInterdomain;
+  c.remote_domid = remote.value();
+  c.remote_port = remote_port;
+  return port;
+}
+
+Result<void> EvtchnTable::connect_unbound(EvtchnPort local, DomId remote, uint32_t remote_port) {
+  if (local.value() >= m_channels.size()) return Errno::kInval;
+  Channel& c = m_channels[local.value()];
+  if (c.state != ChannelState::kUnbound || c.remote_domid != remote.value()) return Errno::kInval;
+  c.state = ChannelState::kInterdomain;
+  c.remote_port = remote_port;
+  return {};
+}
+
 Result<void> EvtchnTable::close(EvtchnPort port, EvtchnTable* peer) {
   if (port.value() == 0 || port.value() >= m_channels.size()) return Errno::kInval;
   Channel& c = m_channels[port.value()];

@@ -35,6 +35,11 @@ class EvtchnTable {
   // Binds a new local port to `remote_port` of `peer`, which must be unbound and
   // waiting for this domain. Both tables are updated (they may be the same table).
   Result<EvtchnPort> bind_interdomain(EvtchnTable& peer, EvtchnPort remote_port);
+  // Channels whose other end is not a domain's table but a backend inside the
+  // hypervisor (domain 0): a new port already connected to backend port
+  // `remote_port`, or an unbound port (waiting for `remote`) connected now.
+  Result<EvtchnPort> alloc_connected(DomId remote, uint32_t remote_port);
+  Result<void> connect_unbound(EvtchnPort local, DomId remote, uint32_t remote_port);
   // Closes `port`; an interdomain peer's end falls back to unbound, as in Xen.
   Result<void> close(EvtchnPort port, EvtchnTable* peer);
 

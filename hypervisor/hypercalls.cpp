@@ -96,6 +96,12 @@ Domain::Reply Domain::sched_op(const seccomp_notif& n) {
       }
       if (poll_ready(b)) return {Reply::kValue, 0};
       if (poll.timeout && poll.timeout <= monotonic_ns()) return {Reply::kValue, 0};
+      if (poll.timeout) {
+        itimerspec its{};
+        its.it_value.tv_sec = poll.timeout / 1000000000ULL;
+        its.it_value.tv_nsec = poll.timeout % 1000000000ULL;
+        timerfd_settime(m_poll_timerfd, TFD_TIMER_ABSTIME, &its, nullptr);
+      }
       m_blocked = std::move(b);
       return {Reply::kDefer};
     }
@@ -188,7 +194,16 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
       const Channel* c = m_evtchn.lookup(EvtchnPort(op.port));
       if (!c) return kEInval;
       switch (c->state) {
-        case ChannelState::kInterdomain: raise(EvtchnPort(c->remote_port)); break;
+        case ChannelState::kInterdomain:
+          if (c->remote_domid == m_domid) {
+            raise(EvtchnPort(c->remote_port));
+          } else if (c->remote_domid == 0 && c->remote_port < m_backend_handlers.size() &&
+                     m_backend_handlers[c->remote_port]) {
+            // Copy: the handler may connect more ports and grow the vector.
+            std::function<void()> handler = m_backend_handlers[c->remote_port];
+            handler();
+          }
+          break;
         case ChannelState::kIpi: raise(EvtchnPort(op.port)); break;
         case ChannelState::kUnbound: break;  // nobody listens yet: dropped, as on Xen
         default: return kEInval;
@@ -310,6 +325,22 @@ long Domain::set_timer(uint64_t deadline) {
 void Domain::fire_timer() {
   m_timer_deadline = 0;
   if (auto port = m_evtchn.virq_port(VIRQ_TIMER)) raise(*port);
+}
+
+Result<EvtchnPort> Domain::connect_backend_port(std::function<void()> on_notify) {
+  uint32_t backend_port = static_cast<uint32_t>(m_backend_handlers.size());
+  auto port = m_evtchn.alloc_connected(DomId(0), backend_port);
+  if (!port.ok()) return port;
+  m_backend_handlers.push_back(std::move(on_notify));
+  return port;
+}
+
+Result<void> Domain::bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify) {
+  uint32_t backend_port = static_cast<uint32_t>(m_backend_handlers.size());
+  auto r = m_evtchn.connect_unbound(guest_port, DomId(0), backend_port);
+  if (!r.ok()) return r;
+  m_backend_handlers.push_back(std::move(on_notify));
+  return {};
 }
 
 void Domain::raise(EvtchnPort port) {

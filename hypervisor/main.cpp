@@ -2,7 +2,9 @@
 // image and runs it in the foreground with its console on stdout.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,10 +177,33 @@ int cmd_run(int argc, char** argv) {
   auto image = ElfImage::try_parse({static_cast<const uint8_t*>(file.data), file.size}, error);
   if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", image_path.c_str(), error.c_str()); return kExitAtollError; }
 
+  EventLoop loop;
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  int signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  Domain* running = nullptr;
+  bool interrupted = false;
+  loop.add_fd(signal_fd, EPOLLIN, [&](uint32_t) {
+    signalfd_siginfo si;
+    if (read(signal_fd, &si, sizeof si) <= 0) return;
+    interrupted = true;
+    if (running) running->destroy(EndReason::kInterrupted, std::string("stopped by ") + strsignal(static_cast<int>(si.ssi_signo)));
+  });
+
   for (unsigned restarts = 0;; ++restarts) {
-    auto domain = Domain::try_create(config, *image, 1, error);
+    auto domain = Domain::try_create(loop, config, *image, 1, error);
     if (!domain) { fprintf(stderr, "atoll: cannot create the domain: %s\n", error.c_str()); return kExitAtollError; }
-    DomainEnd e = domain->run();
+    running = domain.get();
+    DomainEnd e{EndReason::kStartFailed, 0, ""};
+    if (!domain->start(error)) {
+      e.detail = error;
+    } else {
+      while (!domain->ended()) loop.run_once();
+      e = domain->finish();
+    }
+    running = nullptr;
     fflush(stdout);
     Action action = Action::kDestroy;
     int status = 0;
@@ -198,6 +223,7 @@ int cmd_run(int argc, char** argv) {
     if (e.reason != EndReason::kPoweroff && e.reason != EndReason::kInterrupted)
       fprintf(stderr, "atoll: domain %s: %s%s%s\n", config.name.c_str(), to_string(e.reason), e.detail.empty() ? "" : ": ",
               e.detail.c_str());
+    if (interrupted) return kExitInterrupted;
     if (action == Action::kRestart) {
       if (restarts + 1 > max_restarts) {
         fprintf(stderr, "atoll: domain %s restarted %u times in a row; giving up\n", config.name.c_str(), max_restarts);

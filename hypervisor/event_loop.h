@@ -1,0 +1,50 @@
+// The hypervisor's reactor: one epoll set, callbacks per file descriptor, and
+// one-shot timers on the monotonic clock. Everything in a hypervisor process
+// (domains, xenstored, backends) runs on one EventLoop thread, so handlers never
+// race each other.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+namespace atl::hv {
+
+class EventLoop {
+ public:
+  using FdHandler = std::function<void(uint32_t events)>;
+  using TimerHandler = std::function<void()>;
+  using TimerId = uint64_t;
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Watches `fd` for `events` (EPOLLIN, ...); the handler gets the ready events.
+  bool add_fd(int fd, uint32_t events, FdHandler handler);
+  bool modify_fd(int fd, uint32_t events);
+  void remove_fd(int fd);
+
+  // Calls `handler` once at `deadline_ns` (CLOCK_MONOTONIC).
+  TimerId add_timer(uint64_t deadline_ns, TimerHandler handler);
+  void cancel_timer(TimerId id);
+
+  // Waits for and dispatches events for at most `max_wait_ms` (-1 = until some).
+  void run_once(int max_wait_ms = -1);
+  // Runs until stop() is called.
+  void run();
+  void stop() { m_stopped = true; }
+  bool stopped() const { return m_stopped; }
+
+ private:
+  int m_epoll;
+  bool m_stopped = false;
+  std::unordered_map<int, std::shared_ptr<FdHandler>> m_fds;
+  std::multimap<uint64_t, std::pair<TimerId, TimerHandler>> m_timers;
+  TimerId m_next_timer = 1;
+};
+
+}  // namespace atl::hv
