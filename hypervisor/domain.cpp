@@ -137,12 +137,29 @@ bool Domain::build(std::string& error) {
   std::memcpy(si->cmd_line, m_config.cmdline.data(), n);
   si->cmd_line[n] = 0;
 
+  // The console and xenstore pages are granted to domain 0 (the backends here) in
+  // the reserved entries, as Xen's toolstack does.
+  m_gnttab.write_entry(GrantRef(GNTTAB_RESERVED_CONSOLE), DomId(0), kConsolePageGpa >> 12, false);
+  m_gnttab.write_entry(GrantRef(GNTTAB_RESERVED_XENSTORE), DomId(0), kXenstorePageGpa >> 12, false);
+
   shared_info* s = shared();
   vcpu0()->evtchn_upcall_mask = 1;  // upcalls start masked, as on Xen
   // Ports start unmasked (shared_info is zeroed), as on Xen.
   m_clock.publish(&vcpu0()->time);
   TscClock::publish_wallclock(s);
   return true;
+}
+
+void Domain::set_console(uint64_t gfn, EvtchnPort port) {
+  auto* si = reinterpret_cast<start_info_t*>(m_memory.ram_at(kStartInfoGpa));
+  si->console.domU.mfn = gfn;
+  si->console.domU.evtchn = port.value();
+}
+
+void Domain::set_store(uint64_t gfn, EvtchnPort port) {
+  auto* si = reinterpret_cast<start_info_t*>(m_memory.ram_at(kStartInfoGpa));
+  si->store_mfn = gfn;
+  si->store_evtchn = port.value();
 }
 
 bool Domain::spawn(std::string& error) {

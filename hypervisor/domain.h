@@ -3,6 +3,7 @@
 #pragma once
 
 #include <linux/seccomp.h>
+#include <xen/grant_table.h>
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "elf_image.h"
 #include "event_loop.h"
 #include "evtchn_table.h"
+#include "gnttab.h"
 #include "guest_memory.h"
 
 namespace atl::hv {
@@ -59,6 +61,7 @@ class Domain {
   uint16_t domid() const { return m_domid; }
   const DomainConfig& config() const { return m_config; }
   GuestMemory& memory() { return m_memory; }
+  GrantTable& gnttab() { return m_gnttab; }
   void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
   // Backend side of event channels. The hypervisor acts as domain 0: a backend
@@ -67,6 +70,9 @@ class Domain {
   // Binds a backend to a port the guest allocated unbound for domain 0.
   Result<void> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
   void notify_guest(EvtchnPort guest_port) { raise(guest_port); }
+  // The toolstack publishes the PV console and xenstore rings in start_info.
+  void set_console(uint64_t gfn, EvtchnPort port);
+  void set_store(uint64_t gfn, EvtchnPort port);
   // Called when the domain ends, before finish() returns (backends flush here).
   void on_end(std::function<void()> hook) { m_end_hooks.push_back(std::move(hook)); }
 
@@ -95,6 +101,10 @@ class Domain {
   long xen_version(uint64_t cmd, uint64_t arg);
   long vcpu_op(uint64_t cmd, uint64_t vcpu, uint64_t arg);
   long callback_op(uint64_t cmd, uint64_t arg);
+  long grant_table_op(uint64_t cmd, uint64_t arg, uint64_t count);
+  using gnttab_copy_ptr = decltype(gnttab_copy::source);
+  std::optional<std::span<uint8_t>> copy_side(const gnttab_copy_ptr& side, bool is_gref, bool writing, uint16_t len,
+                                              int16_t& status, std::optional<GrantRef>& held);
   long set_timer(uint64_t deadline);
   void answer(uint64_t id, long value);
 
@@ -119,6 +129,8 @@ class Domain {
   GuestMemory m_memory;
   uint16_t m_domid;
   EvtchnTable m_evtchn;
+  GrantTable m_gnttab{m_memory, DomId(m_domid)};
+  std::vector<uint64_t> m_copy_handles;
   TscClock m_clock;
 
   int m_pid = -1;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <xen/callback.h>
 #include <xen/event_channel.h>
+#include <xen/grant_table.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/version.h>
@@ -68,6 +69,7 @@ Domain::Reply Domain::dispatch(const seccomp_notif& n) {
     case __HYPERVISOR_xen_version: return {Reply::kValue, xen_version(a[0], a[1])};
     case __HYPERVISOR_vcpu_op: return {Reply::kValue, vcpu_op(a[0], a[1], a[2])};
     case __HYPERVISOR_callback_op: return {Reply::kValue, callback_op(a[0], a[1])};
+    case __HYPERVISOR_grant_table_op: return {Reply::kValue, grant_table_op(a[0], a[1], a[2])};
     default: return {Reply::kValue, kENoSys};
   }
 }
@@ -250,6 +252,83 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
     }
     default:
       return kENoSys;
+  }
+}
+
+// One side of a guest-initiated grant copy: a grant ref (which must grant the
+// page to this domain) or one of the domain's own frames.
+std::optional<std::span<uint8_t>> Domain::copy_side(const gnttab_copy_ptr& side, bool is_gref, bool writing,
+                                                      uint16_t len, int16_t& status, std::optional<GrantRef>& held) {
+  if (side.domid != DOMID_SELF && side.domid != m_domid) { status = GNTST_bad_domain; return std::nullopt; }
+  if (side.offset > kPageSize || len > kPageSize - side.offset) { status = GNTST_bad_copy_arg; return std::nullopt; }
+  if (is_gref) {
+    GrantStatus st;
+    auto m = m_gnttab.map(GrantRef(side.u.ref), DomId(m_domid), writing, &st);
+    if (!m.ok()) { status = static_cast<int16_t>(st); return std::nullopt; }
+    held = GrantRef(side.u.ref);
+    m_copy_handles.push_back(m->handle);
+    return m->page.subspan(side.offset, len);
+  }
+  uint64_t gmfn = side.u.gmfn;
+  if (gmfn >= m_config.memory / kPageSize) { status = GNTST_bad_page; return std::nullopt; }
+  return m_memory.span(gpa_to_va(gmfn * kPageSize + side.offset), len);
+}
+
+long Domain::grant_table_op(uint64_t cmd, uint64_t arg, uint64_t count) {
+  if (count > 512) return kEInval;
+  switch (cmd) {
+    case GNTTABOP_setup_table: {
+      gnttab_setup_table op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (op.dom != DOMID_SELF && op.dom != m_domid) op.status = GNTST_bad_domain;
+      else if (op.nr_frames > GrantTable::kMaxFrames) op.status = GNTST_general_error;
+      else {
+        uint64_t gfns[GrantTable::kMaxFrames];
+        op.status = static_cast<int16_t>(m_gnttab.setup(op.nr_frames, gfns));
+        for (unsigned i = 0; i < op.nr_frames && op.status == GNTST_okay; ++i)
+          if (!m_memory.write(reinterpret_cast<uint64_t>(op.frame_list.p) + i * sizeof(xen_pfn_t), xen_pfn_t(gfns[i])))
+            return kEFault;
+      }
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case GNTTABOP_query_size: {
+      gnttab_query_size op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      op.nr_frames = m_gnttab.nr_frames();
+      op.max_nr_frames = GrantTable::kMaxFrames;
+      op.status = (op.dom == DOMID_SELF || op.dom == m_domid) ? GNTST_okay : GNTST_bad_domain;
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case GNTTABOP_set_version: {
+      gnttab_set_version op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      if (op.version != 1) return kEInval;  // v2 is not offered yet
+      return 0;
+    }
+    case GNTTABOP_get_version: {
+      gnttab_get_version op;
+      if (!m_memory.read(arg, op)) return kEFault;
+      op.version = 1;
+      return m_memory.write(arg, op) ? 0 : kEFault;
+    }
+    case GNTTABOP_copy: {
+      for (uint64_t i = 0; i < count; ++i) {
+        uint64_t at = arg + i * sizeof(gnttab_copy);
+        gnttab_copy op;
+        if (!m_memory.read(at, op)) return kEFault;
+        op.status = GNTST_okay;
+        std::optional<GrantRef> src_ref, dst_ref;
+        auto src = copy_side(op.source, op.flags & GNTCOPY_source_gref, false, op.len, op.status, src_ref);
+        auto dst = src ? copy_side(op.dest, op.flags & GNTCOPY_dest_gref, true, op.len, op.status, dst_ref) : std::nullopt;
+        if (src && dst) std::memmove(dst->data(), src->data(), op.len);
+        for (uint64_t h : m_copy_handles) m_gnttab.unmap(h);
+        m_copy_handles.clear();
+        if (!m_memory.write(at, op)) return kEFault;
+      }
+      return 0;
+    }
+    default:
+      return kENoSys;  // guests cannot map foreign pages on the hosted platform
   }
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "console_backend.h"
 #include "domain.h"
 #include "elf_image.h"
 
@@ -56,6 +57,7 @@ const char* kRunHelp =
     "                           ACTION is destroy, restart or preserve (keep the stopped\n"
     "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
+    "      --console-log FILE   also append everything the guest prints to FILE\n"
     "  -v, --verbose            print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -128,6 +130,31 @@ bool map_image(const std::string& path, MappedFile& file, std::string& error) {
   return true;
 }
 
+// The terminal's input goes to the guest's console ring. Pipes and terminals are
+// watched; a file or /dev/null (which epoll refuses) is read in one go.
+void forward_stdin(EventLoop& loop, ConsoleBackend& console, bool& open) {
+  if (!open) return;
+  auto pump = [&console, &open, &loop]() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+      if (n > 0) { console.push_input(buf, n); continue; }
+      if (n < 0 && (errno == EINTR)) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      open = false;  // EOF or error: stop watching
+      loop.remove_fd(STDIN_FILENO);
+      return;
+    }
+  };
+  int flags = fcntl(STDIN_FILENO, F_GETFL);
+  if (flags < 0) { open = false; return; }
+  fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
+  if (!loop.add_fd(STDIN_FILENO, EPOLLIN, [pump](uint32_t) { pump(); })) {
+    pump();
+    open = false;
+  }
+}
+
 void wait_for_interrupt(const char* why) {
   fprintf(stderr, "atoll: %s; domain preserved, press Ctrl-C to destroy it\n", why);
   sigset_t set;
@@ -144,6 +171,7 @@ int cmd_run(int argc, char** argv) {
   std::string image_path;
   std::vector<std::string> guest_args;
   unsigned max_restarts = 10;
+  std::string console_log;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -161,6 +189,7 @@ int cmd_run(int argc, char** argv) {
     else if (a == "--on-crash") config.on_crash = parse_action(a, value());
     else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(std::stoul(value()));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
+    else if (a == "--console-log") console_log = value();
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
     else if (image_path.empty()) image_path = a;
     else guest_args.push_back(a);
@@ -170,6 +199,16 @@ int cmd_run(int argc, char** argv) {
   config.cmdline = quote_arg(config.name);
   for (auto& g : guest_args) config.cmdline += " " + quote_arg(g);
   if (config.cmdline.size() >= 1024) usage_error("the guest command line is longer than Xen's 1023 bytes");
+
+  int console_log_fd = -1;
+  if (!console_log.empty()) {
+    console_log_fd = open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (console_log_fd < 0) {
+      fprintf(stderr, "atoll: cannot open console log %s: %s\n", console_log.c_str(), strerror(errno));
+      return kExitAtollError;
+    }
+  }
+  bool stdin_open = true;
 
   MappedFile file;
   std::string error;
@@ -196,6 +235,9 @@ int cmd_run(int argc, char** argv) {
     auto domain = Domain::try_create(loop, config, *image, 1, error);
     if (!domain) { fprintf(stderr, "atoll: cannot create the domain: %s\n", error.c_str()); return kExitAtollError; }
     running = domain.get();
+    auto console = ConsoleBackend::try_create(*domain, {STDOUT_FILENO, console_log_fd}, error);
+    if (!console) { fprintf(stderr, "atoll: cannot set up the console: %s\n", error.c_str()); return kExitAtollError; }
+    forward_stdin(loop, *console, stdin_open);
     DomainEnd e{EndReason::kStartFailed, 0, ""};
     if (!domain->start(error)) {
       e.detail = error;
@@ -204,6 +246,7 @@ int cmd_run(int argc, char** argv) {
       e = domain->finish();
     }
     running = nullptr;
+    if (stdin_open) loop.remove_fd(STDIN_FILENO);
     fflush(stdout);
     Action action = Action::kDestroy;
     int status = 0;

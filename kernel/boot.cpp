@@ -3,6 +3,8 @@
 #include <xen/xen.h>
 
 #include "atoll/evtchn.h"
+#include "atoll/gnttab.h"
+#include "console_front.h"
 #include "atoll/kernel.h"
 #include "atoll/platform.h"
 #include "atoll/sched.h"
@@ -65,6 +67,9 @@ extern "C" [[noreturn]] void kernel_main() {
   auto timer = evtchn::bind_virq(VIRQ_TIMER, kernel::on_timer, nullptr);
   if (!timer.ok()) kernel::panic("cannot bind VIRQ_TIMER (error %d)", to_int(timer.error()));
   evtchn::upcalls_restore(0);  // events flow from here on
+  auto grants = gnttab::init();
+  if (!grants.ok()) kernel::panic("cannot set up the grant table (error %d)", to_int(grants.error()));
+  (void)console::init();  // without a console ring, output stays on the hypercall
   kernel::parse_cmdline(platform::boot_info().cmdline);
   __libc_init_array();
   platform::record_boot_milestone(true, time::monotonic_ns());

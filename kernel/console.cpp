@@ -6,7 +6,18 @@
 
 namespace atl::kernel {
 
+namespace {
+ConsoleSink g_sink;
+}
+
+void set_console_sink(ConsoleSink sink) { g_sink = sink; }
+
 void console_write(const char* text, size_t length) {
+  if (g_sink) g_sink(text, length);
+  else console_write_early(text, length);
+}
+
+void console_write_early(const char* text, size_t length) {
   // One hypercall per chunk: the hypervisor bounds a single write at 1 MiB.
   while (length) {
     size_t chunk = length > 65536 ? 65536 : length;

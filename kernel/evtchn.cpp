@@ -54,6 +54,8 @@ uint8_t upcalls_disable() {
   return previous;
 }
 
+bool upcalls_masked() { return __atomic_load_n(&g_vcpu->evtchn_upcall_mask, __ATOMIC_SEQ_CST) != 0; }
+
 void upcalls_restore(uint8_t previous) {
   if (previous) return;
   __atomic_store_n(&g_vcpu->evtchn_upcall_mask, uint8_t{0}, __ATOMIC_SEQ_CST);

@@ -37,7 +37,7 @@ void panic(const char* fmt, ...) {
   va_end(ap);
   if (n > static_cast<int>(sizeof buf) - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
-  console_write(buf, n);
+  console_write_early(buf, n);
   shutdown_crash();
 }
 

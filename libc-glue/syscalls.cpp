@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "atoll/kernel.h"
+#include "console_front.h"
 #include "atoll/platform.h"
 #include "atoll/sched.h"
 #include "atoll/time.h"
@@ -45,9 +46,10 @@ int write(int fd, const void* buf, size_t count) {
   return static_cast<int>(count);
 }
 
-int read(int fd, void*, size_t) {
+int read(int fd, void* buf, size_t count) {
   if (fd != 0) return static_cast<int>(fail(EBADF));
-  return 0;  // console input arrives with the PV console ring
+  if (!atl::console::connected()) return 0;  // no console ring: stdin is empty
+  return static_cast<int>(atl::console::read(static_cast<char*>(buf), count));
 }
 
 void* sbrk(ptrdiff_t increment) {

@@ -24,6 +24,7 @@ def main() -> int:
     p.add_argument("--stderr-count", action="append", default=[])
     p.add_argument("--atoll-arg", action="append", default=[])
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--stdin", default=None, help="text for the guest's console input (\\n for newlines)")
     argv = sys.argv[1:]
     guest_args = []
     if "--" in argv:
@@ -39,7 +40,11 @@ def main() -> int:
     if a.guest_args:
         cmd += ["--"] + a.guest_args
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout, stdin=subprocess.DEVNULL)
+        if a.stdin is None:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout, stdin=subprocess.DEVNULL)
+        else:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout,
+                               input=a.stdin.replace("\\n", "\n"))
     except subprocess.TimeoutExpired:
         print(f"TIMEOUT after {a.timeout}s: {' '.join(cmd)}")
         return 1

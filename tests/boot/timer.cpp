@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "atoll/sched.h"
@@ -12,17 +13,27 @@
 namespace {
 
 constexpr uint64_t kMs = 1000000;
-constexpr uint64_t kSlack = 25 * kMs;  // generous: the host is a shared 2-vCPU VM
+constexpr int kRuns = 5;
 
+// Five sleeps of 50 ms each: none may end early; the median may overshoot by at
+// most 10 ms. (The host is a shared 2-vCPU VM: single sleeps see scheduling
+// noise, a median does not.)
 template <typename Sleep>
 void measure(const char* what, Sleep sleep) {
-  uint64_t wall0 = atl::time::wallclock_ns();
-  uint64_t t0 = atl::time::monotonic_ns();
-  sleep();
-  uint64_t elapsed = atl::time::monotonic_ns() - t0;
-  uint64_t wall = atl::time::wallclock_ns() - wall0;
-  CHECK(elapsed >= 50 * kMs && elapsed <= 50 * kMs + kSlack, "%s slept %.3f ms (want 50..75)", what, elapsed / 1e6);
-  CHECK(wall + 2 * kMs >= elapsed && wall <= elapsed + 2 * kMs, "%s wallclock agrees (%.3f ms)", what, wall / 1e6);
+  uint64_t runs[kRuns];
+  bool wall_agrees = true;
+  for (int i = 0; i < kRuns; ++i) {
+    uint64_t wall0 = atl::time::wallclock_ns();
+    uint64_t t0 = atl::time::monotonic_ns();
+    sleep();
+    runs[i] = atl::time::monotonic_ns() - t0;
+    uint64_t wall = atl::time::wallclock_ns() - wall0;
+    if (wall + 2 * kMs < runs[i] || wall > runs[i] + 2 * kMs) wall_agrees = false;
+  }
+  std::sort(runs, runs + kRuns);
+  CHECK(runs[0] >= 50 * kMs, "%s never woke early (shortest %.3f ms)", what, runs[0] / 1e6);
+  CHECK(runs[kRuns / 2] <= 60 * kMs, "%s median %.3f ms (want 50..60)", what, runs[kRuns / 2] / 1e6);
+  CHECK(wall_agrees, "%s: the wallclock advanced as much as the pvclock", what);
 }
 
 }  // namespace

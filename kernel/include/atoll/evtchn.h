@@ -33,6 +33,7 @@ uint64_t dispatched_count();
 // "Interrupt" control: masking upcalls on the vCPU. Restoring to enabled runs any
 // upcall that arrived meanwhile.
 uint8_t upcalls_disable();
+bool upcalls_masked();
 void upcalls_restore(uint8_t previous);
 
 class UpcallGuard {

@@ -9,6 +9,11 @@ namespace atl::kernel {
 // until the PV console ring takes over).
 void console_write(const char* text, size_t length);
 void console_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// Routes console output to a driver (the PV console ring) instead of the hypercall.
+using ConsoleSink = void (*)(const char* text, size_t length);
+void set_console_sink(ConsoleSink sink);
+// Writes through the hypercall whatever the sink: for panics and early boot.
+void console_write_early(const char* text, size_t length);
 
 // Reports the message and shuts the domain down with SHUTDOWN_crash; the
 // hypervisor prints a backtrace.

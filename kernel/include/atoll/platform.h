@@ -19,6 +19,11 @@ struct BootInfo {
   uintptr_t heap_start;            // first free byte after the image
   uintptr_t heap_end;
   const char* cmdline;
+  // PV console and xenstore rings (frame numbers and event channels); 0 if absent.
+  uint64_t console_gfn;
+  uint32_t console_port;
+  uint64_t store_gfn;
+  uint32_t store_port;
 };
 
 const BootInfo& boot_info();

@@ -44,5 +44,9 @@ extern "C" [[noreturn]] void hosted_start(const start_info_t* si) {
   b.heap_start = (reinterpret_cast<uintptr_t>(_end) + hosted::kPageSize - 1) & ~(hosted::kPageSize - 1);
   b.heap_end = hosted::gpa_to_va(b.memory_size);
   b.cmdline = reinterpret_cast<const char*>(si->cmd_line);
+  b.console_gfn = si->console.domU.mfn;
+  b.console_port = si->console.domU.evtchn;
+  b.store_gfn = si->store_mfn;
+  b.store_port = si->store_evtchn;
   kernel_main();
 }
