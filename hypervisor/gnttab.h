@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 #include <span>
 #include <xen/grant_table.h>
 
@@ -55,8 +56,10 @@ class GrantTable {
 
  private:
   grant_entry_v1_t* entry(GrantRef ref) const;
-  GrantStatus acquire(GrantRef ref, DomId grantee, bool writable, std::span<uint8_t>* page);
-  void drop(GrantRef ref, bool writable);
+  // Marks the entry in use and finds its page; `pin` also counts it as mapped.
+  GrantStatus acquire(GrantRef ref, DomId grantee, bool writable, bool pin, std::span<uint8_t>* page);
+  // Undoes one acquire; the entry's in-use bits stay while mappings need them.
+  void drop(GrantRef ref, bool writable, bool pinned);
 
   const GuestMemory& m_memory;
   DomId m_owner;
@@ -65,7 +68,7 @@ class GrantTable {
     unsigned readers = 0;
     unsigned writers = 0;
   };
-  std::map<uint32_t, Pins> m_pins;  // by ref
+  std::vector<Pins> m_pins;  // by ref, sized with the table
   struct MapRecord {
     uint32_t ref;
     bool writable;
