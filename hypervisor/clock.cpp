@@ -13,6 +13,23 @@ uint64_t monotonic_ns() {
 
 uint64_t read_tsc() { return __rdtsc(); }
 
+// A (TSC, CLOCK_MONOTONIC) pair taken together: if we were preempted between the
+// two reads the TSC brackets show it, and we try again; the TSC is the midpoint.
+void sample_pair(uint64_t& tsc, uint64_t& ns) {
+  uint64_t best_gap = ~0ULL;
+  for (int i = 0; i < 4; ++i) {
+    uint64_t before = read_tsc();
+    uint64_t mono = monotonic_ns();
+    uint64_t after = read_tsc();
+    if (after - before < best_gap) {
+      best_gap = after - before;
+      tsc = before + (after - before) / 2;
+      ns = mono;
+    }
+    if (best_gap < 2000) break;  // well under a microsecond: good enough
+  }
+}
+
 TscClock::TscClock() : m_tsc0(read_tsc()), m_ns0(monotonic_ns()) {}
 
 pvclock::Scale TscClock::scale() {
@@ -36,8 +53,10 @@ void TscClock::publish(vcpu_time_info* t) {
   uint32_t v = __atomic_load_n(&t->version, __ATOMIC_RELAXED);
   __atomic_store_n(&t->version, v + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
-  t->tsc_timestamp = read_tsc();
-  t->system_time = monotonic_ns();
+  uint64_t tsc, ns;
+  sample_pair(tsc, ns);
+  t->tsc_timestamp = tsc;
+  t->system_time = ns;
   t->tsc_to_system_mul = s.mul;
   t->tsc_shift = s.shift;
   t->flags = XEN_PVCLOCK_TSC_STABLE_BIT;

@@ -16,6 +16,8 @@
 
 #include "console_backend.h"
 #include "domain.h"
+#include "xenstore_link.h"
+#include "xenstored.h"
 #include "elf_image.h"
 
 using namespace atl::hv;
@@ -58,6 +60,9 @@ const char* kRunHelp =
     "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
     "      --console-log FILE   also append everything the guest prints to FILE\n"
+    "      --xenstore-socket PATH  serve xenstore to host tools (xenstore-ls, ...) on\n"
+    "                           this Unix socket; use them with XENSTORED_PATH=PATH.\n"
+    "                           Without it a private socket is made (shown with -v)\n"
     "  -v, --verbose            print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -130,29 +135,48 @@ bool map_image(const std::string& path, MappedFile& file, std::string& error) {
   return true;
 }
 
-// The terminal's input goes to the guest's console ring. Pipes and terminals are
-// watched; a file or /dev/null (which epoll refuses) is read in one go.
+// A private directory (mode 0700) for the xenstore socket, removed at exit.
+struct SocketDir {
+  std::string path;
+  bool create(std::string& error) {
+    const char* base = getenv("XDG_RUNTIME_DIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/atoll-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back(0);
+    if (!mkdtemp(buf.data())) { error = std::string("cannot create a socket directory: ") + strerror(errno); return false; }
+    path = buf.data();
+    return true;
+  }
+  ~SocketDir() {
+    if (path.empty()) return;
+    unlink((path + "/xenstored").c_str());
+    rmdir(path.c_str());
+  }
+};
+
+// The terminal's input goes to the guest's console ring. A pipe or terminal is
+// watched and read once per readiness (so it never blocks and stays in blocking
+// mode for whoever shares it); a file or /dev/null, which epoll refuses, is read
+// to its end at once.
 void forward_stdin(EventLoop& loop, ConsoleBackend& console, bool& open) {
   if (!open) return;
-  auto pump = [&console, &open, &loop]() {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-      if (n > 0) { console.push_input(buf, n); continue; }
-      if (n < 0 && (errno == EINTR)) continue;
-      if (n < 0 && errno == EAGAIN) return;
-      open = false;  // EOF or error: stop watching
-      loop.remove_fd(STDIN_FILENO);
-      return;
-    }
-  };
-  int flags = fcntl(STDIN_FILENO, F_GETFL);
-  if (flags < 0) { open = false; return; }
-  fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
-  if (!loop.add_fd(STDIN_FILENO, EPOLLIN, [pump](uint32_t) { pump(); })) {
-    pump();
-    open = false;
+  char buf[4096];
+  bool watched = loop.add_fd(STDIN_FILENO, EPOLLIN, [&console, &open, &loop](uint32_t) {
+    char chunk[4096];
+    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n > 0) { console.push_input(chunk, n); return; }
+    if (n < 0 && errno == EINTR) return;
+    open = false;  // EOF or error: stop watching
+    loop.remove_fd(STDIN_FILENO);
+  });
+  if (watched) return;
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n > 0) { console.push_input(buf, n); continue; }
+    if (n < 0 && errno == EINTR) continue;
+    break;
   }
+  open = false;
 }
 
 void wait_for_interrupt(const char* why) {
@@ -172,6 +196,7 @@ int cmd_run(int argc, char** argv) {
   std::vector<std::string> guest_args;
   unsigned max_restarts = 10;
   std::string console_log;
+  std::string xenstore_socket;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -190,6 +215,7 @@ int cmd_run(int argc, char** argv) {
     else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(std::stoul(value()));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
     else if (a == "--console-log") console_log = value();
+    else if (a == "--xenstore-socket") xenstore_socket = value();
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
     else if (image_path.empty()) image_path = a;
     else guest_args.push_back(a);
@@ -231,12 +257,28 @@ int cmd_run(int argc, char** argv) {
     if (running) running->destroy(EndReason::kInterrupted, std::string("stopped by ") + strsignal(static_cast<int>(si.ssi_signo)));
   });
 
+  xs::Xenstored store(loop);
+  SocketDir socket_dir;
+  std::string socket_path = xenstore_socket;
+  if (socket_path.empty()) {
+    if (!socket_dir.create(error)) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+    socket_path = socket_dir.path + "/xenstored";
+  }
+  if (!store.listen(socket_path, error)) {
+    fprintf(stderr, "atoll: cannot serve xenstore on %s: %s\n", socket_path.c_str(), error.c_str());
+    return kExitAtollError;
+  }
+  if (config.verbose || !xenstore_socket.empty())
+    fprintf(stderr, "atoll: xenstore for host tools: XENSTORED_PATH=%s\n", socket_path.c_str());
+
   for (unsigned restarts = 0;; ++restarts) {
     auto domain = Domain::try_create(loop, config, *image, 1, error);
     if (!domain) { fprintf(stderr, "atoll: cannot create the domain: %s\n", error.c_str()); return kExitAtollError; }
     running = domain.get();
     auto console = ConsoleBackend::try_create(*domain, {STDOUT_FILENO, console_log_fd}, error);
     if (!console) { fprintf(stderr, "atoll: cannot set up the console: %s\n", error.c_str()); return kExitAtollError; }
+    auto store_link = XenstoreLink::try_create(*domain, store, error);
+    if (!store_link) { fprintf(stderr, "atoll: cannot connect xenstore: %s\n", error.c_str()); return kExitAtollError; }
     forward_stdin(loop, *console, stdin_open);
     DomainEnd e{EndReason::kStartFailed, 0, ""};
     if (!domain->start(error)) {

@@ -4,6 +4,7 @@
 
 #include "atoll/evtchn.h"
 #include "atoll/gnttab.h"
+#include "atoll/xenstore.h"
 #include "console_front.h"
 #include "atoll/kernel.h"
 #include "atoll/platform.h"
@@ -70,6 +71,12 @@ extern "C" [[noreturn]] void kernel_main() {
   auto grants = gnttab::init();
   if (!grants.ok()) kernel::panic("cannot set up the grant table (error %d)", to_int(grants.error()));
   (void)console::init();  // without a console ring, output stays on the hypercall
+  if (platform::boot_info().store_port) {
+    auto store = xs::boot_init();
+    if (!store.ok()) kernel::panic("cannot connect to xenstore (error %d)", to_int(store.error()));
+    auto control = xs::watch_control_shutdown();
+    if (!control.ok()) kernel::panic("cannot watch control/shutdown (error %d)", to_int(control.error()));
+  }
   kernel::parse_cmdline(platform::boot_info().cmdline);
   __libc_init_array();
   platform::record_boot_milestone(true, time::monotonic_ns());

@@ -14,6 +14,7 @@
 
 extern "C" void atoll_switch_context(uint64_t* save_rsp, uint64_t next_rsp);
 extern "C" void atoll_thread_trampoline();
+extern "C" void __sinit(struct _reent*);
 
 namespace atl::sched {
 
@@ -34,12 +35,15 @@ struct Thread {
   bool timed_out = false;
   uint64_t deadline = 0;
   WaitQueue joiners;
-  struct _reent reent;
+  struct _reent* reent_ptr = nullptr;  // newlib's per-thread state: errno, stdio buffers' owner...
+  struct _reent reent{};                // ... which is this, except for the boot thread
 };
 
 namespace {
 
-Thread g_boot_thread;
+// constinit: sched::init() runs before C++ static constructors, which must not
+// reset this object afterwards.
+constinit Thread g_boot_thread;
 Thread* g_current = &g_boot_thread;
 Thread* g_idle;
 Thread* g_run_head;
@@ -112,7 +116,7 @@ void schedule() {
   if (next == prev) return;
   check_stack(prev);
   g_current = next;
-  _impure_ptr = &next->reent;
+  _impure_ptr = next->reent_ptr;
   atoll_switch_context(&prev->rsp, next->rsp);
 }
 
@@ -216,8 +220,10 @@ bool CondVar::wait(Mutex& m, uint64_t deadline_ns) {
 
 void init() {
   g_boot_thread.name = "main";
-  g_boot_thread.reent = *_impure_ptr;  // keep whatever newlib set up statically
-  _impure_ptr = &g_boot_thread.reent;
+  // The boot thread keeps newlib's global reent: exit() flushes stdio through the
+  // cleanup hook __sinit installs there, so initialise the streams on it first.
+  __sinit(_GLOBAL_REENT);
+  g_boot_thread.reent_ptr = _GLOBAL_REENT;
   g_idle = create("idle", idle_loop, nullptr, 16 * 1024);
   if (!g_idle) kernel::panic("cannot allocate the idle thread");
   // The idle thread is never on the run queue; schedule() falls back to it.
@@ -243,6 +249,7 @@ Thread* create(const char* name, ThreadFn fn, void* arg, size_t stack_size) {
   t->stack_size = stack_size;
   *reinterpret_cast<uint64_t*>(stack) = kStackCanary;
   _REENT_INIT_PTR(&t->reent);
+  t->reent_ptr = &t->reent;
   // The frame atoll_switch_context pops: control words, r15..r12, rbx, rbp, return.
   uint64_t* top = reinterpret_cast<uint64_t*>(stack + stack_size);
   top[-1] = reinterpret_cast<uint64_t>(&atoll_thread_trampoline);

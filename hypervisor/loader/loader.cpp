@@ -105,6 +105,11 @@ void seal() {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
   };
   sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  // The guest must not outlive its hypervisor: it would sit in its next hypercall
+  // forever. (If the hypervisor is already gone, our parent is now init.)
+  constexpr long kPrSetPdeathsig = 1;
+  if (raw_syscall(__NR_prctl, kPrSetPdeathsig, 9 /*SIGKILL*/, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
+  if (raw_syscall(__NR_getppid) == 1) raw_syscall(__NR_exit_group, 102);
   constexpr long kPrSetNoNewPrivs = 38;
   if (raw_syscall(__NR_prctl, kPrSetNoNewPrivs, 1, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
   // Every descriptor goes: the listener created next becomes fd 0, which the

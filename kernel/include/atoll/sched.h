@@ -14,8 +14,6 @@ namespace atl::sched {
 struct Thread;
 class WaitQueue;
 void remove_waiter(WaitQueue& q, Thread* t);
-class WaitQueue;
-void remove_waiter(WaitQueue& q, Thread* t);
 
 // An intrusive FIFO of threads; threads wait on at most one queue at a time.
 class WaitQueue {
