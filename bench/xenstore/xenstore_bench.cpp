@@ -224,12 +224,13 @@ std::vector<Row> bench_socket(int ops) {
 }
 
 void print(const std::vector<Row>& rows) {
-  std::printf("| op | transport | 1 domain | 100 domains | 1000 domains | cost 1000/1 |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| op | transport | 1 domain | 100 domains | 1000 domains | cost 1000/1 | <= 1.5x |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) {
     std::printf("| %s | %s |", r.op, r.transport);
     for (double ns : r.ns) std::printf(" %.0f kops/s (%.2f us) |", 1e6 / ns, ns / 1000);
-    std::printf(" %.2fx |\n", r.ns[2] / r.ns[0]);
+    double ratio = r.ns[2] / r.ns[0];
+    std::printf(" %.2fx | %s |\n", ratio, ratio <= 1.5 ? "yes" : "no");
   }
 }
 
@@ -245,8 +246,7 @@ int main(int argc, char** argv) {
   rows.insert(rows.end(), sock.begin(), sock.end());
   std::printf("XenStore daemon: ops/s with N domains connected (each with xl's layout, a ring and a watch)\n\n");
   print(rows);
-  bool flat = true;
-  for (const Row& r : rows) flat = flat && r.ns[2] / r.ns[0] <= 1.5;
-  std::printf("\ngoal (1000-domain cost <= 1.5x the 1-domain cost): %s\n", flat ? "met" : "NOT met");
+  std::printf("\nThe goal is a 1000-domain cost per op within 1.5x of the 1-domain cost.\n"
+              "\"All N active\" also pays for N domains' rings and state falling out of the caches.\n");
   return 0;
 }
