@@ -192,3 +192,11 @@ echo "|---|---:|---:|---:|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 printf -- '- %s\n' "${notes[@]}"
+
+# --- Grant copy and xenstore (their own tables) ---------------------------------
+echo
+echo "### Grant copy, backend side (GrantTable::copy_from vs memcpy, same run)"
+"$build/bench/grant-copy-bench"
+echo
+echo "### XenStore ops/s with 1, 100 and 1000 domains"
+"$build/bench/xenstore/xenstore-bench" ${XS_BENCH_ARGS:-}
