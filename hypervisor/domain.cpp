@@ -45,6 +45,8 @@ namespace {
 // The least heap a domain starts with: the kernel's own allocations at boot
 // (idle thread, grant free list, xenstore client) fit comfortably.
 constexpr uint64_t kMinHeap = 256 * 1024;
+constexpr uint64_t kPrefaultHeap = 192 * 1024;
+constexpr uint64_t kPrefaultStack = 32 * 1024;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
@@ -139,6 +141,16 @@ bool Domain::build(std::string& error) {
     uint64_t end = (gpa + s.mem_size + kPageSize - 1) & ~(kPageSize - 1);
     cfg.segments[cfg.segment_count++] = {start, end - start, s.prot, 0};
   }
+
+  // What the guest writes first: its boot pages and stack top, its data and bss,
+  // and the start of its heap.
+  const uint64_t image_end = m_image.end() - kGuestBase;
+  const uint64_t heap_prefault = std::min<uint64_t>(kPrefaultHeap, m_config.memory - image_end);
+  cfg.populate[cfg.populate_count++] = {0, kPageSize * 4, kProtRead | kProtWrite, 0};
+  cfg.populate[cfg.populate_count++] = {kBootStackTopGpa - kPrefaultStack, kPrefaultStack, kProtRead | kProtWrite, 0};
+  for (uint32_t i = 0; i < cfg.segment_count; ++i)
+    if ((cfg.segments[i].prot & kProtWrite) && cfg.populate_count < 3) cfg.populate[cfg.populate_count++] = cfg.segments[i];
+  cfg.populate[cfg.populate_count++] = {image_end, heap_prefault, kProtRead | kProtWrite, 0};
 
   auto* si = reinterpret_cast<start_info_t*>(m_memory.ram_at(kStartInfoGpa));
   std::snprintf(si->magic, sizeof si->magic, "xen-3.0-x86_64");

@@ -74,7 +74,7 @@ extern "C" [[noreturn]] void kernel_main() {
   if (platform::boot_info().store_port) {
     auto store = xs::boot_init();
     if (!store.ok()) kernel::panic("cannot connect to xenstore (error %d)", to_int(store.error()));
-    auto control = xs::watch_control_shutdown();
+    auto control = xs::watch_control_shutdown_in_background();
     if (!control.ok()) kernel::panic("cannot watch control/shutdown (error %d)", to_int(control.error()));
   }
   kernel::parse_cmdline(platform::boot_info().cmdline);

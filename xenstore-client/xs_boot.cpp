@@ -18,11 +18,17 @@ namespace {
 RingTransport* g_transport;
 Client* g_client;
 Watch* g_shutdown_watch;
+bool g_control_watch_requested;
 
 // Runs every watch callback, so none runs in interrupt context or in a thread
 // that happened to be waiting for a reply.
 void xenstore_thread(void* arg) {
   auto* client = static_cast<Client*>(arg);
+  // Registered here rather than at boot, so main() does not wait for the round trip.
+  if (g_control_watch_requested) {
+    auto r = watch_control_shutdown();
+    if (!r.ok()) kernel::console_print("xenstore: cannot watch control/shutdown (error %d)\n", to_int(r.error()));
+  }
   while (client->wait_and_dispatch()) {
   }
   kernel::console_print("xenstore: the daemon broke the ring protocol; watches stop\n");
@@ -77,6 +83,12 @@ Client* client() { return g_client; }
 Result<void> transact(const TransactionBody& body) {
   if (!g_client) return Errno::kNoDev;
   return transact(*g_client, body);
+}
+
+Result<void> watch_control_shutdown_in_background() {
+  if (!g_client) return Errno::kNoDev;
+  g_control_watch_requested = true;
+  return {};
 }
 
 Result<void> watch_control_shutdown() {

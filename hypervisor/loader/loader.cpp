@@ -146,6 +146,9 @@ extern "C" [[noreturn]] void loader_main() {
     if ((s.prot & kProtWrite) && (s.prot & kProtExec)) fail(LoaderStatus::kBadConfig);
     if (raw_syscall(__NR_mprotect, gpa_to_va(s.gpa), s.length, prot_bits(s.prot)) != 0) fail(LoaderStatus::kProtectFailed);
   }
+  constexpr long kMadvPopulateWrite = 23;
+  for (uint32_t i = 0; i < cfg.populate_count && i < 4; ++i)
+    raw_syscall(__NR_madvise, gpa_to_va(cfg.populate[i].gpa), cfg.populate[i].length, kMadvPopulateWrite);  // best effort
   // The config page stays readable (the upcall trampoline reads the callback) but
   // the guest may not change it.
   if (raw_syscall(__NR_mprotect, frames_va + kHvFrameLoader * kPageSize, kPageSize, 1) != 0)

@@ -70,6 +70,13 @@ struct LoaderConfig {
   uint64_t start_info;      // guest virtual, passed in rsi as on Xen PV
   uint64_t event_callback;  // written by the hypervisor on CALLBACKOP_register
   LoaderSegment segments[kMaxLoaderSegments];
+  // Writable ranges the guest is known to touch at boot (boot pages, stack top,
+  // data, first heap pages). The loader populates them up front: one
+  // MADV_POPULATE_WRITE costs a fraction of the page faults it saves (~10 us each
+  // on a PVM host).
+  uint32_t populate_count;
+  uint32_t pad2;
+  LoaderSegment populate[4];
 };
 
 // Status the loader reports on its status pipe before sealing itself.

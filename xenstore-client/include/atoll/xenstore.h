@@ -250,5 +250,9 @@ Result<void> transact(const TransactionBody& body);
 // exit(0), so stdio is flushed; "reboot" clears it, flushes stdio and reboots the
 // domain. The kernel calls this after boot_init().
 Result<void> watch_control_shutdown();
+// The same, registered by the xenstore thread once it first runs (when main()
+// first blocks or yields), keeping the round trip off the boot path. A request
+// written before then is still seen: a watch fires once when registered.
+Result<void> watch_control_shutdown_in_background();
 
 }  // namespace atl::xs

@@ -1,0 +1,37 @@
+// Checks a block request the guest put on the ring (xen/io/blkif.h, struct
+// blkif_request) against the disk before blkback touches a grant or the file.
+// Pure: no domain, no file, so the validation matrix is unit-tested on its own.
+#pragma once
+
+#include <xen/io/blkif.h>
+
+#include <cstdint>
+
+namespace atl::hv {
+
+// ABI: xen/io/blkif.h; the sizes every blkif implementation agrees on.
+static_assert(sizeof(blkif_request) == 112);
+static_assert(sizeof(blkif_response) == 16);
+static_assert(sizeof(blkif_request_segment) == 8);
+
+struct DiskGeometry {
+  uint64_t sectors = 0;  // 512-byte sectors
+  bool read_only = false;
+};
+
+enum class RequestCheck {
+  kOk,
+  kUnsupportedOp,      // DISCARD, INDIRECT, barriers, unknown: not negotiated
+  kReadOnly,           // a write to a read-only disk
+  kBadSegmentCount,    // 0 or > BLKIF_MAX_SEGMENTS_PER_REQUEST for data; > 0 for a bare flush
+  kBadSegmentSectors,  // first_sect > last_sect or last_sect > 7
+  kOutOfRange,         // sector_number + length past the end (or overflowing)
+};
+
+const char* to_string(RequestCheck check);
+
+// Sectors the request transfers (0 for a flush); meaningful only when check_request() is kOk.
+uint64_t request_sectors(const blkif_request& req);
+RequestCheck check_request(const blkif_request& req, const DiskGeometry& disk);
+
+}  // namespace atl::hv

@@ -1,0 +1,160 @@
+// blkback's xenstore side: opening the disk, the vbd directories and keys, and
+// the backend half of the xenbus handshake (docs/xenbus.md): InitWait, connect
+// when the frontend is Initialised (or Connected), follow its Closing/Closed,
+// and offer InitWait again when a closed frontend comes back to Initialising.
+#include "blkback_xenbus.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xen/io/protocols.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "blkback.h"
+
+namespace atl::hv {
+
+std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
+  return {
+      {"sectors", std::to_string(disk.sectors)},
+      {"sector-size", "512"},
+      {"physical-sector-size", "4096"},
+      {"info", std::to_string(disk.read_only ? VDISK_READONLY : 0)},
+      {"feature-flush-cache", "1"},
+      {"mode", disk.read_only ? "r" : "w"},
+      {"type", "file"},
+  };
+}
+
+std::optional<uint32_t> parse_u32(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+Result<FrontendRing> parse_frontend_ring(const std::optional<std::string>& ring_ref,
+                                         const std::optional<std::string>& event_channel,
+                                         const std::optional<std::string>& protocol,
+                                         const std::optional<std::string>& ring_page_order) {
+  if (ring_page_order && *ring_page_order != "0") return Errno::kOpNotSupp;
+  if (protocol && *protocol != XEN_IO_PROTO_ABI_X86_64) return Errno::kOpNotSupp;
+  if (!ring_ref || !event_channel) return Errno::kNoEnt;
+  auto ref = parse_u32(*ring_ref);
+  auto port = parse_u32(*event_channel);
+  if (!ref || !port) return Errno::kInval;
+  return FrontendRing{GrantRef(*ref), EvtchnPort(*port)};
+}
+
+std::unique_ptr<BlkBack> BlkBack::try_create(Domain& domain, xs::Xenstored& store, EventLoop& loop,
+                                             const DiskConfig& disk, uint32_t devid, std::string& error) {
+  int fd = open(disk.path.c_str(), (disk.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open disk " + disk.path + (disk.read_only ? "" : " for writing") + ": " + strerror(errno);
+    return nullptr;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    error = "disk " + disk.path + " is not a regular file";
+    return nullptr;
+  }
+  if (st.st_size < 512) {
+    close(fd);
+    error = "disk " + disk.path + " is smaller than one 512-byte sector";
+    return nullptr;
+  }
+  // Trailing bytes past the last whole sector are not part of the disk.
+  DiskGeometry geometry{static_cast<uint64_t>(st.st_size) / 512, disk.read_only};
+  std::unique_ptr<BlkBack> b(new BlkBack(domain, store, loop, fd, geometry, devid));
+  if (!b->setup_uring(error)) return nullptr;
+  std::string d = std::to_string(domain.domid()), n = std::to_string(devid);
+  b->m_fe_path = "/local/domain/" + d + "/device/vbd/" + n;
+  b->m_be_path = "/local/domain/0/backend/vbd/" + d + "/" + n;
+  auto keys = blkback_keys(geometry);
+  keys["params"] = disk.path;
+  store.create_device_layout(domain.domid(), "vbd", devid, keys,
+                             {{"virtual-device", n}, {"device-type", "disk"}});
+  b->set_state(XenbusStateInitWait);
+  BlkBack* self = b.get();
+  b->m_watch = store.watch(b->m_fe_path + "/state", [self](const std::string&) { self->on_frontend_state(); });
+  std::weak_ptr<bool> alive = b->m_alive;
+  domain.on_end([self, alive] {
+    if (!alive.expired()) self->disconnect_ring();
+  });
+  return b;
+}
+
+BlkBack::~BlkBack() {
+  if (m_watch) m_store.unwatch(m_watch);
+  disconnect_ring();
+  if (m_uring_ok) {
+    m_loop.remove_fd(m_uring.ring_fd);
+    io_uring_queue_exit(&m_uring);
+  }
+  close(m_fd);
+}
+
+void BlkBack::set_state(XenbusState state) {
+  m_state = state;
+  (void)m_store.write(m_be_path + "/state", std::to_string(static_cast<int>(state)));
+}
+
+Result<void> BlkBack::connect_from_keys() {
+  auto key = [this](const char* name) -> std::optional<std::string> {
+    auto v = m_store.read(m_fe_path + "/" + name);
+    if (!v.ok()) return std::nullopt;
+    return v.value();
+  };
+  auto ring = parse_frontend_ring(key("ring-ref"), key("event-channel"), key("protocol"), key("ring-page-order"));
+  if (!ring.ok()) return ring.error();
+  return connect_ring(ring->ring_ref, ring->port);
+}
+
+void BlkBack::on_frontend_state() {
+  auto text = m_store.read(m_fe_path + "/state");
+  if (!text.ok()) {  // the frontend is gone (its domain ended or was torn down)
+    disconnect_ring();
+    if (m_state != XenbusStateClosed) set_state(XenbusStateClosed);
+    return;
+  }
+  auto value = parse_u32(text.value());
+  if (!value) return;
+  switch (*value) {
+    case XenbusStateInitialising:
+      if (m_state == XenbusStateClosed) set_state(XenbusStateInitWait);  // reconnect
+      break;
+    case XenbusStateInitialised:
+    case XenbusStateConnected: {
+      if (m_state != XenbusStateInitWait) break;
+      auto r = connect_from_keys();
+      if (!r.ok()) {
+        fprintf(stderr, "atoll: dom%u vbd %u: cannot connect to the frontend's ring (error %d)\n", m_domain.domid(),
+                m_devid, to_int(r.error()));
+        set_state(XenbusStateClosing);
+        break;
+      }
+      set_state(XenbusStateConnected);
+      on_guest_notify(m_generation);  // requests queued before we connected
+      break;
+    }
+    case XenbusStateClosing:
+      disconnect_ring();
+      set_state(XenbusStateClosing);
+      break;
+    case XenbusStateClosed:
+      disconnect_ring();
+      set_state(XenbusStateClosed);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace atl::hv
