@@ -13,8 +13,12 @@ seconds=${1:-60}
 out=${FUZZ_BUILD_DIR:-build-fuzz}
 cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 if [[ -z $cxx ]]; then
-  echo "run.sh: clang++ is needed (Debian: apt-get install clang libclang-rt-dev)" >&2
-  exit 1
+  echo "run.sh: installing clang and its fuzzer runtime (Debian packages clang, libclang-rt-14-dev)" >&2
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get install -y -qq clang libclang-rt-14-dev >/dev/null ||
+    { echo "run.sh: could not install clang; install it and run again" >&2; exit 1; }
+  cxx=$(command -v clang++ || command -v clang++-14)
 fi
 mkdir -p "$out/corpus"
 sources=(
