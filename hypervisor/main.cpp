@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "blkback.h"
 #include "console_backend.h"
 #include "domain.h"
 #include "xenstore_link.h"
@@ -60,6 +61,7 @@ const char* kRunHelp =
     "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
     "      --console-log FILE   also append everything the guest prints to FILE\n"
+    "      --disk PATH[,ro]     a raw disk image as the next vbd (repeatable)\n"
     "      --xenstore-socket PATH  serve xenstore to host tools (xenstore-ls, ...) on\n"
     "                           this Unix socket; use them with XENSTORED_PATH=PATH.\n"
     "                           Without it a private socket is made (shown with -v)\n"
@@ -197,6 +199,7 @@ int cmd_run(int argc, char** argv) {
   unsigned max_restarts = 10;
   std::string console_log;
   std::string xenstore_socket;
+  std::vector<DiskConfig> disks;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -215,6 +218,12 @@ int cmd_run(int argc, char** argv) {
     else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(std::stoul(value()));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
     else if (a == "--console-log") console_log = value();
+    else if (a == "--disk") {
+      std::string v = value();
+      DiskConfig disk;
+      if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path or path,ro)");
+      disks.push_back(disk);
+    }
     else if (a == "--xenstore-socket") xenstore_socket = value();
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
     else if (image_path.empty()) image_path = a;
@@ -279,6 +288,13 @@ int cmd_run(int argc, char** argv) {
     if (!console) { fprintf(stderr, "atoll: cannot set up the console: %s\n", error.c_str()); return kExitAtollError; }
     auto store_link = XenstoreLink::try_create(*domain, store, error);
     if (!store_link) { fprintf(stderr, "atoll: cannot connect xenstore: %s\n", error.c_str()); return kExitAtollError; }
+    std::vector<std::unique_ptr<BlkBack>> blkbacks;
+    for (size_t i = 0; i < disks.size(); ++i) {
+      // Linux's xvda, xvdb, ...: devid (202 << 8) | (index << 4).
+      auto blk = BlkBack::try_create(*domain, store, loop, disks[i], (202u << 8) | (static_cast<uint32_t>(i) << 4), error);
+      if (!blk) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+      blkbacks.push_back(std::move(blk));
+    }
     forward_stdin(loop, *console, stdin_open);
     DomainEnd e{EndReason::kStartFailed, 0, ""};
     if (!domain->start(error)) {

@@ -1,0 +1,128 @@
+// blkfront's xenbus side: the ring keys it publishes, the disk keys it reads
+// from the backend, and probe() over device/vbd. The handshake itself is
+// XenbusDevice's (docs/xenbus.md), block style: Initialised, then Connected.
+#include <stdlib.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "atoll/evtchn.h"
+#include "atoll/kernel.h"
+#include "atoll/time.h"
+#include "atoll/xenstore.h"
+#include "blkfront.h"
+
+namespace atl::blk {
+namespace {
+
+// Made by probe() and kept for the domain's lifetime.
+std::vector<std::unique_ptr<BlkFront>>* g_devices;
+
+constexpr uint64_t kConnectTimeoutNs = 5'000'000'000ULL;
+
+std::optional<uint64_t> read_u64(xs::Client& client, const std::string& path) {
+  auto v = client.read(path);
+  if (!v.ok() || v->empty()) return std::nullopt;
+  char* end = nullptr;
+  unsigned long long n = strtoull(v->c_str(), &end, 10);
+  if (*end != '\0') return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlkFront>> BlkFront::try_create(xs::Client& client, const std::string& device_path) {
+  std::unique_ptr<BlkFront> front(new BlkFront);
+  auto device = xs::XenbusDevice::try_create(client, device_path, *front, xs::Handshake::kViaInitialised);
+  if (!device.ok()) return device.error();
+  front->m_device = std::move(device.value());
+  if (auto r = front->m_device->start(); !r.ok()) return r.error();
+  return front;
+}
+
+BlkFront::~BlkFront() {
+  // FIXME: an orderly close (close(), then wait for Closed) before the ring is
+  // freed; devices live as long as the domain for now.
+  m_device.reset();
+}
+
+Result<void> BlkFront::wait_connected(uint64_t deadline_ns) {
+  sched::wait_until(m_waiters, [this] { return m_handshake_done; }, deadline_ns);
+  if (m_connected) return {};
+  if (auto e = m_device->error()) return *e;
+  return m_handshake_done ? Errno::kNoDev : Errno::kTimedOut;
+}
+
+Result<void> BlkFront::on_backend_ready(xs::XenbusDevice& device) {
+  if (auto r = setup_ring(device.backend_id()); !r.ok()) return r;
+  std::string ring_ref = std::to_string(m_ring_ref->value());
+  std::string port = std::to_string(m_port->value());
+  return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
+    if (auto r = t.write(device.key("ring-ref"), ring_ref); !r.ok()) return r;
+    if (auto r = t.write(device.key("event-channel"), port); !r.ok()) return r;
+    return t.write(device.key("protocol"), "x86_64-abi");
+  });
+}
+
+Result<void> BlkFront::on_connected(xs::XenbusDevice& device) {
+  xs::Client& c = device.client();
+  auto sectors = read_u64(c, device.backend_key("sectors"));
+  auto sector_size = read_u64(c, device.backend_key("sector-size"));
+  if (!sectors || !sector_size) return Errno::kInval;
+  // FIXME: logical sectors other than 512 bytes (the blkif ring counts in 512
+  // anyway, but the API would have to say so).
+  if (*sector_size != kSectorSize) return Errno::kOpNotSupp;
+  m_sectors = *sectors;
+  m_info = static_cast<uint32_t>(read_u64(c, device.backend_key("info")).value_or(0));
+  m_feature_flush = read_u64(c, device.backend_key("feature-flush-cache")).value_or(0) == 1;
+  m_connected = true;
+  m_handshake_done = true;
+  m_waiters.wake_all();
+  return {};
+}
+
+void BlkFront::on_closing(xs::XenbusDevice&) {
+  // No new requests; those on the ring still complete or fail in on_closed().
+  m_connected = false;
+  m_waiters.wake_all();
+}
+
+void BlkFront::on_closed(xs::XenbusDevice& device) {
+  m_connected = false;
+  free_ring();
+  if (device.error()) m_handshake_done = true;  // a failed setup: stop waiting
+  m_waiters.wake_all();
+}
+
+Result<unsigned> probe() {
+  xs::Client* client = xs::client();
+  if (!client) return Errno::kNoDev;
+  if (!g_devices) g_devices = new std::vector<std::unique_ptr<BlkFront>>;
+  if (!g_devices->empty()) return static_cast<unsigned>(g_devices->size());
+  auto ids = client->directory("device/vbd");
+  if (!ids.ok()) return ids.error() == Errno::kNoEnt ? Result<unsigned>(0u) : Result<unsigned>(ids.error());
+  for (const std::string& id : ids.value()) {
+    auto front = BlkFront::try_create(*client, "device/vbd/" + id);
+    if (!front.ok()) {
+      kernel::console_print("blkfront: device/vbd/%s: cannot start (error %d)\n", id.c_str(), to_int(front.error()));
+      continue;
+    }
+    g_devices->push_back(std::move(front.value()));
+  }
+  uint64_t deadline = time::monotonic_ns() + kConnectTimeoutNs;
+  unsigned connected = 0;
+  for (auto& d : *g_devices) {
+    auto r = d->wait_connected(deadline);
+    if (r.ok()) ++connected;
+    else kernel::console_print("blkfront: %s: not connected (error %d)\n", d->path().c_str(), to_int(r.error()));
+  }
+  return connected;
+}
+
+BlkFront* device(unsigned index) {
+  if (!g_devices || index >= g_devices->size()) return nullptr;
+  return (*g_devices)[index].get();
+}
+
+}  // namespace atl::blk

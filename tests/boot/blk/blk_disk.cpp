@@ -1,0 +1,107 @@
+// A guest on one virtual disk. "rw": writes a pseudo-random pattern over the
+// whole disk, flushes, reads it back (aligned and unaligned buffers) and checks
+// it; the runner then checks the file. "ro": reads the pattern the runner put
+// in the file, and a write must fail with an error the app sees. "durable":
+// writes and flushes the pattern, says so and waits to be killed (SIGKILL of
+// the hypervisor); the runner then checks the file.
+#include <stdlib.h>
+#include <string.h>
+
+#include "atoll/result.h"
+#include "atoll/sched.h"
+#include "blkfront.h"
+#include "check.h"
+
+using namespace atl;
+
+namespace {
+
+constexpr size_t kChunkSectors = 128;  // 64 KiB per call: several ring requests each
+
+// The same pattern as run_blk_test.py: one 64-bit word per 8 bytes of disk.
+uint64_t pattern(uint64_t word) {
+  uint64_t x = (word + 1) * 0x9E3779B97F4A7C15ULL;
+  return x ^ (x >> 29);
+}
+
+void fill(uint64_t* buf, uint64_t sector, size_t sectors) {
+  for (size_t i = 0; i < sectors * 64; ++i) buf[i] = pattern(sector * 64 + i);
+}
+
+bool matches(const uint8_t* buf, uint64_t sector, size_t sectors) {
+  for (size_t i = 0; i < sectors * 64; ++i) {
+    uint64_t w;
+    memcpy(&w, buf + i * 8, 8);
+    if (w != pattern(sector * 64 + i)) return false;
+  }
+  return true;
+}
+
+bool verify_all(blk::BlkFront& d, uint8_t* buf, size_t offset) {
+  for (uint64_t s = 0; s < d.sectors(); s += kChunkSectors) {
+    auto r = d.read(s, buf + offset, kChunkSectors);
+    if (!r.ok() || !matches(buf + offset, s, kChunkSectors)) {
+      printf("mismatch or error at sector %llu\n", static_cast<unsigned long long>(s));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool write_pattern(blk::BlkFront& d, uint8_t* buf) {
+  bool ok = true;
+  for (uint64_t s = 0; s < d.sectors() && ok; s += kChunkSectors) {
+    fill(reinterpret_cast<uint64_t*>(buf), s, kChunkSectors);
+    ok = d.write(s, buf, kChunkSectors).ok();
+  }
+  return ok;
+}
+
+[[noreturn]] void run_durable(blk::BlkFront& d, uint8_t* buf) {
+  bool ok = write_pattern(d, buf) && d.flush().ok();
+  printf("blk_disk: %s\n", ok ? "flushed" : "FAILED to write and flush");
+  fflush(stdout);
+  for (;;) sched::sleep_ns(1000000000ULL);
+}
+
+void run_rw(blk::BlkFront& d, uint8_t* buf) {
+  bool ok = true;
+  for (uint64_t s = 0; s < d.sectors() && ok; s += kChunkSectors) {
+    fill(reinterpret_cast<uint64_t*>(buf), s, kChunkSectors);
+    ok = d.write(s, buf, kChunkSectors).ok();
+  }
+  CHECK(ok, "wrote the pattern over all %llu sectors", static_cast<unsigned long long>(d.sectors()));
+  CHECK(d.flush().ok(), "flush");
+  memset(buf, 0, kChunkSectors * 512 + 512);
+  CHECK(verify_all(d, buf, 0), "read back and verified (page-aligned buffer)");
+  CHECK(verify_all(d, buf, 1), "read back and verified (unaligned buffer, bounced)");
+  CHECK(d.read(d.sectors() - 1, buf, 1).ok(), "the last sector reads");
+  CHECK(d.read(d.sectors(), buf, 1).error() == Errno::kRange, "a read past the end is kRange");
+  CHECK(d.read(d.sectors() - 1, buf, 2).error() == Errno::kRange, "a read across the end is kRange");
+}
+
+void run_ro(blk::BlkFront& d, uint8_t* buf) {
+  CHECK(d.read_only(), "the backend says read-only");
+  CHECK(d.read(0, buf, kChunkSectors).ok() && matches(buf, 0, kChunkSectors), "reads the runner's pattern");
+  memset(buf, 0xEE, 512);
+  auto w = d.write(0, buf, 1);
+  CHECK(!w.ok() && w.error() == Errno::kIo, "a write is refused with kIo (got %d)", w.ok() ? 0 : to_int(w.error()));
+  CHECK(d.read(0, buf, kChunkSectors).ok() && matches(buf, 0, kChunkSectors), "the data is unchanged");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "rw";
+  auto n = blk::probe();
+  CHECK(n.ok() && *n == 1, "probe found one connected disk");
+  blk::BlkFront* d = blk::device(0);
+  if (!d || !d->connected()) return check_result("blk_disk");
+  CHECK(d->sectors() == (16u << 20) / 512, "16 MiB disk (%llu sectors)", static_cast<unsigned long long>(d->sectors()));
+  auto* buf = static_cast<uint8_t*>(aligned_alloc(4096, kChunkSectors * 512 + 4096));
+  if (strcmp(mode, "durable") == 0) run_durable(*d, buf);
+  if (strcmp(mode, "ro") == 0) run_ro(*d, buf);
+  else run_rw(*d, buf);
+  free(buf);
+  return check_result("blk_disk");
+}

@@ -1,0 +1,180 @@
+// A hostile block frontend: its own ring on the real handshake, then requests
+// with every field wrong (operation, segment count, segment sectors, sector
+// range, grant refs never made, read-only or granted to another domain). Each
+// must come back as an error and a good request still works. Then it overruns
+// the ring index: the backend must disconnect the device (Closing), and the
+// xenbus handshake brings it back, connected, on a fresh ring. The guest
+// exiting 0 under `atoll run` shows the hypervisor outlived all of it.
+#include <stdlib.h>
+#include <string.h>
+#include <xen/io/blkif.h>
+
+#include <optional>
+
+#include "atoll/evtchn.h"
+#include "atoll/gnttab.h"
+#include "atoll/sched.h"
+#include "atoll/shared_ring.h"
+#include "atoll/time.h"
+#include "atoll/xenbus_device.h"
+#include "atoll/xenstore.h"
+#include "check.h"
+
+using namespace atl;
+
+namespace {
+
+using Ring = FrontRing<blkif_request, blkif_response>;
+
+class HostileFront final : public xs::XenbusDriver {
+ public:
+  Result<void> on_backend_ready(xs::XenbusDevice& device) override {
+    backend = device.backend_id();
+    page = aligned_alloc(4096, 4096);
+    auto* sring = static_cast<Ring::Shared*>(page);
+    sring->init();
+    ring.emplace(sring);
+    auto ref = gnttab::grant_access(backend, gnttab::virt_to_gfn(page), gnttab::Access::kReadWrite);
+    auto p = evtchn::alloc_unbound(backend);
+    if (!ref.ok() || !p.ok()) return Errno::kNoSpc;
+    ring_ref = *ref;
+    port = *p;
+    evtchn::bind(*port, [](EvtchnPort, void* q) { static_cast<sched::WaitQueue*>(q)->wake_all(); }, &waiters);
+    return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
+      if (auto r = t.write(device.key("ring-ref"), std::to_string(ring_ref->value())); !r.ok()) return r;
+      return t.write(device.key("event-channel"), std::to_string(port->value()));
+    });
+  }
+  Result<void> on_connected(xs::XenbusDevice&) override {
+    connected = true;
+    ++connects;
+    waiters.wake_all();
+    return {};
+  }
+  void on_closing(xs::XenbusDevice&) override {
+    connected = false;
+    saw_closing = true;
+    waiters.wake_all();
+  }
+  void on_closed(xs::XenbusDevice&) override {
+    if (port) {
+      evtchn::unbind(*port);
+      (void)evtchn::close(*port);
+    }
+    if (ring_ref && gnttab::end_access(*ring_ref)) free(page);
+    port.reset();
+    ring_ref.reset();
+    ring.reset();
+    waiters.wake_all();
+  }
+
+  // Sends one request and waits (up to 2 s) for its response's status.
+  std::optional<int16_t> send(const blkif_request& req) {
+    if (!connected || !ring) return std::nullopt;
+    ring->next_request() = req;
+    if (ring->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*port);
+    std::optional<int16_t> status;
+    sched::wait_until(
+        waiters,
+        [&] {
+          if (ring && ring->unconsumed_responses()) status = ring->take_response().status;
+          return status.has_value();
+        },
+        time::monotonic_ns() + 2'000'000'000ULL);
+    return status;
+  }
+  bool wait_for(bool (*cond)(HostileFront&)) {
+    return sched::wait_until(waiters, [&] { return cond(*this); }, time::monotonic_ns() + 5'000'000'000ULL);
+  }
+
+  DomId backend{0};
+  void* page = nullptr;
+  std::optional<Ring> ring;
+  std::optional<GrantRef> ring_ref;
+  std::optional<EvtchnPort> port;
+  sched::WaitQueue waiters;
+  bool connected = false;
+  bool saw_closing = false;
+  int connects = 0;
+};
+
+alignas(4096) uint8_t g_data[4096];
+
+blkif_request read_request(uint32_t gref) {
+  blkif_request r{};
+  r.operation = BLKIF_OP_READ;
+  r.id = 7;
+  r.nr_segments = 1;
+  r.seg[0].gref = gref;
+  r.seg[0].first_sect = 0;
+  r.seg[0].last_sect = 7;
+  return r;
+}
+
+}  // namespace
+
+int main() {
+  xs::Client* client = xs::client();
+  auto ids = client->directory("device/vbd");
+  CHECK(ids.ok() && ids->size() == 1, "one vbd in xenstore");
+  if (!ids.ok() || ids->empty()) return check_result("blk_hostile");
+  HostileFront front;
+  auto dev = xs::XenbusDevice::try_create(*client, "device/vbd/" + (*ids)[0], front, xs::Handshake::kViaInitialised);
+  CHECK(dev.ok() && (*dev)->start().ok(), "handshake started");
+  CHECK(front.wait_for([](HostileFront& f) { return f.connected; }), "connected");
+  auto sectors_text = client->read((*dev)->backend_key("sectors"));
+  uint64_t sectors = sectors_text.ok() ? strtoull(sectors_text->c_str(), nullptr, 10) : 0;
+
+  auto good = gnttab::grant_access(front.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadWrite);
+  auto ro = gnttab::grant_access(front.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadOnly);
+  auto foreign = gnttab::grant_access(DomId(5), gnttab::virt_to_gfn(g_data), gnttab::Access::kReadWrite);
+  CHECK(good.ok() && ro.ok() && foreign.ok(), "data grants");
+  uint32_t g = good->value();
+
+  auto expect = [&](const char* what, blkif_request req, int16_t want) {
+    auto st = front.send(req);
+    CHECK(st && *st == want, "%s: status %d", what, st ? *st : 99);
+  };
+  blkif_request r = read_request(g);
+  r.operation = 99;
+  expect("unknown operation", r, BLKIF_RSP_EOPNOTSUPP);
+  r = read_request(g);
+  r.operation = BLKIF_OP_DISCARD;
+  expect("discard (not negotiated)", r, BLKIF_RSP_EOPNOTSUPP);
+  r = read_request(g);
+  r.nr_segments = 0;
+  expect("no segments", r, BLKIF_RSP_ERROR);
+  r = read_request(g);
+  r.nr_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1;
+  expect("12 segments", r, BLKIF_RSP_ERROR);
+  r = read_request(g);
+  r.seg[0].first_sect = 5;
+  r.seg[0].last_sect = 4;
+  expect("first_sect > last_sect", r, BLKIF_RSP_ERROR);
+  r = read_request(g);
+  r.seg[0].last_sect = 8;
+  expect("last_sect past the page", r, BLKIF_RSP_ERROR);
+  r = read_request(g);
+  r.sector_number = sectors;
+  expect("sector past the end", r, BLKIF_RSP_ERROR);
+  r = read_request(g);
+  r.sector_number = UINT64_MAX - 2;
+  expect("sector range wrapping 2^64", r, BLKIF_RSP_ERROR);
+  expect("a grant ref never made", read_request(4000), BLKIF_RSP_ERROR);
+  expect("a grant ref past the table", read_request(0xFFFFFFF0u), BLKIF_RSP_ERROR);
+  expect("a read into a read-only grant", read_request(ro->value()), BLKIF_RSP_ERROR);
+  expect("a grant made to another domain", read_request(foreign->value()), BLKIF_RSP_ERROR);
+  expect("a good read still works", read_request(g), BLKIF_RSP_OKAY);
+
+  // Overrun: claim a ring and a half of requests at once.
+  auto* sring = static_cast<Ring::Shared*>(front.page);
+  __atomic_store_n(&sring->header.req_prod, front.ring->req_prod_pvt().value() + Ring::kSize + 16, __ATOMIC_RELEASE);
+  (void)evtchn::send(*front.port);
+  CHECK(front.wait_for([](HostileFront& f) { return f.saw_closing; }), "the backend disconnected the overrun ring");
+  CHECK(front.wait_for([](HostileFront& f) { return f.connected && f.connects == 2; }),
+        "the device reconnected on a fresh ring");
+  g_data[0] = 0xAB;
+  expect("a read on the new ring works", read_request(g), BLKIF_RSP_OKAY);
+  CHECK(g_data[0] == 0, "and it read the (zeroed) disk");
+  return check_result("blk_hostile");
+}

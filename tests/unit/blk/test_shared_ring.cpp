@@ -1,0 +1,123 @@
+// SharedRing/FrontRing/BackRing on one page, with the free-running indices near
+// 2^32 so every exchange crosses the wrap; and a hostile frontend's overrun.
+#include <gtest/gtest.h>
+#include <xen/io/blkif.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "atoll/shared_ring.h"
+
+using namespace atl;
+
+namespace {
+
+using Shared = SharedRing<blkif_request, blkif_response>;
+using Front = FrontRing<blkif_request, blkif_response>;
+using Back = BackRing<blkif_request, blkif_response>;
+
+// ABI: xen/io/ring.h, 64-byte header, 112-byte blkif entries → 32 slots in 4 KiB.
+static_assert(sizeof(Shared) <= 4096);
+static_assert(Shared::kSize == 32);
+static_assert(offsetof(Shared, ring) == 64);
+
+struct alignas(4096) Page {
+  Shared ring;
+};
+
+}  // namespace
+
+TEST(SharedRing, InitMatchesSharedRingInit) {
+  Page page;
+  page.ring.init();
+  EXPECT_EQ(page.ring.header.req_prod, 0u);
+  EXPECT_EQ(page.ring.header.rsp_prod, 0u);
+  EXPECT_EQ(page.ring.header.req_event, 1u);
+  EXPECT_EQ(page.ring.header.rsp_event, 1u);
+}
+
+TEST(SharedRing, RequestsAndResponsesAcrossTheIndexWrap) {
+  Page page;
+  page.ring.init();
+  Front front(&page.ring);
+  front.reset_indices(RingIdx(0xFFFFFFF0u));
+  Back back(&page.ring);
+  uint64_t next_id = 0, next_rsp = 0;
+  // 10 rounds of varying batch sizes carry the indices past 2^32 several slots deep.
+  for (unsigned round = 0; round < 10; ++round) {
+    unsigned batch = 1 + (round * 7) % Front::kSize;
+    ASSERT_GE(front.free_slots(), batch);
+    for (unsigned i = 0; i < batch; ++i) {
+      blkif_request& r = front.next_request();
+      r = blkif_request{};
+      r.id = next_id++;
+    }
+    bool notified = front.push_requests() == NotifyNeeded::kYes;
+    EXPECT_TRUE(notified || round > 0);  // the first message always notifies
+    EXPECT_FALSE(back.overflowed());
+    ASSERT_EQ(back.unconsumed_requests(), batch);
+    for (unsigned i = 0; i < batch; ++i) {
+      blkif_request r = back.take_request();
+      blkif_response rsp{};
+      rsp.id = r.id;
+      rsp.status = BLKIF_RSP_OKAY;
+      back.put_response(rsp);
+    }
+    EXPECT_FALSE(back.final_check_for_requests());
+    back.push_responses();
+    ASSERT_EQ(front.unconsumed_responses(), batch);
+    for (unsigned i = 0; i < batch; ++i) EXPECT_EQ(front.take_response().id, next_rsp++);
+    EXPECT_FALSE(front.final_check_for_responses());
+    EXPECT_TRUE(front.sane());
+  }
+  EXPECT_LT(front.req_prod_pvt().value(), 0x100u);  // wrapped
+  EXPECT_EQ(next_rsp, next_id);
+}
+
+TEST(SharedRing, FullRingAndEventThresholds) {
+  Page page;
+  page.ring.init();
+  Front front(&page.ring);
+  front.reset_indices(RingIdx(0xFFFFFFFEu));
+  Back back(&page.ring);
+  for (unsigned i = 0; i < Front::kSize; ++i) front.next_request().id = i;
+  EXPECT_TRUE(front.full());
+  EXPECT_EQ(front.push_requests(), NotifyNeeded::kYes);
+  EXPECT_EQ(back.unconsumed_requests(), Front::kSize);
+  (void)back.take_request();
+  back.put_response(blkif_response{});
+  // The frontend has not asked for a notification since: rsp_event is still start + 1.
+  EXPECT_EQ(back.push_responses(), NotifyNeeded::kYes);
+  back.put_response(blkif_response{});
+  (void)back.take_request();
+  EXPECT_EQ(back.push_responses(), NotifyNeeded::kNo);  // no final check in between
+  EXPECT_EQ(front.unconsumed_responses(), 2u);
+}
+
+TEST(SharedRing, BackendSpotsARequestIndexOverrun) {
+  Page page;
+  page.ring.init();
+  Back back(&page.ring);
+  // A hostile frontend claims a whole ring plus one of requests.
+  page.ring.header.req_prod = Shared::kSize + 1;
+  EXPECT_TRUE(back.overflowed());
+  page.ring.header.req_prod = Shared::kSize;
+  EXPECT_FALSE(back.overflowed());
+  // Far behind (a "negative" distance) is an overrun too.
+  page.ring.header.req_prod = 0xFFFFFFFFu;
+  EXPECT_TRUE(back.overflowed());
+  // Requests are never more than free response slots.
+  page.ring.header.req_prod = Shared::kSize;
+  EXPECT_EQ(back.unconsumed_requests(), Shared::kSize);
+}
+
+TEST(SharedRing, FrontendIgnoresAnImpossibleResponseIndex) {
+  Page page;
+  page.ring.init();
+  Front front(&page.ring);
+  front.next_request().id = 1;
+  front.push_requests();
+  page.ring.header.rsp_prod = 5;  // more responses than requests outstanding
+  EXPECT_FALSE(front.sane());
+  EXPECT_EQ(front.unconsumed_responses(), 0u);
+}
