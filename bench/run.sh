@@ -79,7 +79,7 @@ r = json.load(open(sys.argv[1]))["results"]
 print(" ".join("%.3f" % (x["median"] * 1e3) for x in r))' "$tmp/boot.json")"
 boot_ratio=$(ratio "$boot_atoll" "$boot_native")
 rows+=("| boot end to end: \`atoll run hello\` vs posix_spawn+wait of static hello (median of 50) | $boot_atoll ms | $boot_native ms | ${boot_ratio}× | ≤ 2× | $(verdict "$boot_ratio" 2) |")
-notes+=("boot: \`atoll version\` alone (start and exit of the dynamically linked hypervisor, no domain) takes $boot_hv ms median")
+notes+=("boot: \`atoll version\` alone (start and exit of the hypervisor, no domain) takes $boot_hv ms median")
 
 # --- 2. Domain creation -> main() --------------------------------------------
 say "2/4 domain creation -> main() (5 rounds of 10 each, interleaved)..."
