@@ -41,16 +41,7 @@ static void post(uint32_t* word, uint32_t value) {
   futex_wake(word);
 }
 
-static long long monotonic_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int compare(const void* a, const void* b) {
-  long long x = *(const long long*)a, y = *(const long long*)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 int main(int argc, char** argv) {
   int iterations = argc > 1 ? atoi(argv[1]) : 20000;
@@ -80,7 +71,7 @@ int main(int argc, char** argv) {
   int status;
   waitpid(child, &status, 0);
 
-  qsort(samples, (size_t)iterations, sizeof *samples, compare);
+  qsort(samples, (size_t)iterations, sizeof *samples, compare_ll);
   long long sum = 0;
   for (int i = 0; i < iterations; ++i) sum += samples[i];
   printf("futex_rtt: iterations=%d median_ns=%lld mean_ns=%lld p99_ns=%lld min_ns=%lld\n", iterations,

@@ -15,16 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long monotonic_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int compare(const void* a, const void* b) {
-  long long x = *(const long long*)a, y = *(const long long*)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* Returns the child's main() stamp minus the pre-spawn stamp, or -1. */
 static long long spawn_once(const char* child) {
@@ -80,7 +71,7 @@ int main(int argc, char** argv) {
     if (samples[i] < 0) return 1;
     printf("main() at %.3f ms\n", samples[i] / 1e6);
   }
-  qsort(samples, (size_t)runs, sizeof *samples, compare);
+  qsort(samples, (size_t)runs, sizeof *samples, compare_ll);
   printf("spawn-to-main: runs=%d median_ms=%.3f\n", runs, samples[runs / 2] / 1e6);
   free(samples);
   return 0;

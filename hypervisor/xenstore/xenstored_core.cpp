@@ -93,31 +93,32 @@ Result<std::string> Core::read(DomId caller, Transaction* tx, std::string_view n
   return node_read(view, Caller{caller, m_options}, path->path);
 }
 
-Result<void> Core::write(DomId caller, Transaction* tx, std::string_view name, std::string_view value) {
+template <typename Op>
+Result<void> Core::mutate(DomId caller, Transaction* tx, std::string_view name, Op op) {
   auto path = resolve_node_path(name, caller);
   if (!path) return Errno::kInval;
   NodeView view(m_store, tx);
-  Result<void> r = node_write(view, Caller{caller, m_options}, path->path, value);
+  Result<void> r = op(view, Caller{caller, m_options}, path->path);
   fire_all(view.take_changes());
   return r;
+}
+
+Result<void> Core::write(DomId caller, Transaction* tx, std::string_view name, std::string_view value) {
+  return mutate(caller, tx, name, [value](NodeView& view, const Caller& who, const std::string& path) {
+    return node_write(view, who, path, value);
+  });
 }
 
 Result<void> Core::mkdir(DomId caller, Transaction* tx, std::string_view name) {
-  auto path = resolve_node_path(name, caller);
-  if (!path) return Errno::kInval;
-  NodeView view(m_store, tx);
-  Result<void> r = node_mkdir(view, Caller{caller, m_options}, path->path);
-  fire_all(view.take_changes());
-  return r;
+  return mutate(caller, tx, name, [](NodeView& view, const Caller& who, const std::string& path) {
+    return node_mkdir(view, who, path);
+  });
 }
 
 Result<void> Core::rm(DomId caller, Transaction* tx, std::string_view name) {
-  auto path = resolve_node_path(name, caller);
-  if (!path) return Errno::kInval;
-  NodeView view(m_store, tx);
-  Result<void> r = node_rm(view, Caller{caller, m_options}, path->path);
-  fire_all(view.take_changes());
-  return r;
+  return mutate(caller, tx, name, [](NodeView& view, const Caller& who, const std::string& path) {
+    return node_rm(view, who, path);
+  });
 }
 
 Result<std::vector<std::string>> Core::directory(DomId caller, Transaction* tx, std::string_view name) {

@@ -80,6 +80,10 @@ class Core {
   static const HandlerInfo* handler_for(uint32_t type);
   void reply(Connection& conn, const Message& msg, Result<std::string> payload);
   void fire_all(const std::vector<Change>& changes);
+  // Resolves `name` for `caller`, applies `op` (a node_* operation) through a view
+  // of the store or `tx`, and fires the watches its changes trigger.
+  template <typename Op>
+  Result<void> mutate(DomId caller, Transaction* tx, std::string_view name, Op op);
   // Permissions of a special node (@introduceDomain, @releaseDomain).
   Perms& special_perms(std::string_view name);
 
