@@ -42,9 +42,12 @@ else
   rm -f .atoll/guest-cross.ini.new
 fi
 
+say "lwIP source (Debian's lwip source package, into subprojects/packagecache)"
+scripts/fetch-lwip.sh
+
 if [[ ! -f build/build.ninja ]]; then
   say "configuring ./build"
-  meson setup build --cross-file "$root/.atoll/guest-cross.ini" >/dev/null
+  meson setup build --cross-file "$root/.atoll/guest-cross.ini" --wrap-mode=nodownload >/dev/null
 fi
 [[ ${1:-} == --no-build ]] && exit 0
 say "building"

@@ -1,0 +1,104 @@
+// lwIP configuration for Atoll guests: the full stack (IPv4 + IPv6, TCP, UDP,
+// DHCP, DNS) with the sequential and BSD socket APIs, on cooperative threads.
+// Options left out keep lwIP's defaults (src/include/lwip/opt.h).
+#pragma once
+
+// ---- Operating system ------------------------------------------------------
+#define NO_SYS 0
+// Protection against upcalls (a driver's event handler touching lwIP state);
+// threads never preempt each other.
+#define SYS_LIGHTWEIGHT_PROT 1
+// Application threads call into the stack under the core lock instead of
+// messaging the tcpip thread for every operation.
+#define LWIP_TCPIP_CORE_LOCKING 1
+#define LWIP_TCPIP_CORE_LOCKING_INPUT 0
+#define TCPIP_THREAD_NAME "tcpip"
+#define TCPIP_THREAD_STACKSIZE (64 * 1024)
+#define TCPIP_MBOX_SIZE 128
+#define DEFAULT_THREAD_STACKSIZE (64 * 1024)
+#define DEFAULT_RAW_RECVMBOX_SIZE 64
+#define DEFAULT_UDP_RECVMBOX_SIZE 64
+#define DEFAULT_TCP_RECVMBOX_SIZE 64
+#define DEFAULT_ACCEPTMBOX_SIZE 64
+
+// ---- Memory ----------------------------------------------------------------
+#define MEM_ALIGNMENT 8
+#define MEM_SIZE (512 * 1024)
+#define MEMP_NUM_PBUF 128
+#define PBUF_POOL_SIZE 256
+#define MEMP_NUM_RAW_PCB 8
+#define MEMP_NUM_UDP_PCB 16
+#define MEMP_NUM_TCP_PCB 64
+#define MEMP_NUM_TCP_PCB_LISTEN 16
+#define MEMP_NUM_NETBUF 64
+#define MEMP_NUM_NETCONN 32
+#define MEMP_NUM_TCPIP_MSG_INPKT 128
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
+
+// ---- Protocols -------------------------------------------------------------
+#define LWIP_IPV4 1
+#define LWIP_IPV6 1
+// Required on 64-bit: struct ip6_reass_helper does not fit the 8-byte
+// fragment header otherwise (an lwIP assertion at run time).
+#define IPV6_FRAG_COPYHEADER 1
+// IPv6 addresses by SLAAC and DNS servers from router advertisements (RDNSS);
+// no DHCPv6 client (slirp and most LANs do not need it).
+#define LWIP_IPV6_DHCP6 0
+#define LWIP_IPV6_AUTOCONFIG 1
+#define LWIP_ND6_RDNSS_MAX_DNS_SERVERS 1
+#define LWIP_ICMP 1
+#define LWIP_RAW 1
+#define LWIP_UDP 1
+#define LWIP_TCP 1
+#define LWIP_DHCP 1
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 1
+#define LWIP_DNS 1
+#define DNS_MAX_SERVERS 2
+#define LWIP_ARP 1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 1
+
+// ---- TCP -------------------------------------------------------------------
+#define TCP_MSS 1460
+#define TCP_WND (44 * TCP_MSS)
+#define TCP_SND_BUF (44 * TCP_MSS)
+#define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+// lwIP's sanity check: at least one segment per queued send.
+#define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
+#define LWIP_TCP_KEEPALIVE 1
+#define TCP_LISTEN_BACKLOG 1
+
+// ---- Network interfaces ----------------------------------------------------
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK 1
+#define LWIP_NETIF_HOSTNAME 1
+#define LWIP_NETIF_API 1
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+// 127.0.0.1 / ::1 through the loopback netif, and packets a netif sends to its
+// own address.
+#define LWIP_HAVE_LOOPIF 1
+#define LWIP_NETIF_LOOPBACK 1
+#define LWIP_LOOPBACK_MAX_PBUFS 0
+
+// ---- Sequential and socket APIs --------------------------------------------
+#define LWIP_NETCONN 1
+#define LWIP_SOCKET 1
+// Real functions named socket(), bind(), ... (not macros, which would break
+// libstdc++'s read/write members); read/write/close stay newlib's, and the
+// libOS dispatches descriptors >= LWIP_SOCKET_OFFSET to lwip_read & co.
+#define LWIP_COMPAT_SOCKETS 2
+#define LWIP_POSIX_SOCKETS_IO_NAMES 0
+#define LWIP_SOCKET_OFFSET 16
+#define LWIP_SOCKET_SELECT 1
+#define LWIP_SOCKET_POLL 1
+#define LWIP_SO_SNDTIMEO 1
+#define LWIP_SO_RCVTIMEO 1
+#define LWIP_SO_RCVBUF 1
+#define LWIP_SO_LINGER 1
+#define SO_REUSE 1
+#define LWIP_FIONREAD_LINUXMODE 1
+
+// ---- Diagnostics -----------------------------------------------------------
+// FIXME: turn statistics on when netfront exposes counters through them.
+#define LWIP_STATS 0
+#define LWIP_NOASSERT_ON_ERROR 0
