@@ -73,6 +73,22 @@ Result<void> BlkFront::flush() {
   return submit_and_wait(req);
 }
 
+Result<void> BlkFront::discard(uint64_t sector, uint64_t sectors) {
+  if (!m_connected) return Errno::kNoDev;
+  if (!m_feature_discard) return Errno::kOpNotSupp;
+  if (sector > m_sectors || sectors > m_sectors - sector) return Errno::kRange;
+  if (sectors == 0) return {};
+  // ABI: xen/io/blkif.h, struct blkif_request_discard shares the ring slot.
+  static_assert(sizeof(blkif_request_discard) <= sizeof(blkif_request));
+  blkif_request_discard d{};
+  d.operation = BLKIF_OP_DISCARD;
+  d.sector_number = sector;
+  d.nr_sectors = sectors;
+  blkif_request req{};
+  memcpy(&req, &d, sizeof d);
+  return submit_and_wait(req);
+}
+
 Result<void> BlkFront::transfer(uint8_t operation, uint64_t sector, uint8_t* buf, size_t sectors) {
   if (!m_connected) return Errno::kNoDev;
   if (sector > m_sectors || sectors > m_sectors - sector) return Errno::kRange;

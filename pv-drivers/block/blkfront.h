@@ -1,5 +1,5 @@
-// The PV block frontend (xen/io/blkif.h): one ring to the backend, READ, WRITE
-// and FLUSH_DISKCACHE, and a blocking API for threads. Each request grants the
+// The PV block frontend (xen/io/blkif.h): one ring to the backend, READ, WRITE,
+// FLUSH_DISKCACHE and DISCARD, and a blocking API for threads. Each request grants the
 // caller's pages (a bounce buffer when the caller's is not sector-aligned) for
 // its duration only.
 //
@@ -40,6 +40,11 @@ class BlkFront final : private xs::XenbusDriver {
   // Waits until the device is connected (or failed); kTimedOut after `deadline_ns`.
   Result<void> wait_connected(uint64_t deadline_ns);
   bool connected() const { return m_connected; }
+  // An orderly close through the xenbus handshake: fails new I/O with kNoDev,
+  // waits until the backend has let go and the ring is freed (kTimedOut after
+  // `deadline_ns`). reopen() connects again and waits like wait_connected().
+  Result<void> close(uint64_t deadline_ns);
+  Result<void> reopen(uint64_t deadline_ns);
 
   // Blocking I/O in 512-byte sectors. Errors: kNoDev (not connected), kRange
   // (past the end), kIo (the backend refused: a read-only disk, say).
@@ -47,10 +52,17 @@ class BlkFront final : private xs::XenbusDriver {
   Result<void> write(uint64_t sector, const void* buf, size_t sectors);
   // Returns once every write acknowledged before it is on stable storage.
   Result<void> flush();
+  // Tells the backend the sectors' contents are no longer needed: they read
+  // back as zeroes and the image file gives up their space where the range
+  // covers whole discard_granularity() blocks. kOpNotSupp without feature-discard.
+  Result<void> discard(uint64_t sector, uint64_t sectors);
 
   uint64_t sectors() const { return m_sectors; }
   bool read_only() const { return (m_info & VDISK_READONLY) != 0; }
   bool has_flush() const { return m_feature_flush; }
+  bool has_discard() const { return m_feature_discard; }
+  // Bytes; meaningful only with has_discard().
+  uint32_t discard_granularity() const { return m_discard_granularity; }
   const std::string& path() const { return m_device->path(); }
 
  private:
@@ -89,9 +101,12 @@ class BlkFront final : private xs::XenbusDriver {
   std::array<Slot, BlkifFrontRing::kSize> m_slots{};
   bool m_connected = false;
   bool m_handshake_done = false;  // connected or failed: wait_connected() returns
+  bool m_ring_freed = true;       // no ring, or the backend let go of it: close() returns
   uint64_t m_sectors = 0;
   uint32_t m_info = 0;
   bool m_feature_flush = false;
+  bool m_feature_discard = false;
+  uint32_t m_discard_granularity = 0;
 };
 
 // Finds the domain's vbd devices (device/vbd/*), connects them and waits for

@@ -54,7 +54,20 @@ Result<void> BlkFront::wait_connected(uint64_t deadline_ns) {
   return m_handshake_done ? Errno::kNoDev : Errno::kTimedOut;
 }
 
+Result<void> BlkFront::close(uint64_t deadline_ns) {
+  m_device->close();
+  sched::wait_until(m_waiters, [this] { return m_ring_freed; }, deadline_ns);
+  return m_ring_freed ? Result<void>() : Result<void>(Errno::kTimedOut);
+}
+
+Result<void> BlkFront::reopen(uint64_t deadline_ns) {
+  m_handshake_done = false;
+  m_device->reopen();
+  return wait_connected(deadline_ns);
+}
+
 Result<void> BlkFront::on_backend_ready(xs::XenbusDevice& device) {
+  m_ring_freed = false;
   if (auto r = setup_ring(device.backend_id()); !r.ok()) return r;
   std::string ring_ref = std::to_string(m_ring_ref->value());
   std::string port = std::to_string(m_port->value());
@@ -76,6 +89,8 @@ Result<void> BlkFront::on_connected(xs::XenbusDevice& device) {
   m_sectors = *sectors;
   m_info = static_cast<uint32_t>(read_u64(c, device.backend_key("info")).value_or(0));
   m_feature_flush = read_u64(c, device.backend_key("feature-flush-cache")).value_or(0) == 1;
+  m_feature_discard = read_u64(c, device.backend_key("feature-discard")).value_or(0) == 1;
+  m_discard_granularity = static_cast<uint32_t>(read_u64(c, device.backend_key("discard-granularity")).value_or(512));
   m_connected = true;
   m_handshake_done = true;
   m_waiters.wake_all();
@@ -91,6 +106,7 @@ void BlkFront::on_closing(xs::XenbusDevice&) {
 void BlkFront::on_closed(xs::XenbusDevice& device) {
   m_connected = false;
   free_ring();
+  m_ring_freed = true;
   if (device.error()) m_handshake_done = true;  // a failed setup: stop waiting
   m_waiters.wake_all();
 }

@@ -3,6 +3,8 @@
 // on the ring once the completions arrive.
 #include "blkback.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -14,6 +16,11 @@ namespace {
 
 constexpr unsigned kUringEntries = 64;  // > the 32 requests a ring can hold
 static_assert(kUringEntries >= BlkifSharedRing::kSize);
+
+bool has_segments(uint8_t operation) { return operation == BLKIF_OP_READ || operation == BLKIF_OP_WRITE; }
+
+// Discarded sectors read back as zeroes; the file keeps its size.
+constexpr int kPunchHole = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
 }  // namespace
 
@@ -104,9 +111,11 @@ void BlkBack::start(const blkif_request& req) {
   ++m_inflight;
   f->id = req.id;
   f->operation = req.operation;
-  // A READ writes into the guest's pages, a WRITE only reads them.
+  // A READ writes into the guest's pages, a WRITE only reads them. Flushes and
+  // discards carry no pages.
   bool writable = req.operation == BLKIF_OP_READ;
-  for (unsigned i = 0; i < req.nr_segments; ++i) {
+  unsigned segments = has_segments(req.operation) ? req.nr_segments : 0;
+  for (unsigned i = 0; i < segments; ++i) {
     const blkif_request_segment& s = req.seg[i];
     auto map = m_domain.gnttab().map(GrantRef(s.gref), DomId(0), writable);
     if (!map.ok()) {
@@ -129,12 +138,15 @@ void BlkBack::start(const blkif_request& req) {
 
 bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   off_t offset = static_cast<off_t>(req.sector_number * 512);
+  // Checked against the disk's size already, so this cannot overflow.
+  off_t discard_len = static_cast<off_t>(request_sectors(req) * 512);
   if (!m_uring_ok) {
     ssize_t n = 0;
     if (f.operation == BLKIF_OP_READ) n = preadv(m_fd, f.iov.data(), req.nr_segments, offset);
     else if (f.operation == BLKIF_OP_WRITE) n = pwritev(m_fd, f.iov.data(), req.nr_segments, offset);
-    else n = fdatasync(m_fd);
-    f.failed = f.operation == BLKIF_OP_FLUSH_DISKCACHE ? n != 0 : n != static_cast<ssize_t>(f.expected_bytes);
+    else if (f.operation == BLKIF_OP_DISCARD) n = fallocate(m_fd, kPunchHole, offset, discard_len) == 0 ? 0 : -errno;
+    else n = fdatasync(m_fd) == 0 ? 0 : -errno;
+    record_result(f, static_cast<int>(n));
     complete(&f);
     return true;
   }
@@ -144,6 +156,8 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
     io_uring_prep_readv(sqe, m_fd, f.iov.data(), req.nr_segments, offset);
   } else if (f.operation == BLKIF_OP_WRITE) {
     io_uring_prep_writev(sqe, m_fd, f.iov.data(), req.nr_segments, offset);
+  } else if (f.operation == BLKIF_OP_DISCARD) {
+    io_uring_prep_fallocate(sqe, m_fd, kPunchHole, offset, discard_len);
   } else {
     // The durability contract: a flush is answered after fdatasync, and it
     // covers every write submitted before it (IO_DRAIN waits for them).
@@ -162,19 +176,26 @@ void BlkBack::on_uring_ready() {
     int res = cqe->res;
     io_uring_cqe_seen(&m_uring, cqe);
     if (!f) continue;
-    // FIXME: a short transfer is answered as an error; resubmitting the rest
-    // would be kinder, but a regular file in range does not return one.
-    if (res < 0 || (f->operation != BLKIF_OP_FLUSH_DISKCACHE && static_cast<uint64_t>(res) != f->expected_bytes))
-      f->failed = true;
+    record_result(*f, res);
     if (--f->cqes_pending == 0) complete(f);
   }
   push_responses();
 }
 
+void BlkBack::record_result(InFlight& f, int res) {
+  // A file system without hole punching answers a discard EOPNOTSUPP, and the
+  // frontend hears so.
+  if (f.operation == BLKIF_OP_DISCARD && res == -EOPNOTSUPP) f.unsupported = true;
+  // FIXME: a short transfer is answered as an error; resubmitting the rest
+  // would be kinder, but a regular file in range does not return one.
+  if (res < 0 || (has_segments(f.operation) && static_cast<uint64_t>(res) != f.expected_bytes)) f.failed = true;
+}
+
 void BlkBack::complete(InFlight* f) {
   for (unsigned i = 0; i < f->nr_maps; ++i) m_domain.gnttab().unmap(f->map_handles[i]);
   --m_inflight;
-  respond(f->id, f->operation, f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY);
+  int16_t status = f->unsupported ? BLKIF_RSP_EOPNOTSUPP : f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
+  respond(f->id, f->operation, status);
   delete f;
 }
 

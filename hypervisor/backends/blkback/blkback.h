@@ -1,6 +1,6 @@
 // The PV block backend (xen/io/blkif.h): serves one guest's virtual disk from a
-// raw image file. One ring (ring-ref + event-channel); READ, WRITE and
-// FLUSH_DISKCACHE. File I/O goes through io_uring, whose completion fd is on
+// raw image file. One ring (ring-ref + event-channel); READ, WRITE,
+// FLUSH_DISKCACHE and DISCARD (a hole punched in the file). File I/O goes through io_uring, whose completion fd is on
 // the hypervisor's EventLoop, so a slow request never holds up the others.
 //
 // blkback.cpp is the data path (ring, grants, io_uring); blkback_xenbus.cpp is
@@ -59,6 +59,7 @@ class BlkBack {
     uint8_t operation = 0;
     unsigned cqes_pending = 0;
     bool failed = false;
+    bool unsupported = false;  // a discard the file system cannot punch
     unsigned nr_maps = 0;
     std::array<uint64_t, BLKIF_MAX_SEGMENTS_PER_REQUEST> map_handles{};
     std::array<iovec, BLKIF_MAX_SEGMENTS_PER_REQUEST> iov{};
@@ -76,6 +77,8 @@ class BlkBack {
   void on_uring_ready();
   void start(const blkif_request& req);
   bool submit_io(InFlight& f, const blkif_request& req);
+  // Marks `f` failed unless `res` (bytes, 0 or -errno) is what it expects.
+  static void record_result(InFlight& f, int res);
   void complete(InFlight* f);
   void respond(uint64_t id, uint8_t operation, int16_t status);
   void push_responses();

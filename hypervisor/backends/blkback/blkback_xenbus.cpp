@@ -17,7 +17,7 @@
 namespace atl::hv {
 
 std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
-  return {
+  std::map<std::string, std::string> keys = {
       {"sectors", std::to_string(disk.sectors)},
       {"sector-size", "512"},
       {"physical-sector-size", "4096"},
@@ -26,6 +26,15 @@ std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
       {"mode", disk.read_only ? "r" : "w"},
       {"type", "file"},
   };
+  if (!disk.read_only) {
+    // Discards punch holes in the image file, one 4 KiB file-system block at a
+    // time where aligned (the rest is zeroed); secure erase is not offered.
+    keys["feature-discard"] = "1";
+    keys["discard-granularity"] = "4096";
+    keys["discard-alignment"] = "0";
+    keys["discard-secure"] = "0";
+  }
+  return keys;
 }
 
 std::optional<uint32_t> parse_u32(const std::string& text) {

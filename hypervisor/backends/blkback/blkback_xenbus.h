@@ -16,8 +16,10 @@
 namespace atl::hv {
 
 // sectors, sector-size 512, physical-sector-size 4096, info (VDISK_READONLY),
-// feature-flush-cache 1, mode r/w. No multi-page rings, queues, indirect
-// descriptors, persistent grants or discard (yet), so none of their keys.
+// feature-flush-cache 1, mode r/w, and on a writable disk feature-discard 1
+// with discard-granularity 4096, discard-alignment 0, discard-secure 0. No
+// multi-page rings, queues, indirect descriptors or persistent grants (yet),
+// so none of their keys.
 std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk);
 
 struct FrontendRing {

@@ -138,9 +138,18 @@ int main() {
   blkif_request r = read_request(g);
   r.operation = 99;
   expect("unknown operation", r, BLKIF_RSP_EOPNOTSUPP);
-  r = read_request(g);
-  r.operation = BLKIF_OP_DISCARD;
-  expect("discard (not negotiated)", r, BLKIF_RSP_EOPNOTSUPP);
+  auto discard = [](uint64_t sector, uint64_t n) {
+    blkif_request_discard d{};
+    d.operation = BLKIF_OP_DISCARD;
+    d.sector_number = sector;
+    d.nr_sectors = n;
+    blkif_request req{};
+    memcpy(&req, &d, sizeof d);
+    return req;
+  };
+  expect("discard across the end", discard(sectors - 8, 16), BLKIF_RSP_ERROR);
+  expect("discard wrapping around", discard(8, UINT64_MAX), BLKIF_RSP_ERROR);
+  expect("discard of nothing", discard(0, 0), BLKIF_RSP_ERROR);
   r = read_request(g);
   r.nr_segments = 0;
   expect("no segments", r, BLKIF_RSP_ERROR);

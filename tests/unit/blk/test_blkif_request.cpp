@@ -2,6 +2,8 @@
 // and the xenstore keys the frontend writes, malformed.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "blkback_request.h"
 #include "blkback_xenbus.h"
 
@@ -36,7 +38,7 @@ TEST(BlkifRequest, GoodReadsWritesAndFlushPass) {
 }
 
 TEST(BlkifRequest, UnknownAndUnnegotiatedOperationsAreUnsupported) {
-  for (uint8_t op : {uint8_t{BLKIF_OP_WRITE_BARRIER}, uint8_t{BLKIF_OP_RESERVED_1}, uint8_t{BLKIF_OP_DISCARD},
+  for (uint8_t op : {uint8_t{BLKIF_OP_WRITE_BARRIER}, uint8_t{BLKIF_OP_RESERVED_1},
                      uint8_t{BLKIF_OP_INDIRECT}, uint8_t{7}, uint8_t{255}})
     EXPECT_EQ(check_request(data_request(op, 0, 1), kDisk), RequestCheck::kUnsupportedOp) << int(op);
 }
@@ -85,6 +87,42 @@ TEST(BlkifRequest, ReadOnlyDiskRefusesWritesOnly) {
   EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 0), kReadOnlyDisk), RequestCheck::kOk);
 }
 
+namespace {
+
+blkif_request discard_request(uint64_t sector, uint64_t sectors, uint8_t flag = 0) {
+  blkif_request_discard d{};
+  d.operation = BLKIF_OP_DISCARD;
+  d.flag = flag;
+  d.id = 77;
+  d.sector_number = sector;
+  d.nr_sectors = sectors;
+  blkif_request r{};
+  memcpy(&r, &d, sizeof d);
+  return r;
+}
+
+}  // namespace
+
+TEST(BlkifRequest, DiscardInRangePasses) {
+  EXPECT_EQ(check_request(discard_request(0, 8), kDisk), RequestCheck::kOk);
+  EXPECT_EQ(check_request(discard_request(8, kDisk.sectors - 8), kDisk), RequestCheck::kOk);
+  // Unaligned ranges are allowed: the backend zeroes the partial blocks.
+  EXPECT_EQ(check_request(discard_request(3, 1), kDisk), RequestCheck::kOk);
+  // The secure flag is ignored when discard-secure is 0.
+  EXPECT_EQ(check_request(discard_request(0, 8, BLKIF_DISCARD_SECURE), kDisk), RequestCheck::kOk);
+  EXPECT_EQ(request_sectors(discard_request(16, 1234)), 1234u);
+  EXPECT_EQ(as_discard(discard_request(16, 1234)).id, 77u);
+}
+
+TEST(BlkifRequest, DiscardOutOfRangeEmptyOrReadOnlyIsRefused) {
+  EXPECT_EQ(check_request(discard_request(0, 0), kDisk), RequestCheck::kEmptyDiscard);
+  EXPECT_EQ(check_request(discard_request(0, kDisk.sectors + 1), kDisk), RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_request(discard_request(kDisk.sectors, 1), kDisk), RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_request(discard_request(8, UINT64_MAX), kDisk), RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_request(discard_request(UINT64_MAX, 2), kDisk), RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_request(discard_request(0, 8), kReadOnlyDisk), RequestCheck::kReadOnly);
+}
+
 TEST(BlkbackKeys, PublishesGeometryAndReadOnlyInfo) {
   auto rw = blkback_keys(kDisk);
   EXPECT_EQ(rw["sectors"], "32768");
@@ -93,6 +131,15 @@ TEST(BlkbackKeys, PublishesGeometryAndReadOnlyInfo) {
   EXPECT_EQ(rw["info"], "0");
   EXPECT_EQ(rw["feature-flush-cache"], "1");
   EXPECT_EQ(blkback_keys(kReadOnlyDisk)["info"], std::to_string(VDISK_READONLY));
+}
+
+TEST(BlkbackKeys, DiscardIsOfferedOnWritableDisksOnly) {
+  auto rw = blkback_keys(kDisk);
+  EXPECT_EQ(rw["feature-discard"], "1");
+  EXPECT_EQ(rw["discard-granularity"], "4096");
+  EXPECT_EQ(rw["discard-alignment"], "0");
+  EXPECT_EQ(rw["discard-secure"], "0");
+  EXPECT_EQ(blkback_keys(kReadOnlyDisk).count("feature-discard"), 0u);
 }
 
 TEST(BlkbackKeys, FrontendRingKeysAreParsedStrictly) {
