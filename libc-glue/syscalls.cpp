@@ -2,6 +2,7 @@
 // plain names (write, sbrk, ...) because its configuration sets
 // MISSING_SYSCALL_NAMES; they are also the POSIX functions apps call directly.
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atoll/fd.h"
 #include "atoll/kernel.h"
 #include "console_front.h"
 #include "atoll/platform.h"
@@ -32,24 +34,59 @@ long fail(int e) {
   return -1;
 }
 
-bool is_console(int fd) { return fd >= 0 && fd <= 2; }
+// Descriptors 0-2: stdin reads the console ring, stdout and stderr write to it.
+class ConsoleFile final : public atl::fd::File {
+ public:
+  ssize_t read(void* buf, size_t count) override {
+    if (!atl::console::connected()) return 0;  // no console ring: stdin is empty
+    return static_cast<ssize_t>(atl::console::read(static_cast<char*>(buf), count));
+  }
+  ssize_t write(const void* buf, size_t count) override {
+    atl::kernel::console_write(static_cast<const char*>(buf), count);
+    return static_cast<ssize_t>(count);
+  }
+  int fstat(struct stat* st) override {
+    *st = {};
+    st->st_mode = S_IFCHR | 0620;
+    return 0;
+  }
+  bool is_tty() const override { return true; }
+};
+
+// The result of a File method (>= 0, or -errno) as a POSIX return.
+template <typename T>
+T posix(T result) {
+  return result < 0 ? static_cast<T>(fail(static_cast<int>(-result))) : result;
+}
 
 uintptr_t g_brk;
 
+constinit ConsoleFile g_console;
+
 }  // namespace
+
+namespace atl::fd {
+File& console_file() { return g_console; }
+}  // namespace atl::fd
 
 extern "C" {
 
-int write(int fd, const void* buf, size_t count) {
-  if (!is_console(fd) || fd == 0) return static_cast<int>(fail(EBADF));
-  atl::kernel::console_write(static_cast<const char*>(buf), count);
-  return static_cast<int>(count);
+_READ_WRITE_RETURN_TYPE write(int fd, const void* buf, size_t count) {
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f || fd == 0) return fail(EBADF);
+  return static_cast<int>(posix(f->write(buf, count)));
 }
 
-int read(int fd, void* buf, size_t count) {
-  if (fd != 0) return static_cast<int>(fail(EBADF));
-  if (!atl::console::connected()) return 0;  // no console ring: stdin is empty
-  return static_cast<int>(atl::console::read(static_cast<char*>(buf), count));
+_READ_WRITE_RETURN_TYPE read(int fd, void* buf, size_t count) {
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f || fd == 1 || fd == 2) return fail(EBADF);
+  return static_cast<int>(posix(f->read(buf, count)));
+}
+
+ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f) return fail(EBADF);
+  return posix(f->pread(buf, count, offset));
 }
 
 void* sbrk(ptrdiff_t increment) {
@@ -67,23 +104,43 @@ void* sbrk(ptrdiff_t increment) {
 
 [[noreturn]] void _exit(int status) { atl::kernel::shutdown_poweroff(status); }
 
-int close(int fd) { return is_console(fd) ? 0 : static_cast<int>(fail(EBADF)); }
+int close(int fd) { return posix(atl::fd::remove(fd)); }
 
 int fstat(int fd, struct stat* st) {
-  if (!is_console(fd)) return static_cast<int>(fail(EBADF));
-  memset(st, 0, sizeof *st);
-  st->st_mode = S_IFCHR | 0620;
-  st->st_blksize = 0;
-  return 0;
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f) return static_cast<int>(fail(EBADF));
+  return posix(f->fstat(st));
 }
 
 int isatty(int fd) {
-  if (is_console(fd)) return 1;
-  fail(EBADF);
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f) return static_cast<int>(fail(EBADF));
+  if (f->is_tty()) return 1;
+  fail(ENOTTY);
   return 0;
 }
 
-off_t lseek(int fd, off_t, int) { return is_console(fd) ? fail(ESPIPE) : fail(EBADF); }
+off_t lseek(int fd, off_t offset, int whence) {
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f) return fail(EBADF);
+  return posix(f->lseek(offset, whence));
+}
+
+int fcntl(int fd, int cmd, ...) {
+  atl::fd::File* f = atl::fd::get(fd);
+  if (!f) return static_cast<int>(fail(EBADF));
+  va_list ap;
+  va_start(ap, cmd);
+  int arg = va_arg(ap, int);
+  va_end(ap);
+  switch (cmd) {
+    case F_GETFL: return f->status_flags();
+    case F_SETFL: return posix(f->set_status_flags(arg));
+    case F_GETFD: return 0;
+    case F_SETFD: return 0;  // FD_CLOEXEC: there is no exec
+    default: return static_cast<int>(fail(EINVAL));
+  }
+}
 int getpid() { return 1; }
 
 // abort() and raise() end here: a fatal signal to ourselves is a crash.
