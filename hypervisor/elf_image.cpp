@@ -170,4 +170,10 @@ std::optional<std::string> ElfImage::symbolize(uint64_t address) const {
   return it->name + "+" + hex(off);
 }
 
+bool ElfImage::defines(std::string_view name) const {
+  for (const Symbol& s : m_symbols)
+    if (s.name == name) return true;
+  return false;
+}
+
 }  // namespace atl::hv

@@ -42,6 +42,9 @@ class ElfImage {
   // "function+0xoff" for an address inside a known function, nullopt otherwise.
   std::optional<std::string> symbolize(uint64_t address) const;
   bool has_symbols() const { return !m_symbols.empty(); }
+  // Whether the image defines function `name` (images mark what they want,
+  // e.g. atoll_wants_network; a stripped image marks nothing).
+  bool defines(std::string_view name) const;
 
  private:
   ElfImage() = default;

@@ -20,6 +20,8 @@
 #include "xenstore_link.h"
 #include "xenstored.h"
 #include "elf_image.h"
+#include "netback.h"
+#include "uplink.h"
 
 using namespace atl::hv;
 
@@ -62,6 +64,12 @@ const char* kRunHelp =
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
     "      --console-log FILE   also append everything the guest prints to FILE\n"
     "      --disk PATH[,ro]     a raw disk image as the next vbd (repeatable)\n"
+    "      --net SPEC           a network interface as the next vif (repeatable):\n"
+    "                             user[,hostfwd=tcp:127.0.0.1:8080-:80]...  NAT, no root\n"
+    "                             tap=NAME    a host TAP device\n"
+    "                             switch=NAME a switch shared with other appliances\n"
+    "                           then optionally ,mac=XX:..:XX ,rate=10Mb/s ,ip=A.B.C.D/N ,gw=A.B.C.D;\n"
+    "                           none: no network. Default: one `user` vif if the image uses sockets\n"
     "      --xenstore-socket PATH  serve xenstore to host tools (xenstore-ls, ...) on\n"
     "                           this Unix socket; use them with XENSTORED_PATH=PATH.\n"
     "                           Without it a private socket is made (shown with -v)\n"
@@ -200,6 +208,8 @@ int cmd_run(int argc, char** argv) {
   std::string console_log;
   std::string xenstore_socket;
   std::vector<DiskConfig> disks;
+  std::vector<VifConfig> vifs;
+  bool net_none = false, net_given = false;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -223,6 +233,14 @@ int cmd_run(int argc, char** argv) {
       DiskConfig disk;
       if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path or path,ro)");
       disks.push_back(disk);
+    }
+    else if (a == "--net") {
+      std::string v = value(), why;
+      net_given = true;
+      if (v == "none") { net_none = true; continue; }
+      VifConfig vif;
+      if (!parse_vif_option(v, vif, why)) usage_error("--net " + v + ": " + why);
+      vifs.push_back(vif);
     }
     else if (a == "--xenstore-socket") xenstore_socket = value();
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
@@ -251,7 +269,17 @@ int cmd_run(int argc, char** argv) {
   auto image = ElfImage::try_parse({static_cast<const uint8_t*>(file.data), file.size}, error);
   if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", image_path.c_str(), error.c_str()); return kExitAtollError; }
 
+  if (net_none) vifs.clear();
+  else if (!net_given && image->defines("atoll_wants_network")) vifs.push_back(VifConfig{});
+
   EventLoop loop;
+  // Uplinks outlive domain restarts: forwarded ports and switch ports stay.
+  std::vector<std::unique_ptr<FramePort>> uplinks;
+  for (const VifConfig& vif : vifs) {
+    auto uplink = open_uplink(loop, vif, error);
+    if (!uplink) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+    uplinks.push_back(std::move(uplink));
+  }
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
@@ -294,6 +322,12 @@ int cmd_run(int argc, char** argv) {
       auto blk = BlkBack::try_create(*domain, store, loop, disks[i], (202u << 8) | (static_cast<uint32_t>(i) << 4), error);
       if (!blk) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
       blkbacks.push_back(std::move(blk));
+    }
+    std::vector<std::unique_ptr<NetBack>> netbacks;
+    for (size_t i = 0; i < vifs.size(); ++i) {
+      auto net = NetBack::try_create(*domain, store, loop, vifs[i], static_cast<uint32_t>(i), *uplinks[i], error);
+      if (!net) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+      netbacks.push_back(std::move(net));
     }
     forward_stdin(loop, *console, stdin_open);
     DomainEnd e{EndReason::kStartFailed, 0, ""};

@@ -11,7 +11,8 @@
 // Application threads call into the stack under the core lock instead of
 // messaging the tcpip thread for every operation.
 #define LWIP_TCPIP_CORE_LOCKING 1
-#define LWIP_TCPIP_CORE_LOCKING_INPUT 0
+// netfront's rx thread hands frames to the stack directly under the core lock.
+#define LWIP_TCPIP_CORE_LOCKING_INPUT 1
 #define TCPIP_THREAD_NAME "tcpip"
 #define TCPIP_THREAD_STACKSIZE (64 * 1024)
 #define TCPIP_MBOX_SIZE 128
@@ -23,15 +24,22 @@
 
 // ---- Memory ----------------------------------------------------------------
 #define MEM_ALIGNMENT 8
+// Heap and pools come from newlib's malloc, on demand: an idle appliance pays
+// for no connections, a busy one is limited by its memory, not by pool sizes.
+// (Only threads allocate; upcall handlers never call into lwIP.)
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
 #define MEM_SIZE (512 * 1024)
 #define MEMP_NUM_PBUF 128
 #define PBUF_POOL_SIZE 256
 #define MEMP_NUM_RAW_PCB 8
 #define MEMP_NUM_UDP_PCB 16
-#define MEMP_NUM_TCP_PCB 64
+#define MEMP_NUM_TCP_PCB 4096
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 #define MEMP_NUM_NETBUF 64
-#define MEMP_NUM_NETCONN 32
+// Sockets at once (lwIP keeps a static table of them). With the descriptor
+// offset it must fit FD_SETSIZE, which the guest toolchain sets to 1024.
+#define MEMP_NUM_NETCONN 1000
 #define MEMP_NUM_TCPIP_MSG_INPKT 128
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 
@@ -51,6 +59,9 @@
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 1
+// No ARP probe of the offered address: it costs a second of every boot, and
+// the DHCP servers we meet (slirp, a LAN's) do not hand out addresses in use.
+#define DHCP_DOES_ARP_CHECK 0
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 1
 #define LWIP_DNS 1
@@ -67,6 +78,7 @@
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
 #define LWIP_TCP_KEEPALIVE 1
 #define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG 255
 
 // ---- Network interfaces ----------------------------------------------------
 #define LWIP_NETIF_STATUS_CALLBACK 1
@@ -83,13 +95,13 @@
 // ---- Sequential and socket APIs --------------------------------------------
 #define LWIP_NETCONN 1
 #define LWIP_SOCKET 1
-// Real functions named socket(), bind(), ... (not macros, which would break
-// libstdc++'s read/write members); read/write/close stay newlib's, and the
-// libOS dispatches descriptors >= LWIP_SOCKET_OFFSET to lwip_read & co.
-#define LWIP_COMPAT_SOCKETS 2
+// lwIP's names only (lwip_socket, ...): the POSIX names are Atoll's
+// (libc-glue/net/sockets.cpp), which put sockets in the libOS's descriptor
+// table beside files and the console.
+#define LWIP_COMPAT_SOCKETS 0
 #define LWIP_POSIX_SOCKETS_IO_NAMES 0
 #define LWIP_SOCKET_OFFSET 16
-#define LWIP_SOCKET_SELECT 1
+#define LWIP_SOCKET_SELECT 0  // select() is built on lwip_poll
 #define LWIP_SOCKET_POLL 1
 #define LWIP_SO_SNDTIMEO 1
 #define LWIP_SO_RCVTIMEO 1

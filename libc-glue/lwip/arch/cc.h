@@ -20,9 +20,13 @@
 
 // BYTE_ORDER comes from newlib (<machine/endian.h> via <sys/time.h>).
 
-// DNS query ids, TCP initial sequence numbers and ports. FIXME: seed from the
-// pvclock or a hypervisor-provided entropy source; newlib's rand() is predictable.
-#define LWIP_RAND() ((u32_t)rand())
+// DNS query ids, TCP initial sequence numbers and ports: RDRAND where the CPU
+// has it, else a generator seeded from the TSC (libc-glue/lwip/entropy.cpp).
+#ifdef __cplusplus
+extern "C"
+#endif
+    unsigned atoll_random_u32(void);
+#define LWIP_RAND() ((u32_t)atoll_random_u32())
 
 #define LWIP_PLATFORM_DIAG(x) \
   do {                        \

@@ -9,9 +9,13 @@
 
 #include "atoll/sched.h"
 #include "check.h"
-#include "lwip/sockets.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "atoll/net.h"
 #include "lwip/init.h"
-#include "lwip/tcpip.h"
 
 using namespace atl;
 
@@ -93,7 +97,7 @@ void tcp_echo_server(void* arg) {
     ssize_t n;
     while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
       if (!send_all(fd, buf, static_cast<size_t>(n))) break;
-    closesocket(fd);
+    close(fd);
   }
 }
 
@@ -109,7 +113,7 @@ int tcp_connect(const Endpoint& e) {
   int fd = socket(e.family, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   if (connect(fd, sa(e), e.len) != 0) {
-    closesocket(fd);
+    close(fd);
     return -1;
   }
   return fd;
@@ -163,14 +167,13 @@ void tcp_echo_checks(int family, const char* label) {
   Endpoint e = loopback(family, kTcpPort);
   Server server;
   server.listen_fd = tcp_listen(e);
-  CHECK(server.listen_fd >= LWIP_SOCKET_OFFSET, "%s: listening socket fd=%d (>= %d)", label, server.listen_fd,
-        LWIP_SOCKET_OFFSET);
+  CHECK(server.listen_fd >= 3, "%s: listening socket fd=%d (>= %d)", label, server.listen_fd, 3);
   sched::Thread* st = sched::create("echo-server", tcp_echo_server, &server);
 
   int fd = tcp_connect(e);
-  CHECK(fd >= LWIP_SOCKET_OFFSET, "%s: client connected fd=%d", label, fd);
+  CHECK(fd >= 3, "%s: client connected fd=%d", label, fd);
   CHECK(lockstep(fd), "%s: %d lockstep messages echoed", label, kLockstepRounds);
-  closesocket(fd);
+  close(fd);
 
   fd = tcp_connect(e);
   Bulk bulk{fd};
@@ -178,12 +181,12 @@ void tcp_echo_checks(int family, const char* label) {
   bool intact = false;
   size_t got = bulk_read_verified(fd, &intact);
   sched::join(wt);
-  closesocket(fd);
+  close(fd);
   CHECK(bulk.sent_ok, "%s: writer sent %zu bytes and shut down", label, kBulkBytes);
   CHECK(got == kBulkBytes && intact, "%s: echo of the stream: %zu bytes, intact=%d", label, got, intact);
 
   sched::join(st);
-  closesocket(server.listen_fd);
+  close(server.listen_fd);
   CHECK(server.connections == kConnections, "%s: server served %d connections", label, server.connections);
 }
 
@@ -235,8 +238,8 @@ void udp_checks() {
   ssize_t k = recv(fd, &c, 1, 0);
   CHECK(k < 0 && (errno == EWOULDBLOCK || errno == EAGAIN), "udp: recv timed out (k=%d errno=%d)", int(k),
         errno);
-  closesocket(fd);
-  closesocket(server_fd);
+  close(fd);
+  close(server_fd);
 }
 
 void refused_check() {
@@ -244,23 +247,17 @@ void refused_check() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   errno = 0;
   int r = connect(fd, sa(e), e.len);
-  // FIXME: POSIX (and Linux) say ECONNREFUSED; lwIP 2.1.3 maps the RST to
-  // ECONNRESET. The POSIX socket layer in libc-glue should translate it for
-  // connect(); until then this pins lwIP's behaviour.
-  CHECK(r < 0 && errno == ECONNRESET, "tcp: connect to a closed port fails, errno=%d (lwIP: ECONNRESET)", errno);
-  closesocket(fd);
+  // lwIP says ECONNRESET; the POSIX layer answers what POSIX and Linux do.
+  CHECK(r < 0 && errno == ECONNREFUSED, "tcp: connect to a closed port fails, errno=%d (ECONNREFUSED)", errno);
+  close(fd);
 }
 
-void tcpip_ready(void* arg) { sys_sem_signal(static_cast<sys_sem_t*>(arg)); }
 
 }  // namespace
 
 int main() {
-  sys_sem_t ready;
-  sys_sem_new(&ready, 0);
-  tcpip_init(tcpip_ready, &ready);
-  sys_sem_wait(&ready);
-  sys_sem_free(&ready);
+  // Through the POSIX layer: the first socket() would bring the stack up too.
+  CHECK(net::ensure_up().ok(), "network stack up");
   printf("lwIP %s: tcpip thread up\n", LWIP_VERSION_STRING);
 
   tcp_echo_checks(AF_INET, "tcp4");

@@ -1,0 +1,144 @@
+// netback's xenstore side: the vif directories and the backend's feature keys
+// (xen/io/netif.h), and the backend half of the xenbus handshake: InitWait,
+// connect every queue when the frontend is Connected (net frontends skip
+// Initialised), follow its Closing/Closed, offer InitWait again on reconnect.
+#include <arpa/inet.h>
+
+#include <cstdio>
+
+#include "blkback_xenbus.h"  // parse_u32
+#include "netback.h"
+
+namespace atl::hv {
+namespace {
+
+std::string static_ip_key(const VifConfig& vif) {
+  // Mini-OS's form: "ADDRESS NETMASK GATEWAY".
+  size_t slash = vif.ip.find('/');
+  unsigned len = static_cast<unsigned>(std::stoul(vif.ip.substr(slash + 1)));
+  uint32_t mask = len == 0 ? 0 : htonl(~0u << (32 - len));
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &mask, buf, sizeof buf);
+  return vif.ip.substr(0, slash) + " " + buf + " " + (vif.gateway.empty() ? "0.0.0.0" : vif.gateway);
+}
+
+}  // namespace
+
+std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& store, EventLoop& loop,
+                                             const VifConfig& vif, uint32_t devid, FramePort& uplink,
+                                             std::string&) {
+  std::unique_ptr<NetBack> b(new NetBack(domain, store, loop, vif, devid, uplink));
+  if (!b->m_vif.mac_given) b->m_vif.mac = default_mac(domain.domid(), devid);
+  std::string d = std::to_string(domain.domid()), n = std::to_string(devid);
+  b->m_fe_path = "/local/domain/" + d + "/device/vif/" + n;
+  b->m_be_path = "/local/domain/0/backend/vif/" + d + "/" + n;
+  std::string mac = format_mac(b->m_vif.mac);
+  std::map<std::string, std::string> keys = {
+      {"mac", mac},
+      {"handle", n},
+      {"feature-sg", "1"},
+      {"feature-rx-copy", "1"},
+      {"feature-rx-flip", "0"},
+      {"feature-split-event-channels", "1"},
+      {"feature-ipv6-csum-offload", "1"},
+      {"multi-queue-max-queues", std::to_string(kMaxQueues)},
+      // No GSO: a segmenting backend is future work, so large sends are the
+      // guest's to split (lwIP does not make them anyway).
+      {"feature-gso-tcpv4", "0"},
+      {"feature-gso-tcpv6", "0"},
+  };
+  if (!vif.ip.empty()) keys["ip"] = static_ip_key(vif);
+  store.create_device_layout(domain.domid(), "vif", devid, keys, {{"mac", mac}, {"handle", n}});
+  b->set_state(XenbusStateInitWait);
+  NetBack* self = b.get();
+  b->m_uplink.set_receiver([self](std::span<const uint8_t> frame) { self->on_uplink_frame(frame); });
+  b->m_uplink.set_on_hangup([self] {
+    fprintf(stderr, "atoll: dom%u vif %u: the uplink (%s) went away\n", self->m_domain.domid(), self->m_devid,
+            self->m_uplink.what().c_str());
+  });
+  b->m_watch = store.watch(b->m_fe_path + "/state", [self](const std::string&) { self->on_frontend_state(); });
+  std::weak_ptr<bool> alive = b->m_alive;
+  domain.on_end([self, alive] {
+    if (!alive.expired()) self->disconnect();
+  });
+  return b;
+}
+
+NetBack::~NetBack() {
+  m_uplink.set_receiver(nullptr);
+  m_uplink.set_on_hangup(nullptr);
+  if (m_watch) m_store.unwatch(m_watch);
+  disconnect();
+}
+
+void NetBack::set_state(XenbusState state) {
+  m_state = state;
+  (void)m_store.write(m_be_path + "/state", std::to_string(static_cast<int>(state)));
+}
+
+Result<void> NetBack::connect_from_keys() {
+  auto read_u32 = [this](const std::string& path) -> std::optional<uint32_t> {
+    auto v = m_store.read(path);
+    return v.ok() ? parse_u32(v.value()) : std::nullopt;
+  };
+  if (read_u32(m_fe_path + "/request-rx-copy").value_or(0) != 1) return Errno::kOpNotSupp;  // no page flipping
+  m_csum_blank_ok = read_u32(m_fe_path + "/feature-no-csum-offload").value_or(0) == 0;
+  auto nr = read_u32(m_fe_path + "/multi-queue-num-queues");
+  unsigned queues = nr.value_or(1);
+  if (queues == 0 || queues > kMaxQueues) return Errno::kInval;
+  for (unsigned i = 0; i < queues; ++i) {
+    std::string dir = nr ? m_fe_path + "/queue-" + std::to_string(i) : m_fe_path;
+    auto tx_ref = read_u32(dir + "/tx-ring-ref");
+    auto rx_ref = read_u32(dir + "/rx-ring-ref");
+    auto shared = read_u32(dir + "/event-channel");
+    auto tx_port = shared ? shared : read_u32(dir + "/event-channel-tx");
+    auto rx_port = shared ? shared : read_u32(dir + "/event-channel-rx");
+    if (!tx_ref || !rx_ref || !tx_port || !rx_port) return Errno::kNoEnt;
+    QueueKeys keys{GrantRef(*tx_ref), GrantRef(*rx_ref), EvtchnPort(*tx_port), EvtchnPort(*rx_port)};
+    if (auto r = connect_queue(keys); !r.ok()) return r;
+  }
+  return {};
+}
+
+void NetBack::on_frontend_state() {
+  auto text = m_store.read(m_fe_path + "/state");
+  if (!text.ok()) {  // the frontend is gone (its domain ended or was torn down)
+    disconnect();
+    if (m_state != XenbusStateClosed) set_state(XenbusStateClosed);
+    return;
+  }
+  auto value = parse_u32(text.value());
+  if (!value) return;
+  switch (*value) {
+    case XenbusStateInitialising:
+      if (m_state == XenbusStateClosed) set_state(XenbusStateInitWait);  // reconnect
+      break;
+    case XenbusStateInitialised:
+    case XenbusStateConnected: {
+      if (m_state != XenbusStateInitWait) break;
+      if (auto r = connect_from_keys(); !r.ok()) {
+        fprintf(stderr, "atoll: dom%u vif %u: cannot connect to the frontend's rings (error %d)\n",
+                m_domain.domid(), m_devid, to_int(r.error()));
+        disconnect();
+        set_state(XenbusStateClosing);
+        break;
+      }
+      set_state(XenbusStateConnected);
+      for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
+      fill_rx();
+      break;
+    }
+    case XenbusStateClosing:
+      disconnect();
+      set_state(XenbusStateClosing);
+      break;
+    case XenbusStateClosed:
+      disconnect();
+      set_state(XenbusStateClosed);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace atl::hv

@@ -1,0 +1,115 @@
+#include "uplink.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "switch.h"
+
+extern char** environ;
+
+namespace atl::hv {
+namespace {
+
+constexpr int kSocketBuffer = 4 << 20;  // room for bursts between the two loops
+constexpr int kHelperStartMs = 5000;
+
+std::unique_ptr<FramePort> open_user(EventLoop& loop, const VifConfig& vif, std::string& error) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    error = std::string("cannot create the slirp socket pair: ") + strerror(errno);
+    return nullptr;
+  }
+  for (int fd : sv) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof kSocketBuffer);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof kSocketBuffer);
+  }
+  std::string exe = helper_path("atoll-slirp");
+  std::vector<std::string> args = {exe};
+  for (const HostFwd& f : vif.hostfwd) {
+    args.push_back("--hostfwd");
+    args.push_back(format_hostfwd(f));
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sv[1], 3);  // dup2 clears CLOEXEC
+  pid_t pid;
+  int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(sv[1]);
+  if (rc != 0) {
+    close(sv[0]);
+    error = "cannot start " + exe + ": " + strerror(rc);
+    return nullptr;
+  }
+  // The helper's first message says whether slirp and every hostfwd are up.
+  pollfd p{sv[0], POLLIN, 0};
+  char status[512] = {};
+  ssize_t n = poll(&p, 1, kHelperStartMs) == 1 ? recv(sv[0], status, sizeof status - 1, 0) : -1;
+  if (n <= 0 || strncmp(status, "ok", 2) != 0) {
+    close(sv[0]);
+    error = n > 0 ? std::string(status + (strncmp(status, "error: ", 7) == 0 ? 7 : 0))
+                  : "atoll-slirp did not start (" + exe + ")";
+    return nullptr;
+  }
+  // The helper is reaped by the kernel when it exits (SIGCHLD is not ignored,
+  // but atoll exits first or the helper dies with its socket).
+  return FramePort::adopt(loop, sv[0], "user networking (atoll-slirp pid " + std::to_string(pid) + ")");
+}
+
+std::unique_ptr<FramePort> open_tap(EventLoop& loop, const VifConfig& vif, std::string& error) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot open /dev/net/tun for tap=" + vif.name + ": " + strerror(errno);
+    return nullptr;
+  }
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (vif.name.size() >= IFNAMSIZ) {
+    close(fd);
+    error = "tap name " + vif.name + " is longer than " + std::to_string(IFNAMSIZ - 1) + " characters";
+    return nullptr;
+  }
+  memcpy(ifr.ifr_name, vif.name.c_str(), vif.name.size());
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    int e = errno;
+    close(fd);
+    error = "cannot attach to tap " + vif.name + ": " + strerror(e) +
+            (e == EPERM ? " (create it first: ip tuntap add " + vif.name + " mode tap user $USER)" : "");
+    return nullptr;
+  }
+  return FramePort::adopt(loop, fd, "tap " + vif.name);
+}
+
+}  // namespace
+
+std::string helper_path(const char* name) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return name;
+  std::string dir(self, static_cast<size_t>(n));
+  return dir.substr(0, dir.rfind('/') + 1) + name;
+}
+
+std::unique_ptr<FramePort> open_uplink(EventLoop& loop, const VifConfig& vif, std::string& error) {
+  switch (vif.mode) {
+    case VifMode::kUser: return open_user(loop, vif, error);
+    case VifMode::kTap: return open_tap(loop, vif, error);
+    case VifMode::kSwitch: return join_switch(loop, vif.name, error);
+  }
+  return nullptr;
+}
+
+}  // namespace atl::hv

@@ -1,0 +1,5 @@
+/* <netinet/tcp.h> on Atoll: see atoll_posix_net.h. */
+#ifndef ATOLL_POSIX_NETINET_TCP_H
+#define ATOLL_POSIX_NETINET_TCP_H
+#include "atoll_posix_net.h"
+#endif

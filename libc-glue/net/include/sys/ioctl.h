@@ -1,0 +1,5 @@
+/* <sys/ioctl.h> on Atoll: see atoll_posix_net.h. */
+#ifndef ATOLL_POSIX_SYS_IOCTL_H
+#define ATOLL_POSIX_SYS_IOCTL_H
+#include "atoll_posix_net.h"
+#endif

@@ -1,0 +1,164 @@
+// netfront's xenbus side: the ring keys and features it writes, the backend's
+// keys it reads (mac, ip), and probe() over device/vif. Net devices connect
+// directly: the frontend goes from Initialising to Connected once its keys are
+// written (docs/xenbus.md).
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "atoll/kernel.h"
+#include "atoll/time.h"
+#include "atoll/xenstore.h"
+#include "netfront.h"
+
+namespace atl::net {
+namespace {
+
+std::vector<std::unique_ptr<NetFront>>* g_devices;
+constexpr uint64_t kConnectTimeoutNs = 5'000'000'000ULL;
+
+bool parse_mac(const std::string& text, std::array<uint8_t, 6>& out) {
+  unsigned v[6];
+  char tail;
+  if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6) return false;
+  for (int i = 0; i < 6; ++i) {
+    if (v[i] > 255) return false;
+    out[i] = static_cast<uint8_t>(v[i]);
+  }
+  return true;
+}
+
+uint32_t parse_ipv4(const char* text) {
+  unsigned a, b, c, d;
+  if (sscanf(text, "%u.%u.%u.%u", &a, &b, &c, &d) != 4 || a > 255 || b > 255 || c > 255 || d > 255) return 0;
+  // Network byte order on a little-endian guest.
+  return a | (b << 8) | (c << 16) | (d << 24);
+}
+
+// The backend's `ip` key, Mini-OS's form: "ADDRESS NETMASK GATEWAY".
+std::optional<StaticIp> parse_static_ip(const std::string& text) {
+  char addr[16], mask[16], gw[16];
+  if (sscanf(text.c_str(), "%15s %15s %15s", addr, mask, gw) != 3) return std::nullopt;
+  StaticIp ip{parse_ipv4(addr), parse_ipv4(mask), parse_ipv4(gw)};
+  if (!ip.address) return std::nullopt;
+  return ip;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NetFront>> NetFront::try_create(xs::Client& client, const std::string& device_path) {
+  std::unique_ptr<NetFront> front(new NetFront);
+  auto device = xs::XenbusDevice::try_create(client, device_path, *front, xs::Handshake::kConnectDirectly);
+  if (!device.ok()) return device.error();
+  front->m_device = std::move(device.value());
+  if (auto r = front->m_device->start(); !r.ok()) return r.error();
+  return front;
+}
+
+NetFront::~NetFront() { m_device.reset(); }
+
+Result<void> NetFront::wait_connected(uint64_t deadline_ns) {
+  sched::wait_until(m_state_waiters, [this] { return m_handshake_done; }, deadline_ns);
+  if (m_connected) return {};
+  if (auto e = m_device->error()) return *e;
+  return m_handshake_done ? Errno::kNoDev : Errno::kTimedOut;
+}
+
+Result<void> NetFront::close(uint64_t deadline_ns) {
+  m_device->close();
+  sched::wait_until(m_state_waiters, [this] { return m_rings_freed; }, deadline_ns);
+  return m_rings_freed ? Result<void>() : Result<void>(Errno::kTimedOut);
+}
+
+Result<void> NetFront::reopen(uint64_t deadline_ns) {
+  m_handshake_done = false;
+  m_device->reopen();
+  return wait_connected(deadline_ns);
+}
+
+Result<void> NetFront::on_backend_ready(xs::XenbusDevice& device) {
+  m_rings_freed = false;
+  if (auto r = setup_rings(device.backend_id()); !r.ok()) return r;
+  std::string tx = std::to_string(m_tx_ref->value()), rx = std::to_string(m_rx_ref->value());
+  std::string port = std::to_string(m_port->value());
+  return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
+    for (auto [key, value] : {std::pair<const char*, std::string>{"tx-ring-ref", tx},
+                              {"rx-ring-ref", rx},
+                              {"event-channel", port},
+                              {"request-rx-copy", "1"},
+                              {"feature-rx-notify", "1"},
+                              // Frames fit one rx page: no scatter-gather, GSO or
+                              // blank checksums wanted on receive.
+                              {"feature-sg", "0"},
+                              {"feature-gso-tcpv4", "0"},
+                              {"feature-no-csum-offload", "1"}}) {
+      if (auto r = t.write(device.key(key), value); !r.ok()) return r;
+    }
+    return Result<void>();
+  });
+}
+
+Result<void> NetFront::on_connected(xs::XenbusDevice& device) {
+  xs::Client& c = device.client();
+  auto mac = c.read(device.key("mac"));
+  if (!mac.ok()) mac = c.read(device.backend_key("mac"));
+  if (!mac.ok() || !parse_mac(*mac, m_mac)) return Errno::kInval;
+  if (auto ip = c.read(device.backend_key("ip")); ip.ok()) m_static_ip = parse_static_ip(*ip);
+  m_connected = true;
+  post_rx_buffers();
+  m_handshake_done = true;
+  m_state_waiters.wake_all();
+  return {};
+}
+
+void NetFront::on_closing(xs::XenbusDevice&) {
+  m_connected = false;
+  m_tx_waiters.wake_all();
+  m_rx_waiters.wake_all();
+  m_state_waiters.wake_all();
+}
+
+void NetFront::on_closed(xs::XenbusDevice& device) {
+  m_connected = false;
+  free_rings();
+  m_rings_freed = true;
+  if (device.error()) m_handshake_done = true;
+  m_tx_waiters.wake_all();
+  m_rx_waiters.wake_all();
+  m_state_waiters.wake_all();
+}
+
+Result<unsigned> probe() {
+  xs::Client* client = xs::client();
+  if (!client) return Errno::kNoDev;
+  if (!g_devices) g_devices = new std::vector<std::unique_ptr<NetFront>>;
+  if (!g_devices->empty()) return static_cast<unsigned>(g_devices->size());
+  auto ids = client->directory("device/vif");
+  if (!ids.ok()) return ids.error() == Errno::kNoEnt ? Result<unsigned>(0u) : Result<unsigned>(ids.error());
+  for (const std::string& id : ids.value()) {
+    auto front = NetFront::try_create(*client, "device/vif/" + id);
+    if (!front.ok()) {
+      kernel::console_print("netfront: device/vif/%s: cannot start (error %d)\n", id.c_str(), to_int(front.error()));
+      continue;
+    }
+    g_devices->push_back(std::move(front.value()));
+  }
+  uint64_t deadline = time::monotonic_ns() + kConnectTimeoutNs;
+  unsigned connected = 0;
+  for (auto& d : *g_devices) {
+    auto r = d->wait_connected(deadline);
+    if (r.ok()) ++connected;
+    else kernel::console_print("netfront: %s: not connected (error %d)\n", d->path().c_str(), to_int(r.error()));
+  }
+  return connected;
+}
+
+NetFront* device(unsigned index) {
+  if (!g_devices || index >= g_devices->size()) return nullptr;
+  return (*g_devices)[index].get();
+}
+
+}  // namespace atl::net
