@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -70,6 +71,9 @@ const char* kRunHelp =
     "                             switch=NAME a switch shared with other appliances\n"
     "                           then optionally ,mac=XX:..:XX ,rate=10Mb/s ,ip=A.B.C.D/N ,gw=A.B.C.D;\n"
     "                           none: no network. Default: one `user` vif if the image uses sockets\n"
+    "  -p, --publish [ADDR:]HOSTPORT:PORT[/udp]\n"
+    "                           forward a host port to the guest through the first user vif\n"
+    "                           (ADDR defaults to 127.0.0.1), e.g. -p 8080:80\n"
     "      --xenstore-socket PATH  serve xenstore to host tools (xenstore-ls, ...) on\n"
     "                           this Unix socket; use them with XENSTORED_PATH=PATH.\n"
     "                           Without it a private socket is made (shown with -v)\n"
@@ -210,6 +214,7 @@ int cmd_run(int argc, char** argv) {
   std::vector<DiskConfig> disks;
   std::vector<VifConfig> vifs;
   bool net_none = false, net_given = false;
+  std::vector<HostFwd> published;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -242,6 +247,12 @@ int cmd_run(int argc, char** argv) {
       if (!parse_vif_option(v, vif, why)) usage_error("--net " + v + ": " + why);
       vifs.push_back(vif);
     }
+    else if (a == "-p" || a == "--publish") {
+      std::string v = value();
+      HostFwd fwd;
+      if (!parse_publish(v, fwd)) usage_error("cannot read --publish " + v + " (try 8080:80 or 127.0.0.1:5353:53/udp)");
+      published.push_back(fwd);
+    }
     else if (a == "--xenstore-socket") xenstore_socket = value();
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
     else if (image_path.empty()) image_path = a;
@@ -270,7 +281,12 @@ int cmd_run(int argc, char** argv) {
   if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", image_path.c_str(), error.c_str()); return kExitAtollError; }
 
   if (net_none) vifs.clear();
-  else if (!net_given && image->defines("atoll_wants_network")) vifs.push_back(VifConfig{});
+  else if (!net_given && (image->defines("atoll_wants_network") || !published.empty())) vifs.push_back(VifConfig{});
+  if (!published.empty()) {
+    auto user = std::find_if(vifs.begin(), vifs.end(), [](const VifConfig& v) { return v.mode == VifMode::kUser; });
+    if (user == vifs.end()) usage_error("--publish needs a user vif (--net user)");
+    user->hostfwd.insert(user->hostfwd.end(), published.begin(), published.end());
+  }
 
   EventLoop loop;
   // Uplinks outlive domain restarts: forwarded ports and switch ports stay.

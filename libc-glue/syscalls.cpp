@@ -151,8 +151,6 @@ int kill(int pid, int sig) {
   atl::kernel::shutdown_crash();
 }
 
-int open(const char*, int, ...) { return static_cast<int>(fail(ENOENT)); }
-int stat(const char*, struct stat*) { return static_cast<int>(fail(ENOENT)); }
 int unlink(const char*) { return static_cast<int>(fail(ENOENT)); }
 int link(const char*, const char*) { return static_cast<int>(fail(EMLINK)); }
 

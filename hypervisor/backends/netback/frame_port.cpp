@@ -1,6 +1,7 @@
 #include "frame_port.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@ namespace atl::hv {
 namespace {
 // Frames taken per wake-up before the loop serves others.
 constexpr int kBatch = 64;
+constexpr int kFullWaitMs = 5;
 }  // namespace
 
 std::unique_ptr<FramePort> FramePort::adopt(EventLoop& loop, int fd, std::string what) {
@@ -30,8 +32,15 @@ FramePort::~FramePort() {
 
 bool FramePort::send(std::span<const uint8_t> frame) {
   if (m_hung_up) return false;
-  ssize_t n = write(m_fd, frame.data(), frame.size());
-  if (n == static_cast<ssize_t>(frame.size())) return true;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ssize_t n = write(m_fd, frame.data(), frame.size());
+    if (n == static_cast<ssize_t>(frame.size())) return true;
+    if (n >= 0 || errno != EAGAIN) break;
+    // Full: give the reader a moment rather than drop at once (a drop costs a
+    // TCP retransmission timeout); never longer than kFullWaitMs.
+    pollfd p{m_fd, POLLOUT, 0};
+    if (poll(&p, 1, kFullWaitMs) != 1) break;
+  }
   ++m_dropped;
   return false;
 }

@@ -65,7 +65,7 @@ bool parse_rate(const std::string& text, uint64_t& bytes_per_interval, uint64_t&
   char* end = nullptr;
   double amount = strtod(rate.c_str(), &end);
   std::string unit = end;
-  if (amount <= 0) return false;
+  if (!(amount > 0 && amount < 1e12)) return false;  // also refuses nan and inf
   double scale = 0;
   if (unit == "b/s") scale = 1.0 / 8;
   else if (unit == "B/s") scale = 1;
@@ -80,7 +80,7 @@ bool parse_rate(const std::string& text, uint64_t& bytes_per_interval, uint64_t&
   if (!interval.empty()) {
     double t = strtod(interval.c_str(), &end);
     std::string u = end;
-    if (t <= 0) return false;
+    if (!(t > 0 && t < 3600)) return false;
     if (u == "s") interval_ns = static_cast<uint64_t>(t * 1e9);
     else if (u == "ms") interval_ns = static_cast<uint64_t>(t * 1e6);
     else if (u == "us") interval_ns = static_cast<uint64_t>(t * 1e3);
@@ -106,6 +106,22 @@ bool parse_hostfwd(const std::string& text, HostFwd& out) {
   if (host.size() != 2 || guest.size() != 2) return false;
   return parse_ipv4(host[0], out.host_addr) && parse_port(host[1], out.host_port) &&
          parse_ipv4(guest[0], out.guest_addr) && parse_port(guest[1], out.guest_port);
+}
+
+bool parse_publish(const std::string& text, HostFwd& out) {
+  std::string spec = text;
+  out = HostFwd{};
+  if (spec.size() > 4 && spec.compare(spec.size() - 4, 4, "/udp") == 0) {
+    out.udp = true;
+    spec.resize(spec.size() - 4);
+  } else if (spec.size() > 4 && spec.compare(spec.size() - 4, 4, "/tcp") == 0) {
+    spec.resize(spec.size() - 4);
+  }
+  auto parts = split(spec, ':');
+  if (parts.size() == 2) parts.insert(parts.begin(), "127.0.0.1");
+  if (parts.size() != 3) return false;
+  return parse_ipv4(parts[0], out.host_addr) && parse_port(parts[1], out.host_port) &&
+         parse_port(parts[2], out.guest_port);
 }
 
 std::string format_hostfwd(const HostFwd& fwd) {

@@ -41,6 +41,8 @@ struct VifConfig {
 // Parses one --net value; on failure `error` says what is wrong.
 bool parse_vif_option(const std::string& text, VifConfig& out, std::string& error);
 bool parse_hostfwd(const std::string& text, HostFwd& out);
+// `atoll run -p`: [ADDR:]HOSTPORT:GUESTPORT[/udp], ADDR 127.0.0.1 unless given.
+bool parse_publish(const std::string& text, HostFwd& out);
 // "00:16:3e:.." form of a MAC.
 std::string format_mac(const std::array<uint8_t, 6>& mac);
 // A MAC in Xen's OUI (00:16:3e), locally unique from the domain, device and process.

@@ -50,9 +50,16 @@ int64_t now_ns() {
 }
 
 ssize_t send_packet(const void* buf, size_t len, void*) {
-  // MSG_DONTWAIT: a full socket drops the frame, as a busy NIC would.
-  ssize_t n = send(kLink, buf, len, MSG_DONTWAIT);
-  return n < 0 ? 0 : n;
+  // A full socket gets a few milliseconds before the frame is dropped, as a
+  // busy NIC would drop it: a drop costs the guest a retransmission timeout.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ssize_t n = send(kLink, buf, len, MSG_DONTWAIT);
+    if (n >= 0) return n;
+    if (errno != EAGAIN) break;
+    pollfd p{kLink, POLLOUT, 0};
+    if (poll(&p, 1, 5) != 1) break;
+  }
+  return 0;
 }
 
 void guest_error(const char* msg, void*) { fprintf(stderr, "atoll-slirp: guest error: %s\n", msg); }

@@ -1,0 +1,77 @@
+// One client connection: its receive buffer, the reply being sent, and the
+// deadline that applies in its current state. Driven by the server's poll loop.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "access_log.h"
+#include "handler.h"
+#include "http_parser.h"
+#include "options.h"
+#include "unique_fd.h"
+
+namespace atl::httpd {
+
+// What the server lends a connection for one call.
+struct ConnContext {
+  Handler& handler;
+  AccessLog& log;
+  const Options& options;
+  const ParseLimits& limits;
+  std::vector<char>& scratch;  // reads and file chunks; contents do not outlive the call
+  uint64_t now_us;             // CLOCK_MONOTONIC
+  Now now;
+};
+
+class Connection {
+ public:
+  enum class Next { Keep, Close };
+
+  Connection(UniqueFd fd, std::string peer, uint64_t now_us, const Options& options);
+
+  int fd() const { return m_fd.get(); }
+  short poll_events() const;
+  uint64_t deadline_us() const { return m_deadline_us; }
+
+  Next on_events(short revents, ConnContext& ctx);
+  Next on_deadline(ConnContext& ctx);
+  // The server is dropping the connection: log a reply cut short.
+  void abort(ConnContext& ctx);
+
+ private:
+  enum class State {
+    Reading,    // waiting for (the rest of) a request head, or skipping a body
+    Writing,    // sending m_reply
+    Lingering,  // our side is shut down; draining input so the peer sees our reply, not a reset
+  };
+  enum class Flush { Done, Blocked, Failed };
+
+  Next receive(ConnContext& ctx);
+  Next advance(ConnContext& ctx);
+  void take_request(ConnContext& ctx);
+  Flush flush(ConnContext& ctx);
+  Next finish_reply(ConnContext& ctx);
+  void start_reply(Reply reply, ConnContext& ctx);
+  void log_reply(ConnContext& ctx, uint64_t body_sent);
+
+  UniqueFd m_fd;
+  std::string m_peer;
+  State m_state = State::Reading;
+  bool m_peer_eof = false;
+  std::string m_in;
+  uint64_t m_skip_body = 0;  // request body bytes still to drop
+  uint64_t m_request_start_us = 0;
+  uint64_t m_deadline_us = 0;
+  uint64_t m_lingered = 0;  // bytes drained while lingering
+
+  Request m_request;
+  bool m_have_request = false;  // m_request is the one m_reply answers
+  Reply m_reply;
+  size_t m_out_sent = 0;
+  uint64_t m_file_sent = 0;
+};
+
+}  // namespace atl::httpd

@@ -1,0 +1,31 @@
+// httpd: a static file server for one document root. The same source runs as an
+// Atoll appliance and as a Linux program (httpd-native) for tests and benchmarks.
+#include <stdio.h>
+
+#include "options.h"
+#include "server.h"
+
+int main(int argc, char** argv) {
+  using namespace atl::httpd;
+  OptionsResult parsed = parse_options(argc, argv);
+  if (parsed.kind == OptionsResult::Kind::Help) {
+    fputs(usage_text(), stdout);
+    return 0;
+  }
+  if (parsed.kind == OptionsResult::Kind::Error) {
+    fprintf(stderr, "httpd: %s\n%s", parsed.error.c_str(), usage_text());
+    return 2;
+  }
+  const Options& options = parsed.options;
+  std::string error;
+  std::unique_ptr<Server> server = Server::try_create(options, error);
+  if (!server) {
+    fprintf(stderr, "httpd: %s\n", error.c_str());
+    return 1;
+  }
+  printf("httpd: serving %s on %s\n", options.root.c_str(), listen_address(options).c_str());
+  fflush(stdout);
+  int status = server->run();
+  fprintf(stderr, "httpd: poll failed, exiting\n");
+  return status;
+}

@@ -1,0 +1,218 @@
+// Appending to the log (group commit, fsync policies) and compaction.
+#include "aof.h"
+
+#include <algorithm>
+#include <initializer_list>
+#include <string_view>
+
+#include "timeutil.h"
+
+namespace kv {
+
+using logfmt::kBlock;
+using logfmt::kHeaderSize;
+
+namespace {
+
+constexpr size_t kChunk = 256 * 1024;     // snapshot bytes per device write
+constexpr size_t kBatchBytes = 64 * 1024;  // payload of one snapshot MSET record
+constexpr size_t kBatchKeys = 1024;
+
+uint64_t round_up(uint64_t v) { return (v + kBlock - 1) / kBlock * kBlock; }
+
+}  // namespace
+
+bool Aof::write_padded(unsigned region, uint64_t start, std::string& buf, uint64_t zero_to) {
+  size_t data = buf.size();
+  uint64_t want = std::max(round_up(data + kHeaderSize), zero_to > start ? round_up(zero_to - start) : 0);
+  want = std::min(want, m_sb.region_size - start);
+  if (data > want) return false;  // callers check room first; never write past the region
+  buf.resize(want, '\0');
+  bool ok = m_dev.write(m_sb.region_offset[region] + start, buf.data(), want);
+  buf.resize(data);
+  return ok;
+}
+
+bool Aof::write_pending(uint64_t zero_to) {
+  uint64_t start = m_end - m_tail;
+  if (!write_padded(m_sb.active, start, m_pending, zero_to)) return false;
+  m_end = start + m_pending.size();
+  size_t keep = m_end % kBlock;
+  m_pending.erase(0, m_pending.size() - keep);
+  if (m_pending.capacity() > kChunk) m_pending.shrink_to_fit();
+  m_tail = keep;
+  return true;
+}
+
+bool Aof::zero_blocks(uint64_t from, uint64_t to) {
+  from = round_up(from);
+  to = std::min(round_up(to), m_sb.region_size);
+  std::string zeroes(std::min<uint64_t>(to > from ? to - from : 0, 64 * 1024), '\0');
+  for (uint64_t at = from; at < to; at += zeroes.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(zeroes.size(), to - at));
+    if (!m_dev.write(m_sb.active_offset() + at, zeroes.data(), n)) return false;
+  }
+  return true;
+}
+
+bool Aof::publish(logfmt::Superblock next) {
+  next.seq = m_sb.seq + 1;
+  alignas(16) uint8_t block[kBlock];
+  logfmt::encode_superblock(next, block);
+  if (!m_dev.write(logfmt::kSlotOffset[next.slot()], block, kBlock) || !m_dev.flush()) return false;
+  m_sb = next;
+  m_unflushed = false;
+  return true;
+}
+
+bool Aof::reserve(size_t bytes, Room room, const Keyspace& keys, int64_t now_ms) {
+  uint64_t size = m_sb.region_size;
+  uint64_t headroom = room == Room::kNormal ? std::min<uint64_t>(256 * 1024, size / 8)
+                                            : std::min<uint64_t>(64 * 1024, size / 32);
+  auto fits = [&] { return bytes <= UINT32_MAX && used() + bytes + headroom <= size; };
+  if (fits() || m_failed) return fits();
+  // kTooBig leaves the old log (the command is refused); kIoError is sticky
+  // and ends the server at the pass's commit.
+  if (keys.live_bytes() < m_blocked_live) (void)compact(keys, now_ms);
+  return fits();
+}
+
+void Aof::append_expired(const std::string& key) {
+  if (used() + key.size() + 64 > m_sb.region_size) return;
+  append(std::initializer_list<std::string_view>{"DEL", key});
+}
+
+Aof::Status Aof::commit(const Keyspace& keys, int64_t now_ms) {
+  if (m_failed) return Status::kIoError;
+  if (pending_bytes() == 0) return Status::kOk;
+  if (used() > m_sb.region_size) return compact(keys, now_ms);  // the snapshot holds the batch's effects
+  if (!write_pending()) return fail(Status::kIoError);
+  if (m_settings.fsync == FsyncPolicy::kAlways) {
+    if (!m_dev.flush()) return fail(Status::kIoError);
+    m_last_flush_ms = monotonic_ms();
+  } else {
+    m_unflushed = true;
+  }
+  return Status::kOk;
+}
+
+Aof::Status Aof::tick(int64_t mono_ms) {
+  if (m_failed) return Status::kIoError;
+  if (m_settings.fsync != FsyncPolicy::kEverySec || !m_unflushed || mono_ms - m_last_flush_ms < 1000)
+    return Status::kOk;
+  if (!m_dev.flush()) return fail(Status::kIoError);
+  m_unflushed = false;
+  m_last_flush_ms = mono_ms;
+  return Status::kOk;
+}
+
+// Compacts when the log is at least compact_min and twice both a snapshot's
+// estimated size and its own size after the last compaction, or when it
+// fills three quarters of its region and has grown by an eighth since.
+bool Aof::wants_compaction(const Keyspace& keys) const {
+  uint64_t size = log_bytes();
+  if (m_failed || keys.live_bytes() >= m_blocked_live) return false;
+  uint64_t estimate = keys.live_bytes() + 16 * keys.size() + 72 * keys.expires();
+  if (size >= m_settings.compact_min && size >= 2 * estimate && size >= 2 * m_base) return true;
+  return size >= m_sb.region_size / 4 * 3 && size >= m_base + m_sb.region_size / 8;
+}
+
+Aof::Status Aof::compact(const Keyspace& keys, int64_t now_ms) {
+  if (m_failed) return Status::kIoError;
+  logfmt::Superblock next = m_sb;
+  next.active = 1 - m_sb.active;
+  next.generation = m_sb.generation + 1;
+  uint64_t end = 0;
+  std::string tail;
+  Status s = write_snapshot(keys, now_ms, next, end, tail);
+  if (s == Status::kTooBig) {
+    m_blocked_live = keys.live_bytes();  // the old log stays; retry once data shrinks
+    return s;
+  }
+  if (s != Status::kOk) return fail(s);
+  // The switch: until this superblock is durable, a crash boots the old log.
+  if (!publish(next)) return fail(Status::kIoError);
+  m_end = m_base = end;
+  m_tail = tail.size();
+  m_pending = std::move(tail);  // the pending batch is dropped: the snapshot holds its effects
+  m_blocked_live = UINT64_MAX;
+  ++m_compactions;
+  return Status::kOk;
+}
+
+namespace {
+
+// Streams snapshot records into a region in chunks of whole blocks.
+class SnapshotWriter {
+ public:
+  SnapshotWriter(LogDevice& dev, uint64_t offset, uint64_t size, uint32_t generation, uint32_t epoch)
+      : m_dev(dev), m_offset(offset), m_size(size), m_generation(generation), m_epoch(epoch) {}
+
+  template <typename Range>
+  Aof::Status add(const Range& args) {
+    size_t start = logfmt::begin_record(m_buf);
+    append_command(m_buf, args);
+    logfmt::end_record(m_buf, start, m_generation, m_epoch);
+    if (m_written + m_buf.size() > m_size) return Aof::Status::kTooBig;
+    if (m_buf.size() < kChunk) return Aof::Status::kOk;
+    size_t n = m_buf.size() / kBlock * kBlock;
+    if (!m_dev.write(m_offset + m_written, m_buf.data(), n)) return Aof::Status::kIoError;
+    m_buf.erase(0, n);
+    m_written += n;
+    return Aof::Status::kOk;
+  }
+
+  uint64_t written() const { return m_written; }
+  std::string& rest() { return m_buf; }
+
+ private:
+  LogDevice& m_dev;
+  uint64_t m_offset;
+  uint64_t m_size;
+  uint32_t m_generation;
+  uint32_t m_epoch;
+  uint64_t m_written = 0;  // region offset of m_buf[0]
+  std::string m_buf;
+};
+
+}  // namespace
+
+// Writes every live key into region next.active, in generation
+// next.generation, and flushes: keys without a time in MSET batches, the
+// others as SET key value PXAT ms. `end` is the new log's length and `tail`
+// its last partial block.
+Aof::Status Aof::write_snapshot(const Keyspace& keys, int64_t now_ms, const logfmt::Superblock& next, uint64_t& end,
+                                std::string& tail) {
+  SnapshotWriter out(m_dev, next.region_offset[next.active], next.region_size, next.generation, m_sb.epoch);
+  std::vector<std::string_view> batch{"MSET"};
+  size_t batch_bytes = 0;
+  auto add_batch = [&] {
+    Status s = batch.size() == 1 ? Status::kOk : out.add(batch);
+    batch.resize(1);
+    batch_bytes = 0;
+    return s;
+  };
+  for (const auto& [key, e] : keys.map()) {
+    if (Keyspace::expired(e, now_ms)) continue;
+    Status s = Status::kOk;
+    if (e.expire_at != kNoExpiry) {
+      std::string at = int_to_string(e.expire_at);
+      s = out.add(std::initializer_list<std::string_view>{"SET", key, e.value, "PXAT", at});
+    } else {
+      batch.push_back(key);
+      batch.push_back(e.value);
+      batch_bytes += key.size() + e.value.size();
+      if (batch_bytes >= kBatchBytes || batch.size() > 2 * kBatchKeys) s = add_batch();
+    }
+    if (s != Status::kOk) return s;
+  }
+  if (Status s = add_batch(); s != Status::kOk) return s;
+  std::string& rest = out.rest();
+  if (!write_padded(next.active, out.written(), rest) || !m_dev.flush()) return Status::kIoError;
+  end = out.written() + rest.size();
+  size_t keep = end % kBlock;
+  tail.assign(rest, rest.size() - keep, keep);
+  return Status::kOk;
+}
+
+}  // namespace kv

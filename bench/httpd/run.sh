@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# httpd appliance vs Debian's nginx, same machine, same run, same client (wrk,
+# keep-alive). Paths: nginx over loopback; the appliance through user-mode
+# networking (slirp hostfwd, the default and the only path that needs no
+# root); httpd-native (the same code as a Linux process) for reference.
+#
+#   bench/httpd/run.sh [BUILD_DIR] [SECONDS]
+# Prints a table: req/s and p99 latency for a small file and a 1 MiB file.
+set -euo pipefail
+build=${1:-build}
+secs=${2:-5}
+cd "$(dirname "$0")/../.."
+for tool in wrk nginx curl; do
+  command -v $tool >/dev/null || { echo "bench/httpd: installing $tool's package"; apt-get install -y -qq ${tool/nginx/nginx-light} >/dev/null; }
+done
+tmp=$(mktemp -d)
+chmod 755 "$tmp"   # nginx workers run as www-data
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+mkdir -p "$tmp/root"
+head -c 612 /dev/zero | tr '\0' 'a' >"$tmp/root/small.html"   # nginx's default page size
+head -c $((1 << 20)) /dev/urandom >"$tmp/root/big.bin"
+tar --format=ustar -cf "$tmp/site.tar" -C "$tmp/root" .
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "bench/httpd: $1 never answered" >&2; cat "$tmp"/*.log "$tmp"/nginx.err >&2; exit 1; }
+
+p_nginx=$(free_port)
+cat >"$tmp/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$p_nginx; root $tmp/root; }
+}
+CONF
+nginx -c "$tmp/nginx.conf" & pids+=($!)
+
+p_app=$(free_port)
+"$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
+  -p "$p_app:80" -- --root / --quiet >"$tmp/app.log" 2>&1 & pids+=($!)
+
+p_native=$(free_port)
+"$build/apps/httpd/httpd-native" --port "$p_native" --addr 127.0.0.1 --root "$tmp/root" --quiet >/dev/null 2>&1 & pids+=($!)
+
+wait_http "http://127.0.0.1:$p_nginx/small.html"
+wait_http "http://127.0.0.1:$p_app/small.html"
+wait_http "http://127.0.0.1:$p_native/small.html"
+
+# One wrk run: "req/s p99_ms".
+measure() {
+  wrk -t2 -c32 -d"${secs}s" --latency "$1" 2>/dev/null | awk '
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }; p99 = v }
+    END { printf "%.0f %.2f\n", rps, p99 }'
+}
+
+printf '%-10s %-22s %12s %10s %8s\n' file server req/s p99_ms ratio
+for f in small.html big.bin; do
+  read -r n_rps n_p99 < <(measure "http://127.0.0.1:$p_nginx/$f")
+  read -r a_rps a_p99 < <(measure "http://127.0.0.1:$p_app/$f")
+  read -r x_rps x_p99 < <(measure "http://127.0.0.1:$p_native/$f")
+  printf '%-10s %-22s %12s %10s %8s\n' "$f" "nginx (loopback)" "$n_rps" "$n_p99" "1.00"
+  printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "atoll httpd (slirp)" "$a_rps" "$a_p99" "$(echo "$a_rps / $n_rps" | bc -l)"
+  printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "httpd-native" "$x_rps" "$x_p99" "$(echo "$x_rps / $n_rps" | bc -l)"
+done
+echo "image: $(stat -c %s "$build/apps/httpd/httpd") bytes unstripped, $(strip -o "$tmp/stripped" "$build/apps/httpd/httpd" && stat -c %s "$tmp/stripped") stripped"

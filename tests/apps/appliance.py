@@ -1,0 +1,67 @@
+"""Boots an appliance with `atoll run` for a test and tears it down after.
+
+    with Appliance(atoll, image, ["--net", "user,hostfwd=..."], ready=r"listening") as app:
+        ...                      # app.output() is the console so far
+
+free_port() picks a host port nobody listens on. Used by the appliance tests
+in this directory (echo, httpd, kvstore, switch)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Appliance:
+    def __init__(self, atoll, image, atoll_args=(), guest_args=(), ready=None, timeout=30):
+        self.cmd = [atoll, "run", image, *atoll_args]
+        if guest_args:
+            self.cmd += ["--", *guest_args]
+        self.ready = re.compile(ready) if ready else None
+        self.timeout = timeout
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.timeout
+        while self.ready and not self.ready.search(self.output()):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"appliance exited with {self.proc.returncode} before it was ready:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"appliance not ready after {self.timeout} s:\n{self.output()}")
+            time.sleep(0.05)
+        return self
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __exit__(self, *exc):
+        self.stop()
+        if exc[0] is not None:
+            sys.stderr.write("---- appliance console ----\n" + self.output())
+        return False
