@@ -10,6 +10,7 @@
 #include "atoll/evtchn.h"
 #include "atoll/kernel.h"
 #include "atoll/time.h"
+#include "atoll/xenbus_probe.h"
 #include "atoll/xenstore.h"
 #include "blkfront.h"
 
@@ -112,28 +113,8 @@ void BlkFront::on_closed(xs::XenbusDevice& device) {
 }
 
 Result<unsigned> probe() {
-  xs::Client* client = xs::client();
-  if (!client) return Errno::kNoDev;
   if (!g_devices) g_devices = new std::vector<std::unique_ptr<BlkFront>>;
-  if (!g_devices->empty()) return static_cast<unsigned>(g_devices->size());
-  auto ids = client->directory("device/vbd");
-  if (!ids.ok()) return ids.error() == Errno::kNoEnt ? Result<unsigned>(0u) : Result<unsigned>(ids.error());
-  for (const std::string& id : ids.value()) {
-    auto front = BlkFront::try_create(*client, "device/vbd/" + id);
-    if (!front.ok()) {
-      kernel::console_print("blkfront: device/vbd/%s: cannot start (error %d)\n", id.c_str(), to_int(front.error()));
-      continue;
-    }
-    g_devices->push_back(std::move(front.value()));
-  }
-  uint64_t deadline = time::monotonic_ns() + kConnectTimeoutNs;
-  unsigned connected = 0;
-  for (auto& d : *g_devices) {
-    auto r = d->wait_connected(deadline);
-    if (r.ok()) ++connected;
-    else kernel::console_print("blkfront: %s: not connected (error %d)\n", d->path().c_str(), to_int(r.error()));
-  }
-  return connected;
+  return xs::probe_devices(*g_devices, "vbd", "blkfront", kConnectTimeoutNs);
 }
 
 BlkFront* device(unsigned index) {

@@ -37,17 +37,6 @@ std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
   return keys;
 }
 
-std::optional<uint32_t> parse_u32(const std::string& text) {
-  if (text.empty() || text.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > UINT32_MAX) return std::nullopt;
-  return static_cast<uint32_t>(v);
-}
-
 Result<FrontendRing> parse_frontend_ring(const std::optional<std::string>& ring_ref,
                                          const std::optional<std::string>& event_channel,
                                          const std::optional<std::string>& protocol,
@@ -128,42 +117,19 @@ Result<void> BlkBack::connect_from_keys() {
 
 void BlkBack::on_frontend_state() {
   auto text = m_store.read(m_fe_path + "/state");
-  if (!text.ok()) {  // the frontend is gone (its domain ended or was torn down)
-    disconnect_ring();
-    if (m_state != XenbusStateClosed) set_state(XenbusStateClosed);
-    return;
-  }
-  auto value = parse_u32(text.value());
-  if (!value) return;
-  switch (*value) {
-    case XenbusStateInitialising:
-      if (m_state == XenbusStateClosed) set_state(XenbusStateInitWait);  // reconnect
-      break;
-    case XenbusStateInitialised:
-    case XenbusStateConnected: {
-      if (m_state != XenbusStateInitWait) break;
-      auto r = connect_from_keys();
-      if (!r.ok()) {
-        fprintf(stderr, "atoll: dom%u vbd %u: cannot connect to the frontend's ring (error %d)\n", m_domain.domid(),
-                m_devid, to_int(r.error()));
-        set_state(XenbusStateClosing);
-        break;
-      }
-      set_state(XenbusStateConnected);
-      on_guest_notify(m_generation);  // requests queued before we connected
-      break;
-    }
-    case XenbusStateClosing:
-      disconnect_ring();
+  BackendReaction r = react_to_frontend(text.ok() ? std::optional(text.value()) : std::nullopt, m_state);
+  if (r.disconnect) disconnect_ring();
+  if (r.connect) {
+    if (auto c = connect_from_keys(); !c.ok()) {
+      fprintf(stderr, "atoll: dom%u vbd %u: cannot connect to the frontend's ring (error %d)\n", m_domain.domid(),
+              m_devid, to_int(c.error()));
       set_state(XenbusStateClosing);
-      break;
-    case XenbusStateClosed:
-      disconnect_ring();
-      set_state(XenbusStateClosed);
-      break;
-    default:
-      break;
+      return;
+    }
+    set_state(XenbusStateConnected);
+    on_guest_notify(m_generation);  // requests queued before we connected
   }
+  if (r.state) set_state(*r.state);
 }
 
 }  // namespace atl::hv

@@ -12,6 +12,7 @@
 #include "atoll/result.h"
 #include "atoll/types.h"
 #include "blkback_request.h"
+#include "xenbus_backend.h"
 
 namespace atl::hv {
 
@@ -34,7 +35,5 @@ Result<FrontendRing> parse_frontend_ring(const std::optional<std::string>& ring_
                                          const std::optional<std::string>& protocol,
                                          const std::optional<std::string>& ring_page_order);
 
-// A decimal uint32 with nothing around it.
-std::optional<uint32_t> parse_u32(const std::string& text);
 
 }  // namespace atl::hv

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "blkback_xenbus.h"  // parse_u32
+#include "xenbus_backend.h"
 #include "netback.h"
 
 namespace atl::hv {
@@ -102,43 +102,21 @@ Result<void> NetBack::connect_from_keys() {
 
 void NetBack::on_frontend_state() {
   auto text = m_store.read(m_fe_path + "/state");
-  if (!text.ok()) {  // the frontend is gone (its domain ended or was torn down)
-    disconnect();
-    if (m_state != XenbusStateClosed) set_state(XenbusStateClosed);
-    return;
-  }
-  auto value = parse_u32(text.value());
-  if (!value) return;
-  switch (*value) {
-    case XenbusStateInitialising:
-      if (m_state == XenbusStateClosed) set_state(XenbusStateInitWait);  // reconnect
-      break;
-    case XenbusStateInitialised:
-    case XenbusStateConnected: {
-      if (m_state != XenbusStateInitWait) break;
-      if (auto r = connect_from_keys(); !r.ok()) {
-        fprintf(stderr, "atoll: dom%u vif %u: cannot connect to the frontend's rings (error %d)\n",
-                m_domain.domid(), m_devid, to_int(r.error()));
-        disconnect();
-        set_state(XenbusStateClosing);
-        break;
-      }
-      set_state(XenbusStateConnected);
-      for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
-      fill_rx();
-      break;
-    }
-    case XenbusStateClosing:
+  BackendReaction r = react_to_frontend(text.ok() ? std::optional(text.value()) : std::nullopt, m_state);
+  if (r.disconnect) disconnect();
+  if (r.connect) {
+    if (auto c = connect_from_keys(); !c.ok()) {
+      fprintf(stderr, "atoll: dom%u vif %u: cannot connect to the frontend's rings (error %d)\n", m_domain.domid(),
+              m_devid, to_int(c.error()));
       disconnect();
       set_state(XenbusStateClosing);
-      break;
-    case XenbusStateClosed:
-      disconnect();
-      set_state(XenbusStateClosed);
-      break;
-    default:
-      break;
+      return;
+    }
+    set_state(XenbusStateConnected);
+    for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
+    fill_rx();
   }
+  if (r.state) set_state(*r.state);
 }
 
 }  // namespace atl::hv
