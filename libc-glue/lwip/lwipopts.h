@@ -11,6 +11,19 @@
 // Application threads call into the stack under the core lock instead of
 // messaging the tcpip thread for every operation.
 #define LWIP_TCPIP_CORE_LOCKING 1
+// Transmit notifications are batched: netfront queues frames on its ring while
+// the stack holds the core lock and tells the backend once, when it lets go
+// (atoll_net_flush_tx, netif_netfront.cpp), instead of one hypercall a frame.
+#ifdef __cplusplus
+extern "C"
+#endif
+    void atoll_net_flush_tx(void);
+#define LOCK_TCPIP_CORE() sys_mutex_lock(&lock_tcpip_core)
+#define UNLOCK_TCPIP_CORE()            \
+  do {                                 \
+    sys_mutex_unlock(&lock_tcpip_core); \
+    atoll_net_flush_tx();              \
+  } while (0)
 // netfront's rx thread hands frames to the stack directly under the core lock.
 #define LWIP_TCPIP_CORE_LOCKING_INPUT 1
 #define TCPIP_THREAD_NAME "tcpip"

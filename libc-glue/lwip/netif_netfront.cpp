@@ -2,7 +2,7 @@
 // (atoll/net.h). Each vif gets an lwIP netif whose linkoutput hands the pbuf
 // chain to NetFront::transmit (one copy, into the persistently granted tx
 // buffer) and a receive thread that sleeps on the device's event and feeds
-// frames to tcpip_input, which runs the stack under the core lock.
+// each batch of frames to ethernet_input under one hold of the core lock.
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,7 @@
 #include "lwip/dhcp.h"
 #include "lwip/dns.h"
 #include "lwip/etharp.h"
+#include "netif/ethernet.h"
 #include "lwip/ethip6.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -54,7 +55,8 @@ err_t linkoutput(netif* nif, pbuf* p) {
     }
     pieces[n++] = {static_cast<const uint8_t*>(q->payload), q->len};
   }
-  return front->transmit({pieces, n}).ok() ? ERR_OK : ERR_IF;
+  // Deferred: UNLOCK_TCPIP_CORE() flushes (lwipopts.h).
+  return front->transmit({pieces, n}, true).ok() ? ERR_OK : ERR_IF;
 }
 
 err_t vif_init(netif* nif) {
@@ -77,12 +79,16 @@ void rx_thread(void* arg) {
   NetFront& front = *vif->front;
   for (;;) {
     sched::wait_until(front.rx_waiters(), [&front] { return front.rx_pending(); });
+    // One hold of the core lock for the whole batch: the replies the stack
+    // sends meanwhile reach the backend with one notification, at the unlock.
+    LOCK_TCPIP_CORE();
     front.poll_rx([vif](std::span<const uint8_t> frame) {
       pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_POOL);
       if (!p) return;  // out of memory: the frame is lost, TCP resends
       pbuf_take(p, frame.data(), static_cast<u16_t>(frame.size()));
       if (vif->nif.input(p, &vif->nif) != ERR_OK) pbuf_free(p);
     });
+    UNLOCK_TCPIP_CORE();
   }
 }
 
@@ -100,7 +106,8 @@ void add_vif(NetFront* front) {
     vif->dhcp = true;
   }
   LOCK_TCPIP_CORE();
-  netif_add(&vif->nif, &addr, &mask, &gw, front, vif_init, tcpip_input);
+  // The rx thread holds the core lock already: frames go straight to ethernet_input.
+  netif_add(&vif->nif, &addr, &mask, &gw, front, vif_init, ethernet_input);
   if (g_vifs->empty()) netif_set_default(&vif->nif);
   netif_create_ip6_linklocal_address(&vif->nif, 1);
   netif_set_ip6_autoconfig_enabled(&vif->nif, 1);
@@ -169,3 +176,8 @@ bool interface_info(unsigned index, InterfaceInfo& out) {
 }
 
 }  // namespace atl::net
+
+extern "C" void atoll_net_flush_tx(void) {
+  if (!atl::net::g_vifs) return;
+  for (auto& vif : *atl::net::g_vifs) vif->front->flush_tx();
+}

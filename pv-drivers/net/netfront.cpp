@@ -122,7 +122,13 @@ void NetFront::reap_tx() {
   } while (m_tx->final_check_for_responses());
 }
 
-Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces) {
+void NetFront::flush_tx() {
+  if (!m_tx_notify_pending) return;
+  m_tx_notify_pending = false;
+  if (m_port) (void)evtchn::send(*m_port);
+}
+
+Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces, bool defer) {
   size_t total = 0;
   for (auto p : pieces) total += p.size();
   if (total < 14 || total > kMaxFrame) return Errno::kInval;
@@ -130,6 +136,7 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
     if (!m_connected) return Errno::kNoDev;
     reap_tx();
     if (m_tx_free_count > 0 && !m_tx->full()) break;
+    flush_tx();  // the backend must hear of what is queued before we wait on it
     sched::wait_until(m_tx_waiters, [this] { return !m_connected || (m_tx && m_tx->unconsumed_responses() > 0); });
   }
   uint16_t id = m_tx_free[--m_tx_free_count];
@@ -147,7 +154,10 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
   req.size = static_cast<uint16_t>(total);
   ++m_counters.tx_packets;
   m_counters.tx_bytes += total;
-  if (m_tx->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*m_port);
+  if (m_tx->push_requests() == NotifyNeeded::kYes) {
+    m_tx_notify_pending = true;
+    if (!defer) flush_tx();
+  }
   return {};
 }
 

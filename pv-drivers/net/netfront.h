@@ -62,8 +62,11 @@ class NetFront final : private xs::XenbusDriver {
   Result<void> reopen(uint64_t deadline_ns);
 
   // Sends one frame gathered from `pieces`. Blocks while the ring is full;
-  // kNoDev when not connected, kInval for an oversized frame.
-  Result<void> transmit(std::span<const std::span<const uint8_t>> pieces);
+  // kNoDev when not connected, kInval for an oversized frame. With `defer`,
+  // the backend is told later, by flush_tx(): a burst costs one notification.
+  Result<void> transmit(std::span<const std::span<const uint8_t>> pieces, bool defer = false);
+  // Notifies the backend of frames transmit(defer) queued, if it asked for it.
+  void flush_tx();
   // Hands every received frame to `receive` (valid only during the call) and
   // reposts the buffers; returns how many frames it handed over.
   template <typename F>
@@ -121,6 +124,7 @@ class NetFront final : private xs::XenbusDriver {
   bool m_connected = false;
   bool m_handshake_done = false;
   bool m_rings_freed = true;
+  bool m_tx_notify_pending = false;
 };
 
 // Finds the domain's vifs (device/vif/*), connects them and waits (up to 5 s);

@@ -65,6 +65,13 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
 }
 
 NetBack::~NetBack() {
+  const VifCounters& c = m_counters;
+  m_domain.log("vif %u: tx %llu packets %llu bytes (%llu errors, %llu spoofed, %llu throttled); "
+               "rx %llu packets %llu bytes (%llu dropped); uplink dropped %llu",
+               m_devid, (unsigned long long)c.tx_packets, (unsigned long long)c.tx_bytes,
+               (unsigned long long)c.tx_errors, (unsigned long long)c.tx_spoofed, (unsigned long long)c.tx_throttled,
+               (unsigned long long)c.rx_packets, (unsigned long long)c.rx_bytes, (unsigned long long)c.rx_dropped,
+               (unsigned long long)m_uplink.dropped());
   m_uplink.set_receiver(nullptr);
   m_uplink.set_on_hangup(nullptr);
   if (m_watch) m_store.unwatch(m_watch);
