@@ -137,6 +137,18 @@ uint32_t next_timer_ms(const State& st, uint32_t timeout) {
   return timeout;
 }
 
+// libslirp listens for forwarded ports with a backlog of 1, so a burst of
+// connections (a browser, wrk) loses SYNs and waits out the client's 1 s
+// retransmission timer. Listening again on a listening socket only raises its
+// backlog, so do that for every one slirp made.
+void widen_listen_backlogs() {
+  for (int fd = kLink + 1; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening) listen(fd, SOMAXCONN);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,6 +209,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  widen_listen_backlogs();
   status("ok");
 
   std::vector<uint8_t> frame(65536);
