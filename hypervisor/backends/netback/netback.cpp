@@ -98,6 +98,14 @@ void NetBack::drain_tx(Queue& q) {
   do {
     if (ring.overflowed()) return fail_vif("the frontend overran the tx ring");
     while (ring.unconsumed_requests()) {
+      // Over the rate limit: leave the rest on the ring until the credit
+      // refills (the guest's ring fills up and its stack slows down, as with
+      // Linux's netback) rather than drop and cost TCP a timeout.
+      if (!q.assembler.in_progress() && !take_credit(ring.peek_request().size)) {
+        ++m_counters.tx_throttled;
+        schedule_refill();
+        break;
+      }
       TxAssembler::Step step = q.assembler.add(ring.take_request());
       if (step == TxAssembler::Step::kNeedMore) continue;
       const TxPacket& packet = q.assembler.packet();
@@ -106,19 +114,26 @@ void NetBack::drain_tx(Queue& q) {
         m_domain.log("netback: vif %u: packet dropped: %s", m_devid, to_string(q.assembler.error()));
         if (q.assembler.error() == TxCheck::kTooManySlots) return fail_vif("a packet took more slots than allowed");
         answer_tx(q, packet, NETIF_RSP_ERROR);
-      } else if (!take_credit(packet.total_size)) {
-        // Over the rate limit: answered as dropped, as Linux's netback would
-        // hold it; the guest's TCP slows down.
-        ++m_counters.tx_throttled;
-        answer_tx(q, packet, NETIF_RSP_DROPPED);
       } else {
         transmit(q, packet);
       }
       q.assembler.reset();
       answered = true;
     }
-  } while (ring.final_check_for_requests());
+  } while (!m_refill_timer && ring.final_check_for_requests());
   if (answered && ring.push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q.tx_port);
+}
+
+void NetBack::schedule_refill() {
+  if (m_refill_timer) return;
+  std::weak_ptr<bool> alive = m_alive;
+  uint64_t generation = m_generation;
+  m_refill_timer = m_loop.add_timer(m_credit_time + m_vif.rate_interval_ns, [this, alive, generation] {
+    if (alive.expired()) return;
+    m_refill_timer.reset();
+    if (generation != m_generation) return;
+    for (auto& q : m_queues) drain_tx(*q);
+  });
 }
 
 void NetBack::answer_tx(Queue& q, const TxPacket& packet, int16_t status) {

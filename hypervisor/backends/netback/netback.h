@@ -93,6 +93,8 @@ class NetBack {
   bool deliver(Queue& q, std::span<const uint8_t> frame);
   Queue& rx_queue_for(std::span<const uint8_t> frame);
   bool take_credit(uint32_t bytes);
+  // Resumes transmit when the rate limit's credit refills.
+  void schedule_refill();
   void fail_vif(const char* why);
 
   // Xenstore side (netback_xenbus.cpp).
