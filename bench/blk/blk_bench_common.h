@@ -7,6 +7,8 @@
 namespace blkbench {
 
 constexpr uint64_t kRandomReads = 4000;      // 4 KiB each, queue depth 1
+constexpr uint64_t kRandomReadsQd = 16000;   // 4 KiB each, queue depth kQueueDepth
+constexpr unsigned kQueueDepth = 32;
 constexpr uint64_t kSeqBlock = 128 * 1024;   // sequential requests
 constexpr uint64_t kFlushRounds = 200;       // 4 KiB write + flush
 

@@ -1,7 +1,8 @@
 // The native side of bench/blk: the same phases as blk_bench_guest.cpp on the
-// same file, with io_uring at queue depth 1 (randread, seqread, seqwrite) and
-// pwrite + fdatasync (flush). Buffered I/O, like blkback.
-// usage: blk-bench-native FILE randread|seqread|seqwrite|flush
+// same file, with io_uring at queue depth 1 (randread, seqread, seqwrite), at
+// queue depth 32 (randread32) and pwrite + fdatasync (flush, writeflush).
+// Buffered I/O, like blkback.
+// usage: blk-bench-native FILE randread|randread32|seqread|seqwrite|flush|writeflush
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
@@ -29,18 +30,42 @@ bool uring_io(io_uring& ring, bool write, int fd, void* buf, unsigned len, off_t
   return ok;
 }
 
+// 4 KiB random reads with kQueueDepth in flight; false on any error.
+bool uring_randread_qd(io_uring& ring, int fd, uint8_t* bufs, uint64_t blocks) {
+  uint64_t next = 0, done = 0;
+  auto submit = [&](unsigned q) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_read(sqe, fd, bufs + q * 4096, 4096, static_cast<off_t>(random_block(next++, blocks) * 4096));
+    io_uring_sqe_set_data64(sqe, q);
+  };
+  for (unsigned q = 0; q < kQueueDepth; ++q) submit(q);
+  io_uring_submit(&ring);
+  while (done < kRandomReadsQd) {
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_wait_cqe(&ring, &cqe) != 0 || cqe->res != 4096) return false;
+    unsigned q = static_cast<unsigned>(io_uring_cqe_get_data64(cqe));
+    io_uring_cqe_seen(&ring, cqe);
+    ++done;
+    if (next < kRandomReadsQd) {
+      submit(q);
+      io_uring_submit(&ring);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: blk-bench-native FILE randread|seqread|seqwrite|flush\n");
+    fprintf(stderr, "usage: blk-bench-native FILE randread|randread32|seqread|seqwrite|flush|writeflush\n");
     return 2;
   }
   const char* phase = argv[2];
   int fd = open(argv[1], O_RDWR);
   struct stat st;
   io_uring ring;
-  if (fd < 0 || fstat(fd, &st) != 0 || io_uring_queue_init(8, &ring, 0) != 0) {
+  if (fd < 0 || fstat(fd, &st) != 0 || io_uring_queue_init(2 * kQueueDepth, &ring, 0) != 0) {
     perror("blk-bench-native");
     return 1;
   }
@@ -54,6 +79,10 @@ int main(int argc, char** argv) {
     for (uint64_t i = 0; i < kRandomReads && ok; ++i)
       ok = uring_io(ring, false, fd, buf, 4096, static_cast<off_t>(random_block(i, bytes / 4096) * 4096));
     value = kRandomReads * 1e9 / static_cast<double>(monotonic_ns() - t0);
+  } else if (strcmp(phase, "randread32") == 0) {
+    auto* bufs = static_cast<uint8_t*>(aligned_alloc(4096, kQueueDepth * 4096));
+    ok = uring_randread_qd(ring, fd, bufs, bytes / 4096);
+    value = kRandomReadsQd * 1e9 / static_cast<double>(monotonic_ns() - t0);
   } else if (strcmp(phase, "seqread") == 0 || strcmp(phase, "seqwrite") == 0) {
     bool write = phase[3] == 'w';
     for (uint64_t off = 0; off < bytes && ok; off += kSeqBlock)

@@ -1,5 +1,5 @@
-// blkfront's data path: the ring page, requests built from the caller's pages,
-// and threads waiting for their responses.
+// blkfront's data path: the ring page, the persistent grant pool, the FIFO of
+// requests waiting for a slot (merged when adjacent) and the responses.
 #include "blkfront.h"
 
 #include <stdlib.h>
@@ -17,8 +17,59 @@ constexpr size_t kSectorsPerPage = kPage / BlkFront::kSectorSize;
 // ABI: xen/io/blkif.h, struct blkif_request: the layout both sides agree on.
 static_assert(sizeof(blkif_request) == 112 && sizeof(blkif_response) == 16);
 static_assert(BlkifFrontRing::kSize == 32);
+// ABI: xen/io/blkif.h, struct blkif_request_indirect shares the ring slot.
+static_assert(sizeof(blkif_request_indirect) <= sizeof(blkif_request));
+// One indirect page holds every segment we send.
+static_assert(BlkFront::kMaxIndirectSegments <= kPage / sizeof(blkif_request_segment));
+
+uint8_t ring_operation(Op op) {
+  switch (op) {
+    case Op::kRead: return BLKIF_OP_READ;
+    case Op::kWrite: return BLKIF_OP_WRITE;
+    case Op::kWriteFlush:
+    case Op::kFlush: return BLKIF_OP_FLUSH_DISKCACHE;
+    case Op::kDiscard: return BLKIF_OP_DISCARD;
+  }
+  return BLKIF_OP_READ;
+}
+
+bool carries_data(Op op) { return op == Op::kRead || op == Op::kWrite || op == Op::kWriteFlush; }
+
+// Copies between a caller's buffer and a slot's pages, `at` bytes into the pages.
+template <typename Pages>
+void copy_to_pages(const Pages& pages, size_t at, const uint8_t* src, size_t bytes) {
+  while (bytes) {
+    size_t n = kPage - at % kPage < bytes ? kPage - at % kPage : bytes;
+    memcpy(static_cast<uint8_t*>(pages[at / kPage].va) + at % kPage, src, n);
+    at += n, src += n, bytes -= n;
+  }
+}
+template <typename Pages>
+void copy_from_pages(const Pages& pages, size_t at, uint8_t* dst, size_t bytes) {
+  while (bytes) {
+    size_t n = kPage - at % kPage < bytes ? kPage - at % kPage : bytes;
+    memcpy(dst, static_cast<const uint8_t*>(pages[at / kPage].va) + at % kPage, n);
+    at += n, dst += n, bytes -= n;
+  }
+}
 
 }  // namespace
+
+std::optional<PooledPage> BlkFront::PageGranter::grant_page() {
+  void* va = aligned_alloc(kPage, kPage);
+  if (!va) return std::nullopt;
+  // Read-write, as feature-persistent requires: the same page serves reads and writes.
+  auto ref = gnttab::grant_access(backend, gnttab::virt_to_gfn(va), gnttab::Access::kReadWrite);
+  if (!ref.ok()) {
+    free(va);
+    return std::nullopt;
+  }
+  return PooledPage{va, *ref};
+}
+
+bool BlkFront::PageGranter::end_grant(const PooledPage& page) { return gnttab::end_access(page.ref); }
+
+void BlkFront::PageGranter::free_page(const PooledPage& page) { free(page.va); }
 
 Result<void> BlkFront::setup_ring(DomId backend) {
   m_backend = backend;
@@ -27,6 +78,7 @@ Result<void> BlkFront::setup_ring(DomId backend) {
   auto* sring = static_cast<BlkifFrontRing::Shared*>(m_ring_page);
   sring->init();
   m_ring.emplace(sring);
+  m_pool.emplace(PageGranter{backend}, kPoolPages);
   auto ref = gnttab::grant_access(backend, gnttab::virt_to_gfn(m_ring_page), gnttab::Access::kReadWrite);
   if (!ref.ok()) return ref.error();
   m_ring_ref = *ref;
@@ -44,7 +96,13 @@ void BlkFront::free_ring() {
     (void)evtchn::close(*m_port);
     m_port.reset();
   }
-  // The backend is Closed (or gone) before this runs, so the ring is unmapped.
+  // The backend is Closed (or gone) before this runs, so nothing is mapped.
+  if (m_pool) {
+    if (size_t leaked = m_pool->release_all())
+      kernel::console_print("blkfront: the backend still maps %u pool pages; leaking them\n",
+                            static_cast<unsigned>(leaked));
+    m_pool.reset();
+  }
   if (m_ring_ref && !gnttab::end_access(*m_ring_ref))
     kernel::console_print("blkfront: the backend still maps the ring; leaking its page\n");
   else
@@ -57,132 +115,264 @@ void BlkFront::free_ring() {
 void BlkFront::on_event(EvtchnPort, void* data) { static_cast<BlkFront*>(data)->m_waiters.wake_all(); }
 
 Result<void> BlkFront::read(uint64_t sector, void* buf, size_t sectors) {
-  return transfer(BLKIF_OP_READ, sector, static_cast<uint8_t*>(buf), sectors);
+  return blocking(Op::kRead, sector, buf, sectors);
 }
 
 Result<void> BlkFront::write(uint64_t sector, const void* buf, size_t sectors) {
-  // The pages are granted read-only for a write: the backend never stores to them.
-  return transfer(BLKIF_OP_WRITE, sector, const_cast<uint8_t*>(static_cast<const uint8_t*>(buf)), sectors);
+  // The buffer is only read: its bytes are copied into the pool's pages.
+  return blocking(Op::kWrite, sector, const_cast<void*>(buf), sectors);
 }
 
-Result<void> BlkFront::flush() {
-  if (!m_connected) return Errno::kNoDev;
-  if (!m_feature_flush) return Errno::kOpNotSupp;
-  blkif_request req{};
-  req.operation = BLKIF_OP_FLUSH_DISKCACHE;
-  return submit_and_wait(req);
+Result<void> BlkFront::write_flush(uint64_t sector, const void* buf, size_t sectors) {
+  return blocking(Op::kWriteFlush, sector, const_cast<void*>(buf), sectors);
 }
+
+Result<void> BlkFront::flush() { return blocking(Op::kFlush, 0, nullptr, 0); }
 
 Result<void> BlkFront::discard(uint64_t sector, uint64_t sectors) {
-  if (!m_connected) return Errno::kNoDev;
-  if (!m_feature_discard) return Errno::kOpNotSupp;
-  if (sector > m_sectors || sectors > m_sectors - sector) return Errno::kRange;
-  if (sectors == 0) return {};
-  // ABI: xen/io/blkif.h, struct blkif_request_discard shares the ring slot.
-  static_assert(sizeof(blkif_request_discard) <= sizeof(blkif_request));
-  blkif_request_discard d{};
-  d.operation = BLKIF_OP_DISCARD;
-  d.sector_number = sector;
-  d.nr_sectors = sectors;
-  blkif_request req{};
-  memcpy(&req, &d, sizeof d);
-  return submit_and_wait(req);
+  if (sectors == 0 && m_connected && m_feature_discard && sector <= m_sectors) return {};
+  return blocking(Op::kDiscard, sector, nullptr, sectors);
 }
 
-Result<void> BlkFront::transfer(uint8_t operation, uint64_t sector, uint8_t* buf, size_t sectors) {
-  if (!m_connected) return Errno::kNoDev;
-  if (sector > m_sectors || sectors > m_sectors - sector) return Errno::kRange;
-  constexpr size_t kMaxChunk = BLKIF_MAX_SEGMENTS_PER_REQUEST * kSectorsPerPage;
-  bool aligned = reinterpret_cast<uintptr_t>(buf) % kSectorSize == 0;
-  uint8_t* bounce = aligned ? nullptr : static_cast<uint8_t*>(aligned_alloc(kPage, kMaxChunk * kSectorSize));
-  if (!aligned && !bounce) return Errno::kNoMem;
-  Result<void> r;
-  for (size_t done = 0; done < sectors && r.ok();) {
-    uint8_t* at = buf + done * kSectorSize;
-    // A sector-aligned buffer is split at page edges: ≤ 11 pages per request.
-    size_t page_room = aligned ? (kPage - reinterpret_cast<uintptr_t>(at) % kPage) / kSectorSize : kSectorsPerPage;
-    size_t n = sectors - done;
-    size_t limit = aligned ? page_room + (BLKIF_MAX_SEGMENTS_PER_REQUEST - 1) * kSectorsPerPage : kMaxChunk;
-    if (n > limit) n = limit;
-    if (bounce && operation == BLKIF_OP_WRITE) memcpy(bounce, at, n * kSectorSize);
-    r = transfer_chunk(operation, sector + done, bounce ? bounce : at, n);
-    if (r.ok() && bounce && operation == BLKIF_OP_READ) memcpy(at, bounce, n * kSectorSize);
-    done += n;
+Result<void> BlkFront::blocking(Op op, uint64_t sector, void* buf, size_t sectors) {
+  Request req;
+  req.op = op;
+  req.sector = sector;
+  req.buf = buf;
+  req.sectors = sectors;
+  if (auto r = submit(req); !r.ok()) return r;
+  return wait(req);
+}
+
+Result<void> BlkFront::submit(Request& req) {
+  if (!m_connected || !m_ring) return Errno::kNoDev;
+  if ((req.op == Op::kFlush || req.op == Op::kWriteFlush) && !m_feature_flush) return Errno::kOpNotSupp;
+  if (req.op == Op::kDiscard && !m_feature_discard) return Errno::kOpNotSupp;
+  if (req.op == Op::kFlush && req.sectors != 0) return Errno::kInval;
+  if (carries_data(req.op) && req.sectors && !req.buf) return Errno::kInval;
+  if (req.sector > m_sectors || req.sectors > m_sectors - req.sector) return Errno::kRange;
+  req.m_next = nullptr;
+  req.m_issued = 0;
+  req.m_slots = 0;
+  req.m_error.reset();
+  req.m_done = false;
+  evtchn::UpcallGuard guard;
+  if (req.sectors == 0 && req.op != Op::kFlush) {
+    finish(req);  // nothing to do (a discard of nothing included)
+    return {};
   }
-  free(bounce);
-  return r;
+  req.m_queued = true;
+  if (m_queue_tail) m_queue_tail->m_next = &req;
+  else m_queue_head = &req;
+  m_queue_tail = &req;
+  // From a completion callback: poll() issues everything resubmitted at once,
+  // with one push and at most one notification.
+  if (!m_reaping) issue_queued();
+  return {};
 }
 
-Result<void> BlkFront::transfer_chunk(uint8_t operation, uint64_t sector, uint8_t* buf, size_t sectors) {
-  blkif_request req{};
+Result<void> BlkFront::wait(Request& req) {
+  sched::wait_until(m_waiters, [&] {
+    poll();
+    return req.done();
+  });
+  return req.result();
+}
+
+void BlkFront::poll() {
+  evtchn::UpcallGuard guard;
+  m_reaping = true;
+  reap_responses();
+  m_reaping = false;
+  issue_queued();
+}
+
+void BlkFront::issue_queued() {
+  bool pushed = false;
+  while (m_queue_head && m_ring && !m_ring->full()) {
+    Slot* slot = nullptr;
+    for (Slot& s : m_slots)
+      if (!s.busy) {
+        slot = &s;
+        break;
+      }
+    if (!slot) break;  // cannot happen: as many slots as ring entries
+    blkif_request req{};
+    if (!fill_slot(*slot, req)) break;
+    req.id = static_cast<uint64_t>(slot - m_slots.data());
+    memcpy(&m_ring->next_request(), &req, sizeof req);
+    ++m_stats.slots;
+    pushed = true;
+  }
+  if (pushed && m_ring->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*m_port);
+}
+
+bool BlkFront::fill_slot(Slot& slot, blkif_request& req) {
+  Request& head = *m_queue_head;
+  uint8_t operation = ring_operation(head.op);
+  size_t first = head.m_issued;
+  uint64_t sector = head.sector + first;
+  // INDIRECT wraps only reads and writes (xen/io/blkif.h): a flush carrying
+  // data has 11 pages at most.
+  unsigned max_pages = head.op == Op::kWriteFlush ? BLKIF_MAX_SEGMENTS_PER_REQUEST
+                       : carries_data(head.op)    ? m_max_segments
+                                                  : 0;
+  size_t room = max_pages * kSectorsPerPage;
+  size_t n = head.sectors - first < room ? head.sectors - first : room;
+  // Adjacent whole reads or writes waiting behind the head ride in the same slot.
+  unsigned parts = 1;
+  size_t total = n;
+  Request* last = first + n == head.sectors ? &head : nullptr;
+  while (last && (head.op == Op::kRead || head.op == Op::kWrite) && parts < kMaxParts) {
+    Request* next = last->m_next;
+    if (!next || next->op != head.op || next->sector != sector + total || next->sectors > room - total) break;
+    total += next->sectors;
+    last = next;
+    ++parts;
+  }
+  unsigned pages = static_cast<unsigned>((total + kSectorsPerPage - 1) / kSectorsPerPage);
+  bool indirect = pages > BLKIF_MAX_SEGMENTS_PER_REQUEST;
+  if (carries_data(head.op) && !take_pages(slot, pages, indirect)) return false;
+
+  slot.busy = true;
+  slot.operation = operation;
+  slot.nr_parts = 0;
+  size_t at = 0;
+  for (unsigned i = 0; i < parts; ++i) {
+    Request& r = *m_queue_head;
+    size_t s = i == 0 ? n : r.sectors;
+    size_t offset = (i == 0 ? first : 0) * kSectorSize;
+    if (head.op != Op::kRead && carries_data(head.op))
+      copy_to_pages(slot.pages, at, static_cast<const uint8_t*>(r.buf) + offset, s * kSectorSize);
+    slot.parts[slot.nr_parts++] = Part{&r, offset, s * kSectorSize};
+    at += s * kSectorSize;
+    r.m_issued += s;
+    ++r.m_slots;
+    if (r.m_issued < r.sectors && carries_data(r.op)) break;  // the head goes on in the next slot
+    r.m_queued = false;
+    m_queue_head = r.m_next;
+    if (!m_queue_head) m_queue_tail = nullptr;
+  }
+  m_stats.merged += parts - 1;
+
   req.operation = operation;
   req.sector_number = sector;
-  auto access = operation == BLKIF_OP_READ ? gnttab::Access::kReadWrite : gnttab::Access::kReadOnly;
-  uintptr_t addr = reinterpret_cast<uintptr_t>(buf);
-  uintptr_t end = addr + sectors * kSectorSize;
-  Result<void> r;
-  while (addr < end) {
-    uintptr_t page = addr & ~uintptr_t{kPage - 1};
-    uintptr_t seg_end = page + kPage < end ? page + kPage : end;
-    auto ref = gnttab::grant_access(m_backend, gnttab::virt_to_gfn(reinterpret_cast<void*>(page)), access);
-    if (!ref.ok()) { r = ref.error(); break; }
-    blkif_request_segment& s = req.seg[req.nr_segments++];
-    s.gref = ref->value();
-    s.first_sect = static_cast<uint8_t>((addr - page) / kSectorSize);
-    s.last_sect = static_cast<uint8_t>((seg_end - page) / kSectorSize - 1);
-    addr = seg_end;
+  if (head.op == Op::kDiscard) {
+    // ABI: xen/io/blkif.h, struct blkif_request_discard shares the ring slot.
+    blkif_request_discard d{};
+    d.operation = BLKIF_OP_DISCARD;
+    d.sector_number = sector;
+    d.nr_sectors = head.sectors;
+    memcpy(&req, &d, sizeof d);
+    return true;
   }
-  if (r.ok()) r = submit_and_wait(req);
-  for (unsigned i = 0; i < req.nr_segments; ++i)
-    if (!gnttab::end_access(GrantRef(req.seg[i].gref)))
-      kernel::console_print("blkfront: grant %u still mapped by the backend; leaking it\n", req.seg[i].gref);
-  return r;
-}
-
-Result<void> BlkFront::submit_and_wait(blkif_request& req) {
-  unsigned slot = 0;
-  auto have_slot = [&] {
-    if (!m_connected || !m_ring) return true;
-    if (m_ring->full()) return false;
-    for (slot = 0; slot < m_slots.size(); ++slot)
-      if (!m_slots[slot].busy) return true;
-    return false;
+  if (!carries_data(head.op)) return true;  // a bare flush
+  // Every page starts at sector 0; only the last may end early.
+  auto segment = [&](unsigned i) {
+    size_t end = total - i * kSectorsPerPage;
+    return blkif_request_segment{slot.pages[i].ref.value(), 0,
+                                 static_cast<uint8_t>((end < kSectorsPerPage ? end : kSectorsPerPage) - 1)};
   };
-  sched::wait_until(m_waiters, have_slot);
-  if (!m_connected || !m_ring) return Errno::kNoDev;
-  Slot& s = m_slots[slot];
-  s = Slot{true, false, 0};
-  req.id = slot;
-  memcpy(&m_ring->next_request(), &req, sizeof req);
-  if (m_ring->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*m_port);
-  sched::wait_until(m_waiters, [&] {
-    poll_responses();
-    return s.done;
-  });
-  s.busy = false;
-  m_waiters.wake_all();  // a thread may be waiting for a free slot
-  if (s.status == BLKIF_RSP_OKAY) return {};
-  return s.status == BLKIF_RSP_EOPNOTSUPP ? Errno::kOpNotSupp : Errno::kIo;
+  if (!indirect) {
+    req.nr_segments = static_cast<uint8_t>(pages);
+    for (unsigned i = 0; i < pages; ++i) req.seg[i] = segment(i);
+    return true;
+  }
+  auto* segs = static_cast<blkif_request_segment*>(slot.indirect->va);
+  for (unsigned i = 0; i < pages; ++i) segs[i] = segment(i);
+  blkif_request_indirect ind{};
+  ind.operation = BLKIF_OP_INDIRECT;
+  ind.indirect_op = operation;
+  ind.nr_segments = static_cast<uint16_t>(pages);
+  ind.sector_number = sector;
+  ind.indirect_grefs[0] = slot.indirect->ref.value();
+  memcpy(&req, &ind, sizeof ind);
+  ++m_stats.indirect;
+  return true;
 }
 
-void BlkFront::poll_responses() {
+bool BlkFront::take_pages(Slot& slot, unsigned pages, bool indirect) {
+  unsigned need = pages + (indirect ? 1u : 0u);
+  slot.nr_pages = 0;
+  slot.indirect.reset();
+  if (m_pool && m_pool->available() >= need) {
+    for (; slot.nr_pages < pages; ++slot.nr_pages) {
+      auto p = m_pool->get();
+      if (!p) break;
+      slot.pages[slot.nr_pages] = *p;
+    }
+    if (indirect && slot.nr_pages == pages) slot.indirect = m_pool->get();
+    if (slot.nr_pages == pages && (!indirect || slot.indirect)) return true;
+    for (unsigned i = 0; i < slot.nr_pages; ++i) m_pool->put(slot.pages[i]);
+    slot.nr_pages = 0;
+  }
+  // Short of pages: completions will bring some back, unless nothing is in
+  // flight (the grant table itself is full), when the head request fails.
+  for (const Slot& s : m_slots)
+    if (s.busy) return false;
+  Request& r = *m_queue_head;
+  m_queue_head = r.m_next;
+  if (!m_queue_head) m_queue_tail = nullptr;
+  r.m_queued = false;
+  if (!r.m_error) r.m_error = Errno::kNoMem;
+  if (r.m_slots == 0) finish(r);
+  return false;
+}
+
+void BlkFront::reap_responses() {
   if (!m_ring) return;
-  bool any = false;
   do {
     while (m_ring->unconsumed_responses()) {
       blkif_response rsp = m_ring->take_response();
-      if (rsp.id >= m_slots.size() || !m_slots[rsp.id].busy || m_slots[rsp.id].done) continue;  // not ours: drop
-      m_slots[rsp.id].done = true;
-      m_slots[rsp.id].status = rsp.status;
-      any = true;
+      if (rsp.id >= m_slots.size() || !m_slots[rsp.id].busy) continue;  // not ours: drop
+      complete_slot(m_slots[rsp.id], rsp.status);
     }
   } while (m_ring->final_check_for_responses());
-  if (any) m_waiters.wake_all();
+}
+
+void BlkFront::complete_slot(Slot& slot, int16_t status) {
+  bool ok = status == BLKIF_RSP_OKAY;
+  std::optional<Errno> error;
+  if (!ok) error = status == BLKIF_RSP_EOPNOTSUPP ? Errno::kOpNotSupp : Errno::kIo;
+  size_t at = 0;
+  bool read = slot.operation == BLKIF_OP_READ;
+  for (unsigned i = 0; i < slot.nr_parts; ++i) {
+    const Part& p = slot.parts[i];
+    if (ok && read) copy_from_pages(slot.pages, at, static_cast<uint8_t*>(p.req->buf) + p.offset, p.bytes);
+    at += p.bytes;
+  }
+  for (unsigned i = 0; i < slot.nr_pages; ++i) m_pool->put(slot.pages[i]);
+  if (slot.indirect) m_pool->put(*slot.indirect);
+  // The slot is free before any callback runs: a callback may submit again.
+  unsigned nr_parts = slot.nr_parts;
+  std::array<Part, kMaxParts> parts = slot.parts;
+  slot.busy = false;
+  slot.nr_pages = slot.nr_parts = 0;
+  slot.indirect.reset();
+  for (unsigned i = 0; i < nr_parts; ++i) {
+    Request& r = *parts[i].req;
+    if (error && !r.m_error) r.m_error = error;
+    if (--r.m_slots == 0 && !r.m_queued) finish(r);
+  }
+}
+
+void BlkFront::finish(Request& req) {
+  req.m_done = true;
+  m_waiters.wake_all();
+  if (req.on_complete) req.on_complete(req);  // may reuse or free `req`: nothing touches it after
 }
 
 void BlkFront::fail_pending() {
+  evtchn::UpcallGuard guard;
   for (Slot& s : m_slots)
-    if (s.busy && !s.done) s = Slot{true, true, BLKIF_RSP_ERROR};
+    if (s.busy) complete_slot(s, BLKIF_RSP_ERROR);
+  while (Request* r = m_queue_head) {
+    m_queue_head = r->m_next;
+    r->m_queued = false;
+    if (!r->m_error) r->m_error = Errno::kNoDev;
+    if (r->m_slots == 0) finish(*r);
+  }
+  m_queue_tail = nullptr;
   m_waiters.wake_all();
 }
 

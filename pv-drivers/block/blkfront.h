@@ -1,13 +1,24 @@
-// The PV block frontend (xen/io/blkif.h): one ring to the backend, READ, WRITE,
-// FLUSH_DISKCACHE and DISCARD, and a blocking API for threads. Each request grants the
-// caller's pages (a bounce buffer when the caller's is not sector-aligned) for
-// its duration only.
+// The PV block frontend (xen/io/blkif.h): one ring to the backend, READ,
+// WRITE, FLUSH_DISKCACHE (bare, or carrying a write), DISCARD and INDIRECT.
 //
-// blkfront.cpp is the data path (ring, grants, waiting); blkfront_xenbus.cpp is
+// I/O is asynchronous underneath: submit() queues a caller-owned Request and
+// returns; up to the ring's 32 slots are in flight at once, from one thread or
+// many. Requests that do not fit on the ring wait in a FIFO, and adjacent
+// reads or writes waiting there are merged into one ring slot when they are
+// issued. Data moves through persistent grants (blkfront_grant_pool.h): pages
+// granted once and copied into and out of, so the caller's buffer may have any
+// alignment and nothing is granted per request. With the backend's
+// feature-max-indirect-segments a slot carries up to 64 pages (256 KiB)
+// through one indirect page; without it, 11.
+//
+// The blocking calls (read, write, flush, discard) are submit() + wait().
+//
+// blkfront.cpp is the data path (ring, grants, queue); blkfront_xenbus.cpp is
 // the xenbus side (ring keys, the backend's disk keys, probe()).
 //
-// Threads: I/O calls block the calling thread; the event handler only wakes
-// waiters, and whichever waiter runs next takes the responses off the ring.
+// Threads: threads are cooperative and the event handler only wakes waiters;
+// responses are taken off the ring by whichever thread is in wait() or poll()
+// (or submit()), and completion callbacks run on that thread.
 #pragma once
 
 #include <stddef.h>
@@ -24,10 +35,49 @@
 #include "atoll/shared_ring.h"
 #include "atoll/types.h"
 #include "atoll/xenbus_device.h"
+#include "blkfront_grant_pool.h"
 
 namespace atl::blk {
 
 using BlkifFrontRing = FrontRing<blkif_request, blkif_response>;
+
+enum class Op : uint8_t {
+  kRead,
+  kWrite,
+  // A write that returns once its sectors and every write completed before it
+  // are on stable storage: FLUSH_DISKCACHE carrying the data (11 pages per
+  // ring request: INDIRECT wraps only reads and writes). Needs has_flush().
+  kWriteFlush,
+  kFlush,    // no data: every write completed before it reaches stable storage
+  kDiscard,  // no data: the sectors read back as zeroes afterwards
+};
+
+// One I/O, owned by the caller from submit() until it is done (wait()
+// returned, or on_complete ran): the object and its buffer must stay put.
+struct Request {
+  Op op = Op::kRead;
+  uint64_t sector = 0;
+  void* buf = nullptr;  // read into / written from; any alignment
+  size_t sectors = 0;   // 512-byte sectors; 0 for kFlush
+  // Runs once, on the thread that reaps the response; it may submit() again
+  // (this request too) but must not block.
+  void (*on_complete)(Request&) = nullptr;
+  void* context = nullptr;
+
+  bool done() const { return m_done; }
+  // Meaningful once done(): kIo (the backend refused or failed), kOpNotSupp,
+  // kNoDev (the device closed first).
+  Result<void> result() const { return m_error ? Result<void>(*m_error) : Result<void>(); }
+
+ private:
+  friend class BlkFront;
+  Request* m_next = nullptr;  // in the waiting FIFO
+  size_t m_issued = 0;        // sectors put on the ring so far
+  unsigned m_slots = 0;       // ring slots out carrying part of it
+  bool m_queued = false;
+  bool m_done = true;
+  std::optional<Errno> m_error;
+};
 
 class BlkFront final : private xs::XenbusDriver {
  public:
@@ -46,12 +96,23 @@ class BlkFront final : private xs::XenbusDriver {
   Result<void> close(uint64_t deadline_ns);
   Result<void> reopen(uint64_t deadline_ns);
 
+  // Queues `req`; fails at once (and queues nothing) with kNoDev (not
+  // connected), kRange (past the end), kOpNotSupp (flush or discard the
+  // backend does not offer) or kInval. An empty read or write completes here.
+  Result<void> submit(Request& req);
+  // Blocks until `req` is done; returns its result.
+  Result<void> wait(Request& req);
+  // Takes responses off the ring, runs completions and issues queued requests.
+  void poll();
+
   // Blocking I/O in 512-byte sectors. Errors: kNoDev (not connected), kRange
   // (past the end), kIo (the backend refused: a read-only disk, say).
   Result<void> read(uint64_t sector, void* buf, size_t sectors);
   Result<void> write(uint64_t sector, const void* buf, size_t sectors);
   // Returns once every write acknowledged before it is on stable storage.
   Result<void> flush();
+  // write() and flush() in one ring round trip (Op::kWriteFlush).
+  Result<void> write_flush(uint64_t sector, const void* buf, size_t sectors);
   // Tells the backend the sectors' contents are no longer needed: they read
   // back as zeroes and the image file gives up their space where the range
   // covers whole discard_granularity() blocks. kOpNotSupp without feature-discard.
@@ -64,12 +125,42 @@ class BlkFront final : private xs::XenbusDriver {
   // Bytes; meaningful only with has_discard().
   uint32_t discard_granularity() const { return m_discard_granularity; }
   const std::string& path() const { return m_device->path(); }
+  bool has_persistent() const { return m_feature_persistent; }
+  // Pages one ring slot carries: 64 with indirect descriptors, else 11.
+  unsigned max_segments() const { return m_max_segments; }
+
+  struct Stats {
+    uint64_t slots = 0;     // ring requests sent
+    uint64_t merged = 0;    // Requests that shared a slot with the one before
+    uint64_t indirect = 0;  // ring requests sent as BLKIF_OP_INDIRECT
+  };
+  const Stats& stats() const { return m_stats; }
+  static constexpr unsigned kMaxIndirectSegments = 64;
+  // Persistently granted pages per device (data and indirect pages).
+  static constexpr size_t kPoolPages = 256;
 
  private:
+  struct PageGranter {
+    DomId backend{0};
+    std::optional<PooledPage> grant_page();
+    bool end_grant(const PooledPage& page);
+    void free_page(const PooledPage& page);
+  };
+  // Where a slot's bytes go: a run of one Request's buffer.
+  struct Part {
+    Request* req;
+    size_t offset;  // bytes into req->buf
+    size_t bytes;
+  };
+  static constexpr unsigned kMaxParts = 16;
   struct Slot {
     bool busy = false;
-    bool done = false;
-    int16_t status = 0;
+    uint8_t operation = 0;
+    unsigned nr_pages = 0;
+    std::array<PooledPage, kMaxIndirectSegments> pages{};
+    std::optional<PooledPage> indirect;
+    unsigned nr_parts = 0;
+    std::array<Part, kMaxParts> parts{};
   };
 
   BlkFront() = default;
@@ -83,11 +174,16 @@ class BlkFront final : private xs::XenbusDriver {
   // Data path (blkfront.cpp).
   Result<void> setup_ring(DomId backend);
   void free_ring();
-  Result<void> transfer(uint8_t operation, uint64_t sector, uint8_t* buf, size_t sectors);
-  Result<void> transfer_chunk(uint8_t operation, uint64_t sector, uint8_t* buf, size_t sectors);
-  // Puts `req` on the ring (id = a free slot) and waits for its response.
-  Result<void> submit_and_wait(blkif_request& req);
-  void poll_responses();
+  Result<void> blocking(Op op, uint64_t sector, void* buf, size_t sectors);
+  // Puts waiting requests on the ring while slots and pool pages last.
+  void issue_queued();
+  // Builds the next ring request from the FIFO's head into `slot`; false when
+  // the pool is short of pages (nothing taken).
+  bool fill_slot(Slot& slot, blkif_request& req);
+  bool take_pages(Slot& slot, unsigned pages, bool indirect);
+  void reap_responses();
+  void complete_slot(Slot& slot, int16_t status);
+  void finish(Request& req);
   void fail_pending();
   static void on_event(EvtchnPort port, void* data);
 
@@ -99,6 +195,11 @@ class BlkFront final : private xs::XenbusDriver {
   std::optional<EvtchnPort> m_port;
   DomId m_backend{0};
   std::array<Slot, BlkifFrontRing::kSize> m_slots{};
+  Request* m_queue_head = nullptr;
+  Request* m_queue_tail = nullptr;
+  std::optional<GrantPool<PageGranter>> m_pool;
+  Stats m_stats;
+  bool m_reaping = false;  // in poll(): submit() leaves issuing to it
   bool m_connected = false;
   bool m_handshake_done = false;  // connected or failed: wait_connected() returns
   bool m_ring_freed = true;       // no ring, or the backend let go of it: close() returns
@@ -107,6 +208,8 @@ class BlkFront final : private xs::XenbusDriver {
   bool m_feature_flush = false;
   bool m_feature_discard = false;
   uint32_t m_discard_granularity = 0;
+  bool m_feature_persistent = false;
+  unsigned m_max_segments = BLKIF_MAX_SEGMENTS_PER_REQUEST;
 };
 
 // Finds the domain's vbd devices (device/vbd/*), connects them and waits for

@@ -75,6 +75,9 @@ Result<void> BlkFront::on_backend_ready(xs::XenbusDevice& device) {
   return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
     if (auto r = t.write(device.key("ring-ref"), ring_ref); !r.ok()) return r;
     if (auto r = t.write(device.key("event-channel"), port); !r.ok()) return r;
+    // Our data pages are always a reused, persistently granted pool; the
+    // backend may keep them mapped.
+    if (auto r = t.write(device.key("feature-persistent"), "1"); !r.ok()) return r;
     return t.write(device.key("protocol"), "x86_64-abi");
   });
 }
@@ -92,6 +95,12 @@ Result<void> BlkFront::on_connected(xs::XenbusDevice& device) {
   m_feature_flush = read_u64(c, device.backend_key("feature-flush-cache")).value_or(0) == 1;
   m_feature_discard = read_u64(c, device.backend_key("feature-discard")).value_or(0) == 1;
   m_discard_granularity = static_cast<uint32_t>(read_u64(c, device.backend_key("discard-granularity")).value_or(512));
+  m_feature_persistent = read_u64(c, device.backend_key("feature-persistent")).value_or(0) == 1;
+  uint64_t indirect = read_u64(c, device.backend_key("feature-max-indirect-segments")).value_or(0);
+  // Below 11 an indirect request would carry less than a direct one.
+  m_max_segments = indirect <= BLKIF_MAX_SEGMENTS_PER_REQUEST ? BLKIF_MAX_SEGMENTS_PER_REQUEST
+                   : indirect < kMaxIndirectSegments       ? static_cast<unsigned>(indirect)
+                                                           : kMaxIndirectSegments;
   m_connected = true;
   m_handshake_done = true;
   m_waiters.wake_all();

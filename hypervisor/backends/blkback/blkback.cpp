@@ -14,10 +14,9 @@
 namespace atl::hv {
 namespace {
 
-constexpr unsigned kUringEntries = 64;  // > the 32 requests a ring can hold
-static_assert(kUringEntries >= BlkifSharedRing::kSize);
-
-bool has_segments(uint8_t operation) { return operation == BLKIF_OP_READ || operation == BLKIF_OP_WRITE; }
+// A request takes two entries at most (a write, then its fdatasync).
+constexpr unsigned kUringEntries = 128;
+static_assert(kUringEntries >= 2 * BlkifSharedRing::kSize);
 
 // Discarded sectors read back as zeroes; the file keeps its size.
 constexpr int kPunchHole = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
@@ -76,11 +75,19 @@ Result<void> BlkBack::connect_ring(GrantRef ring_ref, EvtchnPort port) {
 
 void BlkBack::disconnect_ring() {
   drain_inflight();
+  unmap_persistent();
+  m_barrier = false;
   if (!m_ring) return;
   m_ring.reset();
   m_domain.gnttab().unmap(m_ring_map);
   m_ring_map = 0;
   ++m_generation;  // the old port's notifications are ignored from now on
+}
+
+void BlkBack::unmap_persistent() {
+  for (uint64_t handle : m_persistent_handles) m_domain.gnttab().unmap(handle);
+  m_persistent_handles.clear();
+  m_persistent_pages.clear();
 }
 
 void BlkBack::fail_device(const char* why) {
@@ -91,43 +98,57 @@ void BlkBack::fail_device(const char* why) {
 
 void BlkBack::on_guest_notify(uint64_t generation) {
   if (generation != m_generation || !m_ring) return;
-  do {
-    if (m_ring->overflowed()) return fail_device("the frontend overran the request ring");
-    while (m_ring && m_ring->unconsumed_requests()) start(m_ring->take_request());
-  } while (m_ring && m_ring->final_check_for_requests());
-  if (m_uring_ok) io_uring_submit(&m_uring);
+  consume_requests();
   push_responses();
 }
 
+void BlkBack::consume_requests() {
+  do {
+    if (m_ring->overflowed()) return fail_device("the frontend overran the request ring");
+    // A barrier holds back every later request until it has completed.
+    while (m_ring && !m_barrier && m_ring->unconsumed_requests()) start(m_ring->take_request());
+    if (m_barrier) break;  // its completion consumes the rest
+  } while (m_ring && m_ring->final_check_for_requests());
+  if (m_uring_ok) io_uring_submit(&m_uring);
+}
+
 void BlkBack::start(const blkif_request& req) {
-  RequestCheck check = check_request(req, m_geometry);
+  RequestLimits limits{kMaxIndirectSegments, true};
+  RequestCheck check = check_request(req, m_geometry, limits);
+  uint8_t data_op = data_operation(req);
   if (check != RequestCheck::kOk) {
     m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(check));
-    respond(req.id, req.operation,
-            check == RequestCheck::kUnsupportedOp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
+    respond(req.id, data_op, check == RequestCheck::kUnsupportedOp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
     return;
   }
   auto* f = new InFlight;
   ++m_inflight;
   f->id = req.id;
-  f->operation = req.operation;
-  // A READ writes into the guest's pages, a WRITE only reads them. Flushes and
-  // discards carry no pages.
-  bool writable = req.operation == BLKIF_OP_READ;
-  unsigned segments = has_segments(req.operation) ? req.nr_segments : 0;
-  for (unsigned i = 0; i < segments; ++i) {
-    const blkif_request_segment& s = req.seg[i];
-    auto map = m_domain.gnttab().map(GrantRef(s.gref), DomId(0), writable);
-    if (!map.ok()) {
+  f->operation = data_op;
+  bool sync = req.operation == BLKIF_OP_FLUSH_DISKCACHE || req.operation == BLKIF_OP_WRITE_BARRIER;
+  f->data_op = sync ? BLKIF_OP_WRITE : data_op;
+  f->sync_after = sync;
+  if (req.operation == BLKIF_OP_WRITE_BARRIER) m_barrier = true;
+  // A READ writes into the guest's pages, a WRITE only reads them.
+  bool writable = f->data_op == BLKIF_OP_READ;
+  blkif_request_segment segs[kMaxIndirectSegments];
+  if (req.operation != BLKIF_OP_DISCARD && !read_segments(*f, req, segs)) {
+    f->failed = true;
+    complete(f);
+    return;
+  }
+  for (unsigned i = 0; i < f->nr_segments; ++i) {
+    const blkif_request_segment& s = segs[i];
+    uint8_t* page = map_page(*f, GrantRef(s.gref), writable);
+    if (!page) {
       m_domain.log("blkback: request %llu: segment %u grant %u refused", static_cast<unsigned long long>(req.id), i,
                    s.gref);
       f->failed = true;
       complete(f);
       return;
     }
-    f->map_handles[f->nr_maps++] = map->handle;
     size_t length = (s.last_sect - s.first_sect + 1u) * 512u;
-    f->iov[i] = iovec{map->page.data() + s.first_sect * 512u, length};
+    f->iov[i] = iovec{page + s.first_sect * 512u, length};
     f->expected_bytes += length;
   }
   if (!submit_io(*f, req)) {
@@ -136,64 +157,133 @@ void BlkBack::start(const blkif_request& req) {
   }
 }
 
+bool BlkBack::read_segments(InFlight& f, const blkif_request& req, blkif_request_segment* segs) {
+  if (req.operation != BLKIF_OP_INDIRECT) {
+    f.nr_segments = req.nr_segments;  // 0 for a bare flush or barrier
+    memcpy(segs, req.seg, f.nr_segments * sizeof *segs);
+    return true;
+  }
+  blkif_request_indirect ind = as_indirect(req);
+  f.nr_segments = ind.nr_segments;
+  for (unsigned p = 0, done = 0; done < f.nr_segments; ++p) {
+    uint8_t* page = map_page(f, GrantRef(ind.indirect_grefs[p]), false);
+    if (!page) {
+      m_domain.log("blkback: request %llu: indirect page %u grant %u refused",
+                   static_cast<unsigned long long>(req.id), p, ind.indirect_grefs[p]);
+      return false;
+    }
+    unsigned n = f.nr_segments - done < kSegmentsPerIndirectPage ? f.nr_segments - done
+                                                                      : kSegmentsPerIndirectPage;
+    // Copied out before it is checked: the guest may change the page meanwhile.
+    memcpy(segs + done, page, n * sizeof *segs);
+    done += n;
+  }
+  RequestCheck check = check_segments({segs, f.nr_segments}, ind.sector_number, m_geometry);
+  if (check != RequestCheck::kOk) {
+    m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(check));
+    return false;
+  }
+  return true;
+}
+
+uint8_t* BlkBack::map_page(InFlight& f, GrantRef ref, bool writable) {
+  if (m_persistent) {
+    auto it = m_persistent_pages.find(ref.value());
+    if (it != m_persistent_pages.end()) return it->second;
+    // Persistent grants are read-write (xen/io/blkif.h, feature-persistent);
+    // a read-only one is mapped for this request only, below.
+    if (m_persistent_pages.size() < kMaxPersistentGrants) {
+      if (auto map = m_domain.gnttab().map(ref, DomId(0), true); map.ok()) {
+        m_persistent_handles.push_back(map->handle);
+        m_persistent_pages.emplace(ref.value(), map->page.data());
+        return map->page.data();
+      }
+    }
+  }
+  auto map = m_domain.gnttab().map(ref, DomId(0), writable);
+  if (!map.ok()) return nullptr;
+  f.map_handles[f.nr_maps++] = map->handle;
+  return map->page.data();
+}
+
 bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   off_t offset = static_cast<off_t>(req.sector_number * 512);
   // Checked against the disk's size already, so this cannot overflow.
   off_t discard_len = static_cast<off_t>(request_sectors(req) * 512);
+  bool discard = req.operation == BLKIF_OP_DISCARD;
   if (!m_uring_ok) {
     ssize_t n = 0;
-    if (f.operation == BLKIF_OP_READ) n = preadv(m_fd, f.iov.data(), req.nr_segments, offset);
-    else if (f.operation == BLKIF_OP_WRITE) n = pwritev(m_fd, f.iov.data(), req.nr_segments, offset);
-    else if (f.operation == BLKIF_OP_DISCARD) n = fallocate(m_fd, kPunchHole, offset, discard_len) == 0 ? 0 : -errno;
-    else n = fdatasync(m_fd) == 0 ? 0 : -errno;
-    record_result(f, static_cast<int>(n));
+    if (discard) n = fallocate(m_fd, kPunchHole, offset, discard_len) == 0 ? 0 : -errno;
+    else if (f.nr_segments && f.data_op == BLKIF_OP_READ) n = preadv(m_fd, f.iov.data(), f.nr_segments, offset);
+    else if (f.nr_segments) n = pwritev(m_fd, f.iov.data(), f.nr_segments, offset);
+    if (!discard && f.nr_segments) record_result(f, n < 0 ? -errno : static_cast<int>(n), false);
+    else if (discard) record_result(f, static_cast<int>(n), false);
+    if (f.sync_after) record_result(f, fdatasync(m_fd) == 0 ? 0 : -errno, true);
     complete(&f);
     return true;
   }
+  // Two entries at most per request, and the queue is twice the ring.
+  if (io_uring_sq_space_left(&m_uring) < 2) return false;
   io_uring_sqe* sqe = io_uring_get_sqe(&m_uring);
-  if (!sqe) return false;  // cannot happen: the queue is deeper than the ring
-  if (f.operation == BLKIF_OP_READ) {
-    io_uring_prep_readv(sqe, m_fd, f.iov.data(), req.nr_segments, offset);
-  } else if (f.operation == BLKIF_OP_WRITE) {
-    io_uring_prep_writev(sqe, m_fd, f.iov.data(), req.nr_segments, offset);
-  } else if (f.operation == BLKIF_OP_DISCARD) {
+  if (discard) {
     io_uring_prep_fallocate(sqe, m_fd, kPunchHole, offset, discard_len);
-  } else {
+  } else if (f.nr_segments) {
+    if (f.data_op == BLKIF_OP_READ) io_uring_prep_readv(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
+    else io_uring_prep_writev(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
+    if (f.sync_after) {
+      // Flush or barrier with data: after every request submitted before it,
+      // the write, then (linked: only if the write succeeded) the fdatasync.
+      sqe->flags |= IOSQE_IO_DRAIN | IOSQE_IO_LINK;
+      io_uring_sqe_set_data(sqe, &f);
+      sqe = io_uring_get_sqe(&m_uring);
+      f.cqes_pending = 1;
+    }
+  }
+  if (f.sync_after && (f.nr_segments || !discard)) {
     // The durability contract: a flush is answered after fdatasync, and it
     // covers every write submitted before it (IO_DRAIN waits for them).
     io_uring_prep_fsync(sqe, m_fd, IORING_FSYNC_DATASYNC);
-    sqe->flags |= IOSQE_IO_DRAIN;
+    if (!f.nr_segments) sqe->flags |= IOSQE_IO_DRAIN;
+    // Tagged: the low bit marks the fdatasync's completion.
+    io_uring_sqe_set_data(sqe, reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(&f) | 1));
+  } else {
+    io_uring_sqe_set_data(sqe, &f);
   }
-  io_uring_sqe_set_data(sqe, &f);
-  f.cqes_pending = 1;
+  ++f.cqes_pending;
   return true;
 }
 
 void BlkBack::on_uring_ready() {
   io_uring_cqe* cqe = nullptr;
+  bool barrier = m_barrier;
   while (io_uring_peek_cqe(&m_uring, &cqe) == 0) {
-    auto* f = static_cast<InFlight*>(io_uring_cqe_get_data(cqe));
+    auto tagged = reinterpret_cast<uintptr_t>(io_uring_cqe_get_data(cqe));
+    auto* f = reinterpret_cast<InFlight*>(tagged & ~uintptr_t{1});
     int res = cqe->res;
     io_uring_cqe_seen(&m_uring, cqe);
     if (!f) continue;
-    record_result(*f, res);
+    record_result(*f, res, tagged & 1);
     if (--f->cqes_pending == 0) complete(f);
   }
+  // A barrier completed: the requests behind it may go now.
+  if (barrier && !m_barrier && m_ring) consume_requests();
   push_responses();
 }
 
-void BlkBack::record_result(InFlight& f, int res) {
+void BlkBack::record_result(InFlight& f, int res, bool sync) {
   // A file system without hole punching answers a discard EOPNOTSUPP, and the
   // frontend hears so.
   if (f.operation == BLKIF_OP_DISCARD && res == -EOPNOTSUPP) f.unsupported = true;
   // FIXME: a short transfer is answered as an error; resubmitting the rest
   // would be kinder, but a regular file in range does not return one.
-  if (res < 0 || (has_segments(f.operation) && static_cast<uint64_t>(res) != f.expected_bytes)) f.failed = true;
+  bool moves_data = !sync && f.operation != BLKIF_OP_DISCARD && f.nr_segments;
+  if (res < 0 || (moves_data && static_cast<uint64_t>(res) != f.expected_bytes)) f.failed = true;
 }
 
 void BlkBack::complete(InFlight* f) {
   for (unsigned i = 0; i < f->nr_maps; ++i) m_domain.gnttab().unmap(f->map_handles[i]);
   --m_inflight;
+  if (f->operation == BLKIF_OP_WRITE_BARRIER) m_barrier = false;
   int16_t status = f->unsupported ? BLKIF_RSP_EOPNOTSUPP : f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
   respond(f->id, f->operation, status);
   delete f;
@@ -214,6 +304,7 @@ void BlkBack::push_responses() {
 }
 
 void BlkBack::drain_inflight() {
+  m_barrier = false;  // nothing more is taken off the ring while draining
   while (m_uring_ok && m_inflight) {
     io_uring_cqe* cqe = nullptr;
     if (io_uring_wait_cqe(&m_uring, &cqe) != 0) break;

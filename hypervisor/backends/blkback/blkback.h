@@ -1,7 +1,12 @@
 // The PV block backend (xen/io/blkif.h): serves one guest's virtual disk from a
 // raw image file. One ring (ring-ref + event-channel); READ, WRITE,
-// FLUSH_DISKCACHE and DISCARD (a hole punched in the file). File I/O goes through io_uring, whose completion fd is on
-// the hypervisor's EventLoop, so a slow request never holds up the others.
+// FLUSH_DISKCACHE (bare, or carrying a write: write then fdatasync),
+// WRITE_BARRIER (the same, after every earlier request and before any later
+// one), DISCARD (a hole punched in the file) and INDIRECT (up to 256 segments
+// in up to 8 indirect pages). With feature-persistent the frontend's pages
+// stay mapped, cached by grant ref (at most 256 per device), instead of
+// map/unmap per request. File I/O goes through io_uring, whose completion fd
+// is on the hypervisor's EventLoop, so a slow request never holds up the others.
 //
 // blkback.cpp is the data path (ring, grants, io_uring); blkback_xenbus.cpp is
 // the xenstore side (keys, state changes, connect and disconnect).
@@ -17,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "atoll/shared_ring.h"
@@ -53,16 +59,24 @@ class BlkBack {
   bool connected() const { return m_ring.has_value(); }
   uint64_t requests_served() const { return m_served; }
 
+  // feature-max-indirect-segments (Linux blkback's MAX_INDIRECT_SEGMENTS).
+  static constexpr unsigned kMaxIndirectSegments = 256;
+  // Persistent mappings kept per device; past this, pages are mapped per request.
+  static constexpr size_t kMaxPersistentGrants = 256;
+
  private:
   struct InFlight {
     uint64_t id = 0;
-    uint8_t operation = 0;
+    uint8_t operation = 0;       // answered in the response
+    uint8_t data_op = 0;         // READ or WRITE when it moves data
+    bool sync_after = false;     // flush or barrier: fdatasync once written
     unsigned cqes_pending = 0;
     bool failed = false;
     bool unsupported = false;  // a discard the file system cannot punch
-    unsigned nr_maps = 0;
-    std::array<uint64_t, BLKIF_MAX_SEGMENTS_PER_REQUEST> map_handles{};
-    std::array<iovec, BLKIF_MAX_SEGMENTS_PER_REQUEST> iov{};
+    unsigned nr_segments = 0;
+    unsigned nr_maps = 0;      // mappings for this request only (not persistent)
+    std::array<uint64_t, kMaxIndirectSegments + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST> map_handles{};
+    std::array<iovec, kMaxIndirectSegments> iov{};
     uint64_t expected_bytes = 0;
   };
 
@@ -75,10 +89,18 @@ class BlkBack {
   void disconnect_ring();
   void on_guest_notify(uint64_t generation);
   void on_uring_ready();
+  void consume_requests();
   void start(const blkif_request& req);
+  // The request's segments: from the slot, or copied out of its indirect pages.
+  bool read_segments(InFlight& f, const blkif_request& req, blkif_request_segment* segs);
+  // A page the frontend granted: a persistent mapping (cached, or cached now)
+  // or one recorded in `f` and unmapped when it completes.
+  uint8_t* map_page(InFlight& f, GrantRef ref, bool writable);
+  void unmap_persistent();
   bool submit_io(InFlight& f, const blkif_request& req);
-  // Marks `f` failed unless `res` (bytes, 0 or -errno) is what it expects.
-  static void record_result(InFlight& f, int res);
+  // Marks `f` failed unless `res` (bytes, 0 or -errno) is what it expects;
+  // `sync` is the fdatasync's completion.
+  static void record_result(InFlight& f, int res, bool sync);
   void complete(InFlight* f);
   void respond(uint64_t id, uint8_t operation, int16_t status);
   void push_responses();
@@ -111,6 +133,12 @@ class BlkBack {
   // Every bound port keeps its callback; older generations are ignored.
   uint64_t m_generation = 0;
   unsigned m_inflight = 0;
+  // The frontend wrote feature-persistent = 1: its pages stay mapped.
+  bool m_persistent = false;
+  std::unordered_map<uint32_t, uint8_t*> m_persistent_pages;  // by grant ref
+  std::vector<uint64_t> m_persistent_handles;
+  // A WRITE_BARRIER is in flight: no request is taken off the ring until it completes.
+  bool m_barrier = false;
   uint64_t m_served = 0;
   // Captured by callbacks that can outlive us (the domain's end hook).
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);

@@ -13,6 +13,7 @@ const char* to_string(RequestCheck check) {
     case RequestCheck::kBadSegmentCount: return "bad segment count";
     case RequestCheck::kBadSegmentSectors: return "bad segment sectors";
     case RequestCheck::kOutOfRange: return "sectors out of range";
+    case RequestCheck::kBadIndirectOp: return "indirect request wrapping neither read nor write";
   }
   return "?";
 }
@@ -23,12 +24,27 @@ blkif_request_discard as_discard(const blkif_request& req) {
   return d;
 }
 
+blkif_request_indirect as_indirect(const blkif_request& req) {
+  blkif_request_indirect d;
+  memcpy(&d, &req, sizeof d);
+  return d;
+}
+
+uint8_t data_operation(const blkif_request& req) {
+  return req.operation == BLKIF_OP_INDIRECT ? as_indirect(req).indirect_op : req.operation;
+}
+
+uint64_t segment_sectors(std::span<const blkif_request_segment> segs) {
+  uint64_t n = 0;
+  for (const auto& s : segs) n += s.last_sect - s.first_sect + 1u;
+  return n;
+}
+
 uint64_t request_sectors(const blkif_request& req) {
   if (req.operation == BLKIF_OP_DISCARD) return as_discard(req).nr_sectors;
-  uint64_t n = 0;
-  for (unsigned i = 0; i < req.nr_segments && i < BLKIF_MAX_SEGMENTS_PER_REQUEST; ++i)
-    n += req.seg[i].last_sect - req.seg[i].first_sect + 1u;
-  return n;
+  if (req.operation == BLKIF_OP_INDIRECT) return 0;
+  unsigned n = req.nr_segments < BLKIF_MAX_SEGMENTS_PER_REQUEST ? req.nr_segments : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+  return segment_sectors({req.seg, n});
 }
 
 namespace {
@@ -38,34 +54,56 @@ RequestCheck in_range(uint64_t sector, uint64_t sectors, const DiskGeometry& dis
   return RequestCheck::kOk;
 }
 
+RequestCheck check_indirect(const blkif_request& req, const DiskGeometry& disk, const RequestLimits& limits) {
+  if (limits.max_indirect_segments == 0) return RequestCheck::kUnsupportedOp;
+  blkif_request_indirect ind = as_indirect(req);
+  if (ind.indirect_op != BLKIF_OP_READ && ind.indirect_op != BLKIF_OP_WRITE) return RequestCheck::kBadIndirectOp;
+  if (ind.indirect_op == BLKIF_OP_WRITE && disk.read_only) return RequestCheck::kReadOnly;
+  if (ind.nr_segments == 0 || ind.nr_segments > limits.max_indirect_segments ||
+      indirect_pages(ind.nr_segments) > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
+    return RequestCheck::kBadSegmentCount;
+  // The segments are in the indirect pages: check_segments() once they are copied out.
+  return in_range(ind.sector_number, 0, disk);
+}
+
 }  // namespace
 
-RequestCheck check_request(const blkif_request& req, const DiskGeometry& disk) {
+RequestCheck check_segments(std::span<const blkif_request_segment> segs, uint64_t sector, const DiskGeometry& disk) {
   constexpr unsigned kLastSectInPage = 4096 / 512 - 1;
+  for (const auto& s : segs)
+    if (s.first_sect > s.last_sect || s.last_sect > kLastSectInPage) return RequestCheck::kBadSegmentSectors;
+  return in_range(sector, segment_sectors(segs), disk);
+}
+
+RequestCheck check_request(const blkif_request& req, const DiskGeometry& disk, const RequestLimits& limits) {
   switch (req.operation) {
     case BLKIF_OP_READ:
       break;
     case BLKIF_OP_WRITE:
       if (disk.read_only) return RequestCheck::kReadOnly;
       break;
+    case BLKIF_OP_WRITE_BARRIER:
+      if (!limits.barrier) return RequestCheck::kUnsupportedOp;
+      [[fallthrough]];
     case BLKIF_OP_FLUSH_DISKCACHE:
-      // A flush with data (Linux's REQ_FUA style) is not supported yet.
-      return req.nr_segments == 0 ? RequestCheck::kOk : RequestCheck::kBadSegmentCount;
+      // Bare: a cache flush, fine on any disk. With data (Linux's
+      // preflush/FUA writes): a write, then the flush.
+      if (req.nr_segments == 0) return RequestCheck::kOk;
+      if (disk.read_only) return RequestCheck::kReadOnly;
+      break;
     case BLKIF_OP_DISCARD:
       // No segments: nr_segments is the discard's flag, which the spec says
       // to ignore when discard-secure is 0 (as we advertise).
       if (disk.read_only) return RequestCheck::kReadOnly;
       if (as_discard(req).nr_sectors == 0) return RequestCheck::kEmptyDiscard;
       return in_range(req.sector_number, request_sectors(req), disk);
+    case BLKIF_OP_INDIRECT:
+      return check_indirect(req, disk, limits);
     default:
       return RequestCheck::kUnsupportedOp;
   }
   if (req.nr_segments == 0 || req.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return RequestCheck::kBadSegmentCount;
-  for (unsigned i = 0; i < req.nr_segments; ++i) {
-    const auto& s = req.seg[i];
-    if (s.first_sect > s.last_sect || s.last_sect > kLastSectInPage) return RequestCheck::kBadSegmentSectors;
-  }
-  return in_range(req.sector_number, request_sectors(req), disk);
+  return check_segments({req.seg, req.nr_segments}, req.sector_number, disk);
 }
 
 }  // namespace atl::hv

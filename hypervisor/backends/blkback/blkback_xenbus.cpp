@@ -23,6 +23,12 @@ std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
       {"physical-sector-size", "4096"},
       {"info", std::to_string(disk.read_only ? VDISK_READONLY : 0)},
       {"feature-flush-cache", "1"},
+      // Pages the frontend grants persistently stay mapped (256 per device).
+      {"feature-persistent", "1"},
+      {"feature-max-indirect-segments", std::to_string(BlkBack::kMaxIndirectSegments)},
+      // Barriers: every earlier request first, then the write and fdatasync,
+      // and no later request before it completes.
+      {"feature-barrier", "1"},
       {"mode", disk.read_only ? "r" : "w"},
       {"type", "file"},
   };
@@ -112,6 +118,8 @@ Result<void> BlkBack::connect_from_keys() {
   };
   auto ring = parse_frontend_ring(key("ring-ref"), key("event-channel"), key("protocol"), key("ring-page-order"));
   if (!ring.ok()) return ring.error();
+  auto persistent = key("feature-persistent");
+  m_persistent = persistent && *persistent == "1";
   return connect_ring(ring->ring_ref, ring->port);
 }
 

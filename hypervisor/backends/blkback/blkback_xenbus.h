@@ -17,10 +17,10 @@
 namespace atl::hv {
 
 // sectors, sector-size 512, physical-sector-size 4096, info (VDISK_READONLY),
-// feature-flush-cache 1, mode r/w, and on a writable disk feature-discard 1
+// feature-flush-cache 1, feature-persistent 1, feature-max-indirect-segments
+// 256, feature-barrier 1, mode r/w, and on a writable disk feature-discard 1
 // with discard-granularity 4096, discard-alignment 0, discard-secure 0. No
-// multi-page rings, queues, indirect descriptors or persistent grants (yet),
-// so none of their keys.
+// multi-page rings or queues (yet), so none of their keys.
 std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk);
 
 struct FrontendRing {

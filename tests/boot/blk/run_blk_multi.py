@@ -107,6 +107,9 @@ def main():
         if mode == 'reconnect':
             make(disk, 16 << 20)
             return 0 if boot(atoll, image, mode, [disk]) and whole_pattern_ok(disk, 7) else 1
+        if mode == 'async':
+            make(disk, 16 << 20)
+            return 0 if boot(atoll, image, mode, [disk]) and whole_pattern_ok(disk, 9) else 1
         make(disk, 256 << 20)
         if not boot(atoll, image, mode, [disk]):
             return 1

@@ -1,8 +1,11 @@
-// blkback's request checks: every field of struct blkif_request out of range,
-// and the xenstore keys the frontend writes, malformed.
+// blkback's request checks: every field of struct blkif_request (and of
+// struct blkif_request_indirect and its segments) out of range, and the
+// xenstore keys the frontend writes, malformed.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "blkback_request.h"
 #include "blkback_xenbus.h"
@@ -48,8 +51,33 @@ TEST(BlkifRequest, SegmentCountOutOfRange) {
   EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST + 1), kDisk),
             RequestCheck::kBadSegmentCount);
   EXPECT_EQ(check_request(data_request(BLKIF_OP_READ, 0, 255), kDisk), RequestCheck::kBadSegmentCount);
-  // A flush carrying data is not supported yet.
-  EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 1), kDisk), RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST + 1), kDisk),
+            RequestCheck::kBadSegmentCount);
+}
+
+TEST(BlkifRequest, FlushCarryingDataIsAWriteThenAFlush) {
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 1), kDisk), RequestCheck::kOk);
+  EXPECT_EQ(request_sectors(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 2)), 16u);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, kDisk.sectors - 7, 1), kDisk),
+            RequestCheck::kOutOfRange);
+  auto r = data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 1);
+  r.seg[0].last_sect = 8;
+  EXPECT_EQ(check_request(r, kDisk), RequestCheck::kBadSegmentSectors);
+  // It writes, so not on a read-only disk; a bare flush is fine there.
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 1), kReadOnlyDisk), RequestCheck::kReadOnly);
+}
+
+TEST(BlkifRequest, BarriersOnlyWhenNegotiated) {
+  RequestLimits barrier{0, true};
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, 0, 1), kDisk), RequestCheck::kUnsupportedOp);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, 0, 1), kDisk, barrier), RequestCheck::kOk);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, 0, 0), kDisk, barrier), RequestCheck::kOk);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, 0, 12), kDisk, barrier),
+            RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, 0, 1), kReadOnlyDisk, barrier),
+            RequestCheck::kReadOnly);
+  EXPECT_EQ(check_request(data_request(BLKIF_OP_WRITE_BARRIER, kDisk.sectors, 1), kDisk, barrier),
+            RequestCheck::kOutOfRange);
 }
 
 TEST(BlkifRequest, SegmentSectorsOutOfRange) {
@@ -123,6 +151,106 @@ TEST(BlkifRequest, DiscardOutOfRangeEmptyOrReadOnlyIsRefused) {
   EXPECT_EQ(check_request(discard_request(0, 8), kReadOnlyDisk), RequestCheck::kReadOnly);
 }
 
+namespace {
+
+constexpr RequestLimits kIndirect{256, false};
+
+blkif_request indirect_request(uint8_t op, uint64_t sector, unsigned segments) {
+  blkif_request_indirect d{};
+  d.operation = BLKIF_OP_INDIRECT;
+  d.indirect_op = op;
+  d.nr_segments = static_cast<uint16_t>(segments);
+  d.id = 5;
+  d.sector_number = sector;
+  for (unsigned i = 0; i < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; ++i) d.indirect_grefs[i] = 100 + i;
+  blkif_request r{};
+  memcpy(&r, &d, sizeof d);
+  return r;
+}
+
+std::vector<blkif_request_segment> full_segments(unsigned n) {
+  return std::vector<blkif_request_segment>(n, blkif_request_segment{42, 0, 7});
+}
+
+}  // namespace
+
+TEST(BlkifIndirect, HeaderIsReadOutOfTheSlot) {
+  auto r = indirect_request(BLKIF_OP_WRITE, 64, 300);
+  EXPECT_EQ(data_operation(r), BLKIF_OP_WRITE);
+  EXPECT_EQ(data_operation(data_request(BLKIF_OP_READ, 0, 1)), BLKIF_OP_READ);
+  blkif_request_indirect ind = as_indirect(r);
+  EXPECT_EQ(ind.nr_segments, 300u);
+  EXPECT_EQ(ind.id, 5u);
+  EXPECT_EQ(ind.sector_number, 64u);
+  EXPECT_EQ(ind.indirect_grefs[7], 107u);
+  EXPECT_EQ(indirect_pages(1), 1u);
+  EXPECT_EQ(indirect_pages(512), 1u);
+  EXPECT_EQ(indirect_pages(513), 2u);
+  EXPECT_EQ(indirect_pages(4096), 8u);
+}
+
+TEST(BlkifIndirect, GoodHeadersPass) {
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 1), kDisk, kIndirect), RequestCheck::kOk);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_WRITE, 0, 256), kDisk, kIndirect), RequestCheck::kOk);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 64), kReadOnlyDisk, kIndirect), RequestCheck::kOk);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, kDisk.sectors, 1), kDisk, kIndirect), RequestCheck::kOk);
+}
+
+TEST(BlkifIndirect, RefusedUnlessNegotiated) {
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 1), kDisk), RequestCheck::kUnsupportedOp);
+}
+
+TEST(BlkifIndirect, EveryHeaderFieldOutOfRange) {
+  // nr_segments: 0, one past the negotiated maximum, the field's maximum.
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 0), kDisk, kIndirect), RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 257), kDisk, kIndirect),
+            RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 65535), kDisk, kIndirect),
+            RequestCheck::kBadSegmentCount);
+  // More segments than 8 indirect pages hold, even if a backend offered them.
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 4097), kDisk, RequestLimits{8192, false}),
+            RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, 0, 4096), kDisk, RequestLimits{8192, false}),
+            RequestCheck::kOk);
+  // indirect_op: only READ and WRITE.
+  for (uint8_t op : {uint8_t{BLKIF_OP_FLUSH_DISKCACHE}, uint8_t{BLKIF_OP_WRITE_BARRIER}, uint8_t{BLKIF_OP_DISCARD},
+                     uint8_t{BLKIF_OP_INDIRECT}, uint8_t{BLKIF_OP_RESERVED_1}, uint8_t{255}})
+    EXPECT_EQ(check_request(indirect_request(op, 0, 1), kDisk, kIndirect), RequestCheck::kBadIndirectOp) << int(op);
+  // A write on a read-only disk; a start sector past the end.
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_WRITE, 0, 1), kReadOnlyDisk, kIndirect),
+            RequestCheck::kReadOnly);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, kDisk.sectors + 1, 1), kDisk, kIndirect),
+            RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_request(indirect_request(BLKIF_OP_READ, UINT64_MAX, 1), kDisk, kIndirect),
+            RequestCheck::kOutOfRange);
+}
+
+TEST(BlkifIndirect, SegmentsFromTheIndirectPagesAreChecked) {
+  auto segs = full_segments(256);
+  EXPECT_EQ(segment_sectors(segs), 2048u);
+  EXPECT_EQ(check_segments(segs, 0, kDisk), RequestCheck::kOk);
+  EXPECT_EQ(check_segments(segs, kDisk.sectors - 2048, kDisk), RequestCheck::kOk);
+  // The run must fit on the disk, without wrapping.
+  EXPECT_EQ(check_segments(segs, kDisk.sectors - 2047, kDisk), RequestCheck::kOutOfRange);
+  EXPECT_EQ(check_segments(segs, UINT64_MAX - 100, kDisk), RequestCheck::kOutOfRange);
+  // Each segment's first/last sector, anywhere in the list (the last one too).
+  for (unsigned at : {0u, 100u, 255u}) {
+    for (auto [first, last] : {std::pair{5, 4}, std::pair{0, 8}, std::pair{8, 8}, std::pair{255, 255},
+                               std::pair{255, 0}}) {
+      auto bad = full_segments(256);
+      bad[at].first_sect = static_cast<uint8_t>(first);
+      bad[at].last_sect = static_cast<uint8_t>(last);
+      EXPECT_EQ(check_segments(bad, 0, kDisk), RequestCheck::kBadSegmentSectors) << at << " " << first << "-" << last;
+    }
+  }
+  // Partial pages are fine and count what they cover.
+  auto partial = full_segments(3);
+  partial[0].first_sect = 7;
+  partial[2].last_sect = 0;
+  EXPECT_EQ(check_segments(partial, 0, kDisk), RequestCheck::kOk);
+  EXPECT_EQ(segment_sectors(partial), 1u + 8u + 1u);
+}
+
 TEST(BlkbackKeys, PublishesGeometryAndReadOnlyInfo) {
   auto rw = blkback_keys(kDisk);
   EXPECT_EQ(rw["sectors"], "32768");
@@ -130,6 +258,9 @@ TEST(BlkbackKeys, PublishesGeometryAndReadOnlyInfo) {
   EXPECT_EQ(rw["physical-sector-size"], "4096");
   EXPECT_EQ(rw["info"], "0");
   EXPECT_EQ(rw["feature-flush-cache"], "1");
+  EXPECT_EQ(rw["feature-persistent"], "1");
+  EXPECT_EQ(rw["feature-max-indirect-segments"], "256");
+  EXPECT_EQ(rw["feature-barrier"], "1");
   EXPECT_EQ(blkback_keys(kReadOnlyDisk)["info"], std::to_string(VDISK_READONLY));
 }
 
