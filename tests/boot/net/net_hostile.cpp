@@ -1,0 +1,377 @@
+// A hostile network frontend: no NetFront, its own tx and rx rings on the real
+// xenbus handshake of device/vif/0 (run with `--net user`), then transmit
+// requests with every field wrong: a runt, fragments crossing their page,
+// fragments adding up to more than the packet, grant refs past the table,
+// ended or granted to another domain, an unknown extra-info slot, a frame too
+// big without GSO. Each must be answered with an error while the vif stays
+// Connected. Frames with a spoofed source MAC are answered OKAY but must not go
+// out: one sent from the broadcast address asks slirp for 10.0.2.2's MAC, and
+// slirp's broadcast reply would come back on the rx ring if it had gone out;
+// the same request from our own MAC does get its reply. Finally the tx ring is
+// overrun: the backend must disconnect the vif (Closing) and the xenbus
+// handshake brings it back on fresh rings. The guest exiting 0 under
+// `atoll run` shows the hypervisor outlived all of it.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xen/io/netif.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "atoll/evtchn.h"
+#include "atoll/gnttab.h"
+#include "atoll/sched.h"
+#include "atoll/shared_ring.h"
+#include "atoll/time.h"
+#include "atoll/xenbus_device.h"
+#include "atoll/xenstore.h"
+#include "check.h"
+
+using namespace atl;
+
+namespace {
+
+using TxRing = FrontRing<netif_tx_request, netif_tx_response>;
+using RxRing = FrontRing<netif_rx_request, netif_rx_response>;
+
+constexpr size_t kPage = 4096;
+constexpr unsigned kRxBuffers = 16;
+constexpr uint64_t kResponseWaitNs = 2'000'000'000ULL;
+constexpr uint64_t kStateWaitNs = 5'000'000'000ULL;
+
+// Rx buffers, granted once and posted again on every connection.
+alignas(kPage) uint8_t g_rx_buffers[kRxBuffers][kPage];
+
+uint64_t after(uint64_t ns) { return time::monotonic_ns() + ns; }
+
+class HostileVif final : public xs::XenbusDriver {
+ public:
+  Result<void> on_backend_ready(xs::XenbusDevice& device) override {
+    backend = device.backend_id();
+    tx_page = aligned_alloc(kPage, kPage);
+    rx_page = aligned_alloc(kPage, kPage);
+    if (!tx_page || !rx_page) return Errno::kNoMem;
+    static_cast<TxRing::Shared*>(tx_page)->init();
+    static_cast<RxRing::Shared*>(rx_page)->init();
+    tx.emplace(static_cast<TxRing::Shared*>(tx_page));
+    rx.emplace(static_cast<RxRing::Shared*>(rx_page));
+    auto tx_grant = gnttab::grant_access(backend, gnttab::virt_to_gfn(tx_page), gnttab::Access::kReadWrite);
+    auto rx_grant = gnttab::grant_access(backend, gnttab::virt_to_gfn(rx_page), gnttab::Access::kReadWrite);
+    auto p = evtchn::alloc_unbound(backend);
+    if (!tx_grant.ok() || !rx_grant.ok() || !p.ok()) return Errno::kNoSpc;
+    tx_ref = *tx_grant;
+    rx_ref = *rx_grant;
+    port = *p;
+    evtchn::bind(*port, [](EvtchnPort, void* q) { static_cast<sched::WaitQueue*>(q)->wake_all(); }, &waiters);
+    for (unsigned i = 0; i < kRxBuffers; ++i) {
+      if (!rx_grants[i]) {
+        auto g = gnttab::grant_access(backend, gnttab::virt_to_gfn(g_rx_buffers[i]), gnttab::Access::kReadWrite);
+        if (!g.ok()) return g.error();
+        rx_grants[i] = *g;
+      }
+      netif_rx_request& req = rx->next_request();
+      req.id = static_cast<uint16_t>(i);
+      req.gref = rx_grants[i]->value();
+    }
+    (void)rx->push_requests();  // the backend reads them when it connects
+    std::string t = std::to_string(tx_ref->value()), r = std::to_string(rx_ref->value());
+    std::string e = std::to_string(port->value());
+    return xs::transact(device.client(), [&](xs::Transaction& txn) -> Result<void> {
+      for (auto [key, value] : {std::pair<const char*, std::string>{"tx-ring-ref", t},
+                                {"rx-ring-ref", r},
+                                {"event-channel", e},
+                                {"request-rx-copy", "1"},
+                                {"feature-rx-notify", "1"}}) {
+        if (auto w = txn.write(device.key(key), value); !w.ok()) return w;
+      }
+      return Result<void>();
+    });
+  }
+  Result<void> on_connected(xs::XenbusDevice&) override {
+    connected = true;
+    ++connects;
+    waiters.wake_all();
+    return {};
+  }
+  void on_closing(xs::XenbusDevice& device) override {
+    connected = false;
+    saw_closing = true;
+    // The backend waits for our Closed before it moves on: its key says Closing now.
+    auto state = device.client().read(device.backend_key("state"));
+    backend_state_at_closing = state.ok() ? *state : "(unreadable)";
+    waiters.wake_all();
+  }
+  void on_closed(xs::XenbusDevice&) override {
+    if (port) {
+      evtchn::unbind(*port);
+      (void)evtchn::close(*port);
+    }
+    bool tx_free = !tx_ref || gnttab::end_access(*tx_ref);
+    bool rx_free = !rx_ref || gnttab::end_access(*rx_ref);
+    if (tx_free) free(tx_page);
+    if (rx_free) free(rx_page);
+    tx_page = rx_page = nullptr;
+    port.reset();
+    tx_ref.reset();
+    rx_ref.reset();
+    tx.reset();
+    rx.reset();
+    waiters.wake_all();
+  }
+
+  // Pushes one packet's slots and waits for a response to each; nullopt when
+  // they do not all come back in time (or the vif is not connected).
+  std::optional<std::vector<netif_tx_response>> send(const std::vector<netif_tx_request>& slots) {
+    if (!connected || !tx) return std::nullopt;
+    for (const netif_tx_request& s : slots) tx->next_request() = s;
+    if (tx->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*port);
+    std::vector<netif_tx_response> got;
+    sched::wait_until(
+        waiters,
+        [&] {
+          if (!tx) return true;
+          do {
+            while (tx->unconsumed_responses()) got.push_back(tx->take_response());
+          } while (got.size() < slots.size() && tx->final_check_for_responses());
+          return got.size() >= slots.size();
+        },
+        after(kResponseWaitNs));
+    if (got.size() != slots.size()) return std::nullopt;
+    return got;
+  }
+
+  // Takes what arrived on the rx ring, counts slirp's ARP replies about
+  // 10.0.2.2 (by destination) and posts the buffers again.
+  void poll_rx() {
+    if (!rx) return;
+    bool reposted = false;
+    do {
+      while (rx->unconsumed_responses()) {
+        netif_rx_response rsp = rx->take_response();
+        if (rsp.id >= kRxBuffers) continue;
+        if (rsp.status > 0 && rsp.offset + rsp.status <= static_cast<int>(kPage)) {
+          note_frame(g_rx_buffers[rsp.id] + rsp.offset, static_cast<size_t>(rsp.status));
+        }
+        netif_rx_request& req = rx->next_request();
+        req.id = rsp.id;
+        req.gref = rx_grants[rsp.id]->value();
+        reposted = true;
+      }
+    } while (rx->final_check_for_responses());
+    if (reposted && rx->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*port);
+  }
+
+  // Waits (polling rx meanwhile) until `cond` holds or `ns` pass.
+  template <typename Cond>
+  bool wait_for(Cond cond, uint64_t ns) {
+    return sched::wait_until(
+        waiters,
+        [&] {
+          poll_rx();
+          return cond();
+        },
+        after(ns));
+  }
+
+  void note_frame(const uint8_t* f, size_t n) {
+    // Ethernet + ARP: ethertype 0x0806, opcode 2 (reply), sender IP 10.0.2.2.
+    static const uint8_t gateway[4] = {10, 0, 2, 2};
+    if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || f[20] != 0 || f[21] != 2) return;
+    if (memcmp(f + 28, gateway, 4) != 0) return;
+    if (memcmp(f, "\xff\xff\xff\xff\xff\xff", 6) == 0)
+      ++arp_replies_broadcast;
+    else if (memcmp(f, mac, 6) == 0)
+      ++arp_replies_to_us;
+  }
+
+  DomId backend{0};
+  uint8_t mac[6] = {};
+  void* tx_page = nullptr;
+  void* rx_page = nullptr;
+  std::optional<TxRing> tx;
+  std::optional<RxRing> rx;
+  std::optional<GrantRef> tx_ref, rx_ref;
+  std::optional<GrantRef> rx_grants[kRxBuffers];
+  std::optional<EvtchnPort> port;
+  sched::WaitQueue waiters;
+  bool connected = false;
+  bool saw_closing = false;
+  std::string backend_state_at_closing;
+  int connects = 0;
+  unsigned arp_replies_to_us = 0;
+  unsigned arp_replies_broadcast = 0;
+};
+
+// The page frames are sent from, at these offsets.
+alignas(kPage) uint8_t g_data[kPage];
+constexpr uint16_t kArpOurs = 0;        // an ARP request for 10.0.2.2 from our MAC
+constexpr uint16_t kSpoofUnicast = 128;  // the same from another unicast MAC
+constexpr uint16_t kSpoofBroadcast = 256;  // the same from ff:ff:ff:ff:ff:ff
+constexpr uint16_t kBig = 1024;          // 1519 bytes of a local-experimental ethertype
+constexpr uint16_t kArpSize = 60;        // 42 bytes of ARP padded to the Ethernet minimum
+
+void write_arp_request(uint8_t* f, const uint8_t* eth_source, const uint8_t* our_mac) {
+  static const uint8_t guest_ip[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2};
+  memset(f, 0, kArpSize);
+  memset(f, 0xff, 6);
+  memcpy(f + 6, eth_source, 6);
+  f[12] = 0x08, f[13] = 0x06;          // ARP
+  f[14] = 0, f[15] = 1;                // Ethernet
+  f[16] = 0x08, f[17] = 0x00;          // IPv4
+  f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;  // request
+  memcpy(f + 22, our_mac, 6);          // sender MAC: ours in every variant
+  memcpy(f + 28, guest_ip, 4);
+  memcpy(f + 38, gateway, 4);
+}
+
+bool parse_mac(const std::string& text, uint8_t* out) {
+  unsigned v[6];
+  if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
+  for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(v[i]);
+  return true;
+}
+
+netif_tx_request frag(uint32_t gref, uint16_t offset, uint16_t size, uint16_t flags = 0, uint16_t id = 0) {
+  netif_tx_request r{};
+  r.gref = gref;
+  r.offset = offset;
+  r.size = size;
+  r.flags = flags;
+  r.id = id;
+  return r;
+}
+
+const char* status_name(int16_t s) {
+  switch (s) {
+    case NETIF_RSP_OKAY: return "OKAY";
+    case NETIF_RSP_ERROR: return "ERROR";
+    case NETIF_RSP_DROPPED: return "DROPPED";
+    case NETIF_RSP_NULL: return "NULL";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int main() {
+  xs::Client* client = xs::client();
+  auto ids = client->directory("device/vif");
+  CHECK(ids.ok() && ids->size() == 1, "one vif in xenstore");
+  if (!ids.ok() || ids->empty()) return check_result("net_hostile");
+  HostileVif vif;
+  auto dev = xs::XenbusDevice::try_create(*client, "device/vif/" + (*ids)[0], vif, xs::Handshake::kConnectDirectly);
+  CHECK(dev.ok(), "xenbus device for device/vif/%s", (*ids)[0].c_str());
+  if (!dev.ok()) return check_result("net_hostile");
+  xs::XenbusDevice& device = **dev;
+  auto mac_text = client->read(device.backend_key("mac"));
+  CHECK(mac_text.ok() && parse_mac(*mac_text, vif.mac), "the backend's mac key (%s)",
+        mac_text.ok() ? mac_text->c_str() : "missing");
+  CHECK(device.start().ok(), "handshake started");
+  CHECK(vif.wait_for([&] { return vif.connected; }, kStateWaitNs), "connected by hand (Connected directly)");
+  auto be_state = client->read(device.backend_key("state"));
+  CHECK(be_state.ok() && *be_state == "4", "the backend says Connected (%s)", be_state.ok() ? be_state->c_str() : "?");
+  if (!vif.connected) return check_result("net_hostile");
+
+  auto good = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadOnly);
+  auto foreign = gnttab::grant_access(DomId(5), gnttab::virt_to_gfn(g_data), gnttab::Access::kReadWrite);
+  auto ended = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadOnly);
+  CHECK(good.ok() && foreign.ok() && ended.ok() && gnttab::end_access(*ended), "data grants");
+  uint32_t g = good->value();
+  const uint8_t unicast_spoof[6] = {0x02, 0x00, 0x00, 0xba, 0xdb, 0xad};
+  const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  write_arp_request(g_data + kArpOurs, vif.mac, vif.mac);
+  write_arp_request(g_data + kSpoofUnicast, unicast_spoof, vif.mac);
+  write_arp_request(g_data + kSpoofBroadcast, broadcast, vif.mac);
+  memset(g_data + kBig, 0xa5, 1519);
+  memset(g_data + kBig, 0xff, 6);
+  memcpy(g_data + kBig + 6, vif.mac, 6);
+  g_data[kBig + 12] = 0x88, g_data[kBig + 13] = 0xb5;
+
+  uint16_t next_id = 100;
+  // Sends one packet (ids numbered here) and checks every slot's answer: data
+  // slots `want`, extra-info slots NETIF_RSP_NULL, each id answered once.
+  auto expect = [&](const char* what, std::initializer_list<netif_tx_request> slots, int16_t want,
+                    std::initializer_list<bool> is_extra = {}) {
+    std::vector<netif_tx_request> numbered(slots);
+    for (auto& s : numbered) s.id = next_id++;
+    std::optional<std::vector<netif_tx_response>> got = vif.send(numbered);
+    bool ok = got.has_value();
+    int16_t first = ok ? (*got)[0].status : 99;
+    for (size_t i = 0; ok && i < numbered.size(); ++i) {
+      bool extra = i < is_extra.size() && is_extra.begin()[i];
+      ok = (*got)[i].id == numbered[i].id && (*got)[i].status == (extra ? NETIF_RSP_NULL : want);
+    }
+    CHECK(ok, "%s: %s (%zu slots answered)", what, got ? status_name(first) : "no answer", got ? got->size() : 0);
+  };
+
+  expect("a valid ARP request from our MAC", {frag(g, kArpOurs, kArpSize)}, NETIF_RSP_OKAY);
+  CHECK(vif.wait_for([&] { return vif.arp_replies_to_us > 0; }, kResponseWaitNs),
+        "slirp's ARP reply came back on the rx ring");
+
+  expect("a packet of 10 bytes (< 14)", {frag(g, 0, 10)}, NETIF_RSP_ERROR);
+  expect("a packet of 0 bytes", {frag(g, 0, 0)}, NETIF_RSP_ERROR);
+  expect("a first fragment at offset 4000 of 200 bytes", {frag(g, 4000, 200)}, NETIF_RSP_ERROR);
+  expect("a first fragment at offset 4096", {frag(g, 4096, 60)}, NETIF_RSP_ERROR);
+  expect("a second fragment at offset 4050 of 100 bytes",
+         {frag(g, 0, 160, NETTXF_more_data), frag(g, 4050, 100)}, NETIF_RSP_ERROR);
+  expect("fragments adding up to the total (nothing left for the first)",
+         {frag(g, 0, 100, NETTXF_more_data), frag(g, 0, 100)}, NETIF_RSP_ERROR);
+  expect("fragments adding up to more than the total",
+         {frag(g, 0, 100, NETTXF_more_data), frag(g, 0, 60, NETTXF_more_data), frag(g, 0, 60)}, NETIF_RSP_ERROR);
+  expect("an empty second fragment", {frag(g, 0, 60, NETTXF_more_data), frag(g, 0, 0)}, NETIF_RSP_ERROR);
+  expect("grant ref 100000 (past the table)", {frag(100000, 0, 60)}, NETIF_RSP_ERROR);
+  expect("a grant ref already ended", {frag(ended->value(), 0, 60)}, NETIF_RSP_ERROR);
+  expect("a grant made to another domain", {frag(foreign->value(), 0, 60)}, NETIF_RSP_ERROR);
+  expect("a bad grant in the second fragment",
+         {frag(g, kArpOurs, kArpSize + 20, NETTXF_more_data), frag(100000, 0, 20)}, NETIF_RSP_ERROR);
+  {
+    netif_extra_info extra{};
+    extra.type = 99;  // no such XEN_NETIF_EXTRA_TYPE_*
+    netif_tx_request slot{};
+    static_assert(sizeof extra <= sizeof slot);
+    memcpy(&slot, &extra, sizeof extra);
+    expect("an extra-info slot of unknown type", {frag(g, kArpOurs, kArpSize, NETTXF_extra_info), slot},
+           NETIF_RSP_ERROR, {false, true});
+    extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
+    extra.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+    extra.u.gso.size = 0;
+    memcpy(&slot, &extra, sizeof extra);
+    expect("a GSO extra with segment size 0", {frag(g, kArpOurs, kArpSize, NETTXF_extra_info), slot},
+           NETIF_RSP_ERROR, {false, true});
+  }
+  expect("1519 bytes without GSO", {frag(g, kBig, 1519)}, NETIF_RSP_ERROR);
+  expect("1518 bytes (the largest frame) passes", {frag(g, kBig, 1518)}, NETIF_RSP_OKAY);
+  be_state = client->read(device.backend_key("state"));
+  CHECK(vif.connected && !vif.saw_closing && be_state.ok() && *be_state == "4",
+        "the backend stayed Connected through all of it (%s)", be_state.ok() ? be_state->c_str() : "?");
+
+  // Spoofed source MACs are answered OKAY (the guest did nothing the ring
+  // forbids) and dropped. A reply to the broadcast-sourced request would be
+  // broadcast, which the backend delivers: none may arrive.
+  unsigned before_us = vif.arp_replies_to_us;
+  expect("a spoofed unicast source MAC (answered, dropped)", {frag(g, kSpoofUnicast, kArpSize)}, NETIF_RSP_OKAY);
+  expect("a spoofed broadcast source MAC (answered, dropped)", {frag(g, kSpoofBroadcast, kArpSize)},
+         NETIF_RSP_OKAY);
+  bool leaked = vif.wait_for([&] { return vif.arp_replies_broadcast > 0; }, 500'000'000ULL);
+  CHECK(!leaked, "no reply to the spoofed frame came back (%u broadcast ARP replies)", vif.arp_replies_broadcast);
+  expect("a valid frame still works", {frag(g, kArpOurs, kArpSize)}, NETIF_RSP_OKAY);
+  CHECK(vif.wait_for([&] { return vif.arp_replies_to_us > before_us; }, kResponseWaitNs),
+        "and its ARP reply came back");
+
+  // Overrun: claim a ring and a bit more of requests at once.
+  auto* sring = static_cast<TxRing::Shared*>(vif.tx_page);
+  __atomic_store_n(&sring->header.req_prod, vif.tx->req_prod_pvt().value() + TxRing::kSize + 16, __ATOMIC_RELEASE);
+  (void)evtchn::send(*vif.port);
+  CHECK(vif.wait_for([&] { return vif.saw_closing; }, kStateWaitNs), "the backend disconnected the overrun tx ring");
+  CHECK(vif.backend_state_at_closing == "5", "its state key said Closing (%s)", vif.backend_state_at_closing.c_str());
+  CHECK(vif.wait_for([&] { return vif.connected && vif.connects == 2; }, kStateWaitNs),
+        "the vif reconnected on fresh rings");
+  before_us = vif.arp_replies_to_us;
+  expect("a valid frame on the new rings", {frag(g, kArpOurs, kArpSize)}, NETIF_RSP_OKAY);
+  CHECK(vif.wait_for([&] { return vif.arp_replies_to_us > before_us; }, kResponseWaitNs),
+        "and its ARP reply came back on the new rx ring");
+  return check_result("net_hostile");
+}
