@@ -64,7 +64,9 @@ const char* kRunHelp =
     "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
     "      --console-log FILE   also append everything the guest prints to FILE\n"
-    "      --disk PATH[,ro]     a raw disk image as the next vbd (repeatable)\n"
+    "      --disk PATH[,ro][,direct][,queues=N]\n"
+    "                           a raw disk image as the next vbd (repeatable); direct: O_DIRECT;\n"
+    "                           queues: ring queues offered (1-16, default 4)\n"
     "      --net SPEC           a network interface as the next vif (repeatable):\n"
     "                             user[,hostfwd=tcp:127.0.0.1:8080-:80]...  NAT, no root\n"
     "                             tap=NAME    a host TAP device\n"
@@ -236,7 +238,7 @@ int cmd_run(int argc, char** argv) {
     else if (a == "--disk") {
       std::string v = value();
       DiskConfig disk;
-      if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path or path,ro)");
+      if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path, path,ro, path,direct or path,queues=2)");
       disks.push_back(disk);
     }
     else if (a == "--net") {

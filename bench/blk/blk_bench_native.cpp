@@ -57,12 +57,13 @@ bool uring_randread_qd(io_uring& ring, int fd, uint8_t* bufs, uint64_t blocks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: blk-bench-native FILE randread|randread32|seqread|seqwrite|flush|writeflush\n");
+  if (argc != 3 && !(argc == 4 && strcmp(argv[3], "direct") == 0)) {
+    fprintf(stderr, "usage: blk-bench-native FILE randread|randread32|seqread|seqwrite|flush|writeflush [direct]\n");
     return 2;
   }
   const char* phase = argv[2];
-  int fd = open(argv[1], O_RDWR);
+  // `direct`: O_DIRECT, as `atoll run --disk FILE,direct` opens it (buffers are page-aligned).
+  int fd = open(argv[1], O_RDWR | (argc == 4 ? O_DIRECT : 0));
   struct stat st;
   io_uring ring;
   if (fd < 0 || fstat(fd, &st) != 0 || io_uring_queue_init(2 * kQueueDepth, &ring, 0) != 0) {

@@ -5,14 +5,17 @@
 # flight), sequential 128 KiB reads and writes (io_uring, QD1), and 4 KiB
 # write + flush latency (pwrite + fdatasync), the guest doing write() then
 # flush() (flush) or one FLUSH_DISKCACHE carrying the data (writeflush). Buffered I/O on
-# both sides (blkback does not use O_DIRECT); the file's page cache is dropped
+# both sides, or with DIRECT=1 O_DIRECT on both (`--disk FILE,direct` and the
+# native tool's `direct`); the file's page cache is dropped
 # (posix_fadvise DONTNEED after fdatasync) before every run of every phase.
 # Each phase runs ROUNDS times (default 3) on each side, interleaved; medians.
+# PHASES="randread32 ..." runs only those.
 set -euo pipefail
 
 build=$(cd "${1:-build}" && pwd)
 size_mib=${2:-256}
 rounds=${ROUNDS:-3}
+direct=${DIRECT:-0}
 atoll=$build/hypervisor/atoll
 guest=$build/bench/blk/blk_bench
 native=$build/bench/blk/blk-bench-native
@@ -34,13 +37,19 @@ value() { sed -n 's/.*phase=[a-z0-9]* value=\([0-9.]*\).*/\1/p'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 printf '| phase | unit | atoll (blkfront/blkback) | host io_uring / pwrite | ratio atoll/host |\n|---|---|---|---|---|\n'
-for phase in randread randread32 seqread seqwrite flush writeflush; do
+for phase in ${PHASES:-randread randread32 seqread seqwrite flush writeflush}; do
   g=() n=()
   for ((r = 0; r < rounds; r++)); do
     drop_cache
-    g+=("$("$atoll" run --disk "$disk" "$guest" -- "$phase" | value)")
-    drop_cache
-    n+=("$("$native" "$disk" "$phase" | value)")
+    if ((direct)); then
+      g+=("$("$atoll" run --disk "$disk,direct" "$guest" -- "$phase" | value)")
+      drop_cache
+      n+=("$("$native" "$disk" "$phase" direct | value)")
+    else
+      g+=("$("$atoll" run --disk "$disk" "$guest" -- "$phase" | value)")
+      drop_cache
+      n+=("$("$native" "$disk" "$phase" | value)")
+    fi
   done
   gm=$(printf '%s\n' "${g[@]}" | median)
   nm=$(printf '%s\n' "${n[@]}" | median)

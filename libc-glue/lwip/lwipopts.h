@@ -51,8 +51,8 @@ extern "C"
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 #define MEMP_NUM_NETBUF 64
 // Sockets at once (lwIP keeps a static table of them). With the descriptor
-// offset it must fit FD_SETSIZE, which the guest toolchain sets to 1024.
-#define MEMP_NUM_NETCONN 1000
+// offset it must fit FD_SETSIZE, which the guest toolchain sets to 4096.
+#define MEMP_NUM_NETCONN 4000
 #define MEMP_NUM_TCPIP_MSG_INPKT 128
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 

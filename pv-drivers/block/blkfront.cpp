@@ -17,6 +17,7 @@ constexpr size_t kSectorsPerPage = kPage / BlkFront::kSectorSize;
 // ABI: xen/io/blkif.h, struct blkif_request: the layout both sides agree on.
 static_assert(sizeof(blkif_request) == 112 && sizeof(blkif_response) == 16);
 static_assert(BlkifFrontRing::kSize == 32);
+static_assert(BlkifFrontRing::Shared::size_for_pages(16) == 512);
 // ABI: xen/io/blkif.h, struct blkif_request_indirect shares the ring slot.
 static_assert(sizeof(blkif_request_indirect) <= sizeof(blkif_request));
 // One indirect page holds every segment we send.
@@ -71,45 +72,58 @@ bool BlkFront::PageGranter::end_grant(const PooledPage& page) { return gnttab::e
 
 void BlkFront::PageGranter::free_page(const PooledPage& page) { free(page.va); }
 
-Result<void> BlkFront::setup_ring(DomId backend) {
+Result<void> BlkFront::setup_ring(DomId backend, unsigned queues, unsigned order) {
   m_backend = backend;
-  m_ring_page = aligned_alloc(kPage, kPage);
-  if (!m_ring_page) return Errno::kNoMem;
-  auto* sring = static_cast<BlkifFrontRing::Shared*>(m_ring_page);
-  sring->init();
-  m_ring.emplace(sring);
+  m_ring_page_order = order;
+  m_next_queue = 0;
   m_pool.emplace(PageGranter{backend}, kPoolPages);
-  auto ref = gnttab::grant_access(backend, gnttab::virt_to_gfn(m_ring_page), gnttab::Access::kReadWrite);
-  if (!ref.ok()) return ref.error();
-  m_ring_ref = *ref;
-  auto port = evtchn::alloc_unbound(backend);
-  if (!port.ok()) return port.error();
-  m_port = *port;
-  evtchn::bind(*port, &BlkFront::on_event, this);
+  size_t pages = size_t{1} << order;
+  uint32_t size = BlkifFrontRing::Shared::size_for_pages(pages);
+  m_queues.resize(queues);
+  for (Queue& q : m_queues) {
+    // One allocation: the pages are contiguous in guest-physical memory, as
+    // the backend requires of a multi-page ring.
+    q.pages = aligned_alloc(kPage, pages * kPage);
+    if (!q.pages) return Errno::kNoMem;
+    memset(q.pages, 0, pages * kPage);
+    auto* sring = static_cast<BlkifFrontRing::Shared*>(q.pages);
+    sring->init();
+    q.ring.emplace(sring, size);
+    for (size_t i = 0; i < pages; ++i) {
+      auto ref = gnttab::grant_access(backend, gnttab::virt_to_gfn(static_cast<uint8_t*>(q.pages) + i * kPage),
+                                      gnttab::Access::kReadWrite);
+      if (!ref.ok()) return ref.error();
+      q.refs[i] = *ref;
+    }
+    auto port = evtchn::alloc_unbound(backend);
+    if (!port.ok()) return port.error();
+    q.port = *port;
+    evtchn::bind(*port, &BlkFront::on_event, this);
+  }
   return {};
 }
 
 void BlkFront::free_ring() {
   fail_pending();
-  if (m_port) {
-    evtchn::unbind(*m_port);
-    (void)evtchn::close(*m_port);
-    m_port.reset();
+  for (Queue& q : m_queues) {
+    if (q.port) {
+      evtchn::unbind(*q.port);
+      (void)evtchn::close(*q.port);
+    }
+    // The backend is Closed (or gone) before this runs, so nothing is mapped.
+    bool mapped = false;
+    for (auto& ref : q.refs)
+      if (ref && !gnttab::end_access(*ref)) mapped = true;
+    if (mapped) kernel::console_print("blkfront: the backend still maps a ring; leaking its pages\n");
+    else free(q.pages);
   }
-  // The backend is Closed (or gone) before this runs, so nothing is mapped.
+  m_queues.clear();
   if (m_pool) {
     if (size_t leaked = m_pool->release_all())
       kernel::console_print("blkfront: the backend still maps %u pool pages; leaking them\n",
                             static_cast<unsigned>(leaked));
     m_pool.reset();
   }
-  if (m_ring_ref && !gnttab::end_access(*m_ring_ref))
-    kernel::console_print("blkfront: the backend still maps the ring; leaking its page\n");
-  else
-    free(m_ring_page);
-  m_ring_ref.reset();
-  m_ring.reset();
-  m_ring_page = nullptr;
 }
 
 void BlkFront::on_event(EvtchnPort, void* data) { static_cast<BlkFront*>(data)->m_waiters.wake_all(); }
@@ -145,7 +159,7 @@ Result<void> BlkFront::blocking(Op op, uint64_t sector, void* buf, size_t sector
 }
 
 Result<void> BlkFront::submit(Request& req) {
-  if (!m_connected || !m_ring) return Errno::kNoDev;
+  if (!m_connected || m_queues.empty()) return Errno::kNoDev;
   if ((req.op == Op::kFlush || req.op == Op::kWriteFlush) && !m_feature_flush) return Errno::kOpNotSupp;
   if (req.op == Op::kDiscard && !m_feature_discard) return Errno::kOpNotSupp;
   if (req.op == Op::kFlush && req.sectors != 0) return Errno::kInval;
@@ -188,23 +202,35 @@ void BlkFront::poll() {
 }
 
 void BlkFront::issue_queued() {
-  bool pushed = false;
-  while (m_queue_head && m_ring && !m_ring->full()) {
+  while (m_queue_head && !m_queues.empty()) {
     Slot* slot = nullptr;
     for (Slot& s : m_slots)
       if (!s.busy) {
         slot = &s;
         break;
       }
-    if (!slot) break;  // cannot happen: as many slots as ring entries
+    if (!slot) break;  // kMaxInFlight out already
+    // Round-robin over the queues, skipping full rings.
+    Queue* queue = nullptr;
+    for (size_t tries = 0; tries < m_queues.size() && !queue; ++tries) {
+      Queue& q = m_queues[m_next_queue];
+      m_next_queue = (m_next_queue + 1) % m_queues.size();
+      if (!q.ring->full()) queue = &q;
+    }
+    if (!queue) break;
     blkif_request req{};
     if (!fill_slot(*slot, req)) break;
     req.id = static_cast<uint64_t>(slot - m_slots.data());
-    memcpy(&m_ring->next_request(), &req, sizeof req);
+    slot->queue = static_cast<unsigned>(queue - m_queues.data());
+    memcpy(&queue->ring->next_request(), &req, sizeof req);
     ++m_stats.slots;
-    pushed = true;
+    ++m_stats.per_queue[slot->queue];
+    queue->pushed = true;
   }
-  if (pushed && m_ring->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*m_port);
+  for (Queue& q : m_queues) {
+    if (q.pushed && q.ring->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*q.port);
+    q.pushed = false;
+  }
 }
 
 bool BlkFront::fill_slot(Slot& slot, blkif_request& req) {
@@ -320,14 +346,17 @@ bool BlkFront::take_pages(Slot& slot, unsigned pages, bool indirect) {
 }
 
 void BlkFront::reap_responses() {
-  if (!m_ring) return;
-  do {
-    while (m_ring->unconsumed_responses()) {
-      blkif_response rsp = m_ring->take_response();
-      if (rsp.id >= m_slots.size() || !m_slots[rsp.id].busy) continue;  // not ours: drop
-      complete_slot(m_slots[rsp.id], rsp.status);
-    }
-  } while (m_ring->final_check_for_responses());
+  // A completion callback may close the device: index, never hold, the queues.
+  for (unsigned q = 0; q < m_queues.size(); ++q) {
+    do {
+      while (q < m_queues.size() && m_queues[q].ring->unconsumed_responses()) {
+        blkif_response rsp = m_queues[q].ring->take_response();
+        // Not a request of ours on this queue: drop it.
+        if (rsp.id >= m_slots.size() || !m_slots[rsp.id].busy || m_slots[rsp.id].queue != q) continue;
+        complete_slot(m_slots[rsp.id], rsp.status);
+      }
+    } while (q < m_queues.size() && m_queues[q].ring->final_check_for_responses());
+  }
 }
 
 void BlkFront::complete_slot(Slot& slot, int16_t status) {

@@ -1,11 +1,13 @@
-// The PV block frontend (xen/io/blkif.h): one ring to the backend, READ,
-// WRITE, FLUSH_DISKCACHE (bare, or carrying a write), DISCARD and INDIRECT.
+// The PV block frontend (xen/io/blkif.h): READ, WRITE, FLUSH_DISKCACHE (bare,
+// or carrying a write), DISCARD and INDIRECT, over up to 4 rings (queues, as
+// the backend's multi-queue-max-queues allows), each of one or more pages
+// (max-ring-page-order).
 //
 // I/O is asynchronous underneath: submit() queues a caller-owned Request and
-// returns; up to the ring's 32 slots are in flight at once, from one thread or
-// many. Requests that do not fit on the ring wait in a FIFO, and adjacent
-// reads or writes waiting there are merged into one ring slot when they are
-// issued. Data moves through persistent grants (blkfront_grant_pool.h): pages
+// returns; up to 64 ring requests are in flight at once, from one thread or
+// many, spread over the queues round-robin. Requests that do not fit wait in
+// a FIFO, and adjacent reads or writes waiting there are merged into one ring
+// slot when they are issued. Data moves through persistent grants (blkfront_grant_pool.h): pages
 // granted once and copied into and out of, so the caller's buffer may have any
 // alignment and nothing is granted per request. With the backend's
 // feature-max-indirect-segments a slot carries up to 64 pages (256 KiB)
@@ -29,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "atoll/result.h"
 #include "atoll/sched.h"
@@ -40,6 +43,14 @@
 namespace atl::blk {
 
 using BlkifFrontRing = FrontRing<blkif_request, blkif_response>;
+
+// The ring-page-order a frontend asks for: the smallest whose rings, over
+// `queues` queues, hold `in_flight` requests, and at most `backend_max_order`.
+constexpr unsigned ring_page_order_for(unsigned queues, unsigned in_flight, unsigned backend_max_order) {
+  unsigned order = 0;
+  while (order < backend_max_order && queues * BlkifFrontRing::Shared::size_for_pages(1u << order) < in_flight) ++order;
+  return order;
+}
 
 enum class Op : uint8_t {
   kRead,
@@ -128,11 +139,18 @@ class BlkFront final : private xs::XenbusDriver {
   bool has_persistent() const { return m_feature_persistent; }
   // Pages one ring slot carries: 64 with indirect descriptors, else 11.
   unsigned max_segments() const { return m_max_segments; }
+  // Rings in use (multi-queue-num-queues) and each one's slots.
+  unsigned queues() const { return static_cast<unsigned>(m_queues.size()); }
+  uint32_t ring_size() const { return m_queues.empty() ? 0 : m_queues[0].ring->size(); }
 
+  static constexpr unsigned kMaxQueues = 4;
+  // Ring requests in flight at once, over every queue.
+  static constexpr unsigned kMaxInFlight = 64;
   struct Stats {
     uint64_t slots = 0;     // ring requests sent
     uint64_t merged = 0;    // Requests that shared a slot with the one before
     uint64_t indirect = 0;  // ring requests sent as BLKIF_OP_INDIRECT
+    std::array<uint64_t, kMaxQueues> per_queue{};  // ring requests sent on each queue
   };
   const Stats& stats() const { return m_stats; }
   static constexpr unsigned kMaxIndirectSegments = 64;
@@ -155,6 +173,7 @@ class BlkFront final : private xs::XenbusDriver {
   static constexpr unsigned kMaxParts = 16;
   struct Slot {
     bool busy = false;
+    unsigned queue = 0;  // the ring it went out on
     uint8_t operation = 0;
     unsigned nr_pages = 0;
     std::array<PooledPage, kMaxIndirectSegments> pages{};
@@ -172,7 +191,10 @@ class BlkFront final : private xs::XenbusDriver {
   void on_closed(xs::XenbusDevice& device) override;
 
   // Data path (blkfront.cpp).
-  Result<void> setup_ring(DomId backend);
+  // Rings on `queues` queues of 2^order pages each, granted to `backend`.
+  Result<void> setup_ring(DomId backend, unsigned queues, unsigned order);
+  // The xenstore keys of queue `q`'s ring (under `prefix`).
+  Result<void> write_queue_keys(xs::Transaction& t, const std::string& prefix, unsigned q);
   void free_ring();
   Result<void> blocking(Op op, uint64_t sector, void* buf, size_t sectors);
   // Puts waiting requests on the ring while slots and pool pages last.
@@ -189,12 +211,19 @@ class BlkFront final : private xs::XenbusDriver {
 
   std::unique_ptr<xs::XenbusDevice> m_device;
   sched::WaitQueue m_waiters;
-  void* m_ring_page = nullptr;
-  std::optional<BlkifFrontRing> m_ring;
-  std::optional<GrantRef> m_ring_ref;
-  std::optional<EvtchnPort> m_port;
+  static constexpr unsigned kMaxRingPages = 16;
+  struct Queue {
+    void* pages = nullptr;  // contiguous, 2^ring_page_order of them
+    std::optional<BlkifFrontRing> ring;
+    std::array<std::optional<GrantRef>, kMaxRingPages> refs{};
+    std::optional<EvtchnPort> port;
+    bool pushed = false;  // requests written since the last push
+  };
+  std::vector<Queue> m_queues;  // empty without a ring
+  unsigned m_ring_page_order = 0;
+  unsigned m_next_queue = 0;  // round-robin
   DomId m_backend{0};
-  std::array<Slot, BlkifFrontRing::kSize> m_slots{};
+  std::array<Slot, kMaxInFlight> m_slots{};
   Request* m_queue_head = nullptr;
   Request* m_queue_tail = nullptr;
   std::optional<GrantPool<PageGranter>> m_pool;

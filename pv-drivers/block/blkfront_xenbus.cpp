@@ -69,17 +69,37 @@ Result<void> BlkFront::reopen(uint64_t deadline_ns) {
 
 Result<void> BlkFront::on_backend_ready(xs::XenbusDevice& device) {
   m_ring_freed = false;
-  if (auto r = setup_ring(device.backend_id()); !r.ok()) return r;
-  std::string ring_ref = std::to_string(m_ring_ref->value());
-  std::string port = std::to_string(m_port->value());
-  return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
-    if (auto r = t.write(device.key("ring-ref"), ring_ref); !r.ok()) return r;
-    if (auto r = t.write(device.key("event-channel"), port); !r.ok()) return r;
+  xs::Client& c = device.client();
+  // As many queues as the backend allows (up to kMaxQueues); rings just big
+  // enough that kMaxInFlight requests fit on them.
+  uint64_t max_queues = read_u64(c, device.backend_key("multi-queue-max-queues")).value_or(1);
+  uint64_t max_order = read_u64(c, device.backend_key("max-ring-page-order")).value_or(0);
+  unsigned queues = max_queues < 1 ? 1 : max_queues > kMaxQueues ? kMaxQueues : static_cast<unsigned>(max_queues);
+  unsigned order = ring_page_order_for(queues, kMaxInFlight, max_order > 4 ? 4 : static_cast<unsigned>(max_order));
+  if (auto r = setup_ring(device.backend_id(), queues, order); !r.ok()) return r;
+  return xs::transact(c, [&](xs::Transaction& t) -> Result<void> {
+    // xen/io/blkif.h: ring-page-order only for a multi-page ring (then the
+    // refs are ring-ref0..N), queue-<n>/ directories only for several queues.
+    if (order > 0)
+      if (auto r = t.write(device.key("ring-page-order"), std::to_string(order)); !r.ok()) return r;
+    if (queues > 1)
+      if (auto r = t.write(device.key("multi-queue-num-queues"), std::to_string(queues)); !r.ok()) return r;
+    for (unsigned q = 0; q < queues; ++q)
+      if (auto r = write_queue_keys(t, queues > 1 ? "queue-" + std::to_string(q) + "/" : "", q); !r.ok()) return r;
     // Our data pages are always a reused, persistently granted pool; the
     // backend may keep them mapped.
     if (auto r = t.write(device.key("feature-persistent"), "1"); !r.ok()) return r;
     return t.write(device.key("protocol"), "x86_64-abi");
   });
+}
+
+Result<void> BlkFront::write_queue_keys(xs::Transaction& t, const std::string& prefix, unsigned q) {
+  const Queue& queue = m_queues[q];
+  for (unsigned i = 0; i < (1u << m_ring_page_order); ++i) {
+    std::string key = m_ring_page_order ? "ring-ref" + std::to_string(i) : std::string("ring-ref");
+    if (auto r = t.write(m_device->key(prefix + key), std::to_string(queue.refs[i]->value())); !r.ok()) return r;
+  }
+  return t.write(m_device->key(prefix + "event-channel"), std::to_string(queue.port->value()));
 }
 
 Result<void> BlkFront::on_connected(xs::XenbusDevice& device) {

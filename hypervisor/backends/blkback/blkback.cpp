@@ -14,9 +14,11 @@
 namespace atl::hv {
 namespace {
 
-// A request takes two entries at most (a write, then its fdatasync).
-constexpr unsigned kUringEntries = 128;
-static_assert(kUringEntries >= 2 * BlkifSharedRing::kSize);
+// A request takes two entries at most (a write, then its fdatasync). The
+// submission queue is flushed to the kernel whenever it runs short; the
+// completion queue holds every entry of every request the rings can carry.
+constexpr unsigned kUringEntries = 256;
+constexpr unsigned kUringCqEntries = 2 * kMaxQueuesLimit * BlkifSharedRing::size_for_pages(1u << kMaxRingPageOrder);
 
 // Discarded sectors read back as zeroes; the file keeps its size.
 constexpr int kPunchHole = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
@@ -25,21 +27,29 @@ constexpr int kPunchHole = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
 bool parse_disk_option(const std::string& text, DiskConfig& out) {
   size_t comma = text.find(',');
+  out = DiskConfig{};
   out.path = text.substr(0, comma);
-  out.read_only = false;
   if (out.path.empty()) return false;
   while (comma != std::string::npos) {
     size_t next = text.find(',', comma + 1);
     std::string flag = text.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
     if (flag == "ro") out.read_only = true;
-    else if (flag != "rw") return false;
+    else if (flag == "direct") out.direct = true;
+    else if (flag.rfind("queues=", 0) == 0) {
+      auto n = parse_u32(flag.substr(7));
+      if (!n || *n == 0 || *n > kMaxQueuesLimit) return false;
+      out.queues = *n;
+    } else if (flag != "rw") return false;
     comma = next;
   }
   return true;
 }
 
 bool BlkBack::setup_uring(std::string& error) {
-  int rc = io_uring_queue_init(kUringEntries, &m_uring, 0);
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE;
+  params.cq_entries = kUringCqEntries;
+  int rc = io_uring_queue_init_params(kUringEntries, &m_uring, &params);
   if (rc < 0) {
     // Some sandboxes (container seccomp profiles) refuse io_uring: fall back to
     // synchronous I/O on the loop thread rather than refuse to run.
@@ -54,22 +64,41 @@ bool BlkBack::setup_uring(std::string& error) {
   return true;
 }
 
-Result<void> BlkBack::connect_ring(GrantRef ring_ref, EvtchnPort port) {
-  GrantStatus status = GrantStatus::kOkay;
-  auto map = m_domain.gnttab().map(ring_ref, DomId(0), true, &status);
-  if (!map.ok()) return map.error();
-  uint64_t generation = ++m_generation;
-  std::weak_ptr<bool> alive = m_alive;
-  auto bound = m_domain.bind_backend_port(port, [this, alive, generation] {
-    if (!alive.expired()) on_guest_notify(generation);
-  });
-  if (!bound.ok()) {
-    m_domain.gnttab().unmap(map->handle);
-    return bound.error();
+Result<BlkifSharedRing*> BlkBack::map_ring(const std::vector<GrantRef>& refs, std::vector<uint64_t>& maps) {
+  uint8_t* first = nullptr;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    auto map = m_domain.gnttab().map(refs[i], DomId(0), true);
+    if (!map.ok()) return map.error();
+    maps.push_back(map->handle);
+    // Guest memory is one host mapping, so pages adjacent in guest-physical
+    // order are adjacent here: the ring is used in place. A frontend that
+    // grants scattered (or repeated) pages is refused rather than copied.
+    if (i == 0) first = map->page.data();
+    else if (map->page.data() != first + i * 4096) return Errno::kInval;
   }
-  m_ring_map = map->handle;
-  m_ring.emplace(reinterpret_cast<BlkifSharedRing*>(map->page.data()));
-  m_port = port;
+  return reinterpret_cast<BlkifSharedRing*>(first);
+}
+
+Result<void> BlkBack::connect_rings(const FrontendRings& rings) {
+  uint64_t generation = ++m_generation;
+  uint32_t size = BlkifSharedRing::size_for_pages(size_t{1} << rings.ring_page_order);
+  m_queues.resize(rings.queues.size());
+  for (unsigned q = 0; q < rings.queues.size(); ++q) {
+    Queue& queue = m_queues[q];
+    auto sring = map_ring(rings.queues[q].ring_refs, queue.ring_maps);
+    std::weak_ptr<bool> alive = m_alive;
+    auto bound = sring.ok() ? m_domain.bind_backend_port(rings.queues[q].port,
+                                                          [this, alive, generation, q] {
+                                                            if (!alive.expired()) on_guest_notify(generation, q);
+                                                          })
+                            : Result<void>(sring.error());
+    if (!bound.ok()) {
+      disconnect_ring();
+      return bound.error();
+    }
+    queue.ring.emplace(*sring, size);
+    queue.port = rings.queues[q].port;
+  }
   return {};
 }
 
@@ -77,11 +106,11 @@ void BlkBack::disconnect_ring() {
   drain_inflight();
   unmap_persistent();
   m_barrier = false;
-  if (!m_ring) return;
-  m_ring.reset();
-  m_domain.gnttab().unmap(m_ring_map);
-  m_ring_map = 0;
-  ++m_generation;  // the old port's notifications are ignored from now on
+  if (m_queues.empty()) return;
+  for (Queue& q : m_queues)
+    for (uint64_t handle : q.ring_maps) m_domain.gnttab().unmap(handle);
+  m_queues.clear();
+  ++m_generation;  // the old ports' notifications are ignored from now on
 }
 
 void BlkBack::unmap_persistent() {
@@ -96,33 +125,49 @@ void BlkBack::fail_device(const char* why) {
   set_state(XenbusStateClosing);
 }
 
-void BlkBack::on_guest_notify(uint64_t generation) {
-  if (generation != m_generation || !m_ring) return;
-  consume_requests();
+void BlkBack::on_guest_notify(uint64_t generation, unsigned queue) {
+  if (generation != m_generation || queue >= m_queues.size()) return;
+  consume_requests(queue);
+  if (m_uring_ok) {
+    bool barrier = m_barrier;  // one taken off the ring just now holds the rest back
+    io_uring_submit(&m_uring);
+    // Reads the page cache holds complete inside io_uring_submit(): answer
+    // them in the same push (one notification) instead of a trip through the
+    // event loop and a second push.
+    reap_completions();
+    if (barrier && !m_barrier) consume_all();
+  }
   push_responses();
 }
 
-void BlkBack::consume_requests() {
+void BlkBack::consume_requests(unsigned queue) {
+  // fail_device() empties m_queues: check before every use.
+  auto ring = [&]() -> BlkifBackRing* { return queue < m_queues.size() ? &*m_queues[queue].ring : nullptr; };
   do {
-    if (m_ring->overflowed()) return fail_device("the frontend overran the request ring");
-    // A barrier holds back every later request until it has completed.
-    while (m_ring && !m_barrier && m_ring->unconsumed_requests()) start(m_ring->take_request());
+    if (ring()->overflowed()) return fail_device("the frontend overran a request ring");
+    // A barrier holds back every later request, on every queue, until it has completed.
+    while (ring() && !m_barrier && ring()->unconsumed_requests()) start(queue, ring()->take_request());
     if (m_barrier) break;  // its completion consumes the rest
-  } while (m_ring && m_ring->final_check_for_requests());
+  } while (ring() && ring()->final_check_for_requests());
+}
+
+void BlkBack::consume_all() {
+  for (unsigned q = 0; q < m_queues.size() && !m_barrier; ++q) consume_requests(q);
   if (m_uring_ok) io_uring_submit(&m_uring);
 }
 
-void BlkBack::start(const blkif_request& req) {
+void BlkBack::start(unsigned queue, const blkif_request& req) {
   RequestLimits limits{kMaxIndirectSegments, true};
   RequestCheck check = check_request(req, m_geometry, limits);
   uint8_t data_op = data_operation(req);
   if (check != RequestCheck::kOk) {
     m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(check));
-    respond(req.id, data_op, check == RequestCheck::kUnsupportedOp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
+    respond(queue, req.id, data_op, check == RequestCheck::kUnsupportedOp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
     return;
   }
   auto* f = new InFlight;
   ++m_inflight;
+  f->queue = queue;
   f->id = req.id;
   f->operation = data_op;
   bool sync = req.operation == BLKIF_OP_FLUSH_DISKCACHE || req.operation == BLKIF_OP_WRITE_BARRIER;
@@ -222,7 +267,9 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
     complete(&f);
     return true;
   }
-  // Two entries at most per request, and the queue is twice the ring.
+  // Two entries at most per request: hand what is queued to the kernel when
+  // the submission queue runs short.
+  if (io_uring_sq_space_left(&m_uring) < 2) io_uring_submit(&m_uring);
   if (io_uring_sq_space_left(&m_uring) < 2) return false;
   io_uring_sqe* sqe = io_uring_get_sqe(&m_uring);
   if (discard) {
@@ -254,8 +301,15 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
 }
 
 void BlkBack::on_uring_ready() {
-  io_uring_cqe* cqe = nullptr;
   bool barrier = m_barrier;
+  reap_completions();
+  // A barrier completed: the requests behind it may go now.
+  if (barrier && !m_barrier) consume_all();
+  push_responses();
+}
+
+void BlkBack::reap_completions() {
+  io_uring_cqe* cqe = nullptr;
   while (io_uring_peek_cqe(&m_uring, &cqe) == 0) {
     auto tagged = reinterpret_cast<uintptr_t>(io_uring_cqe_get_data(cqe));
     auto* f = reinterpret_cast<InFlight*>(tagged & ~uintptr_t{1});
@@ -265,9 +319,6 @@ void BlkBack::on_uring_ready() {
     record_result(*f, res, tagged & 1);
     if (--f->cqes_pending == 0) complete(f);
   }
-  // A barrier completed: the requests behind it may go now.
-  if (barrier && !m_barrier && m_ring) consume_requests();
-  push_responses();
 }
 
 void BlkBack::record_result(InFlight& f, int res, bool sync) {
@@ -285,22 +336,23 @@ void BlkBack::complete(InFlight* f) {
   --m_inflight;
   if (f->operation == BLKIF_OP_WRITE_BARRIER) m_barrier = false;
   int16_t status = f->unsupported ? BLKIF_RSP_EOPNOTSUPP : f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
-  respond(f->id, f->operation, status);
+  respond(f->queue, f->id, f->operation, status);
   delete f;
 }
 
-void BlkBack::respond(uint64_t id, uint8_t operation, int16_t status) {
+void BlkBack::respond(unsigned queue, uint64_t id, uint8_t operation, int16_t status) {
   ++m_served;
-  if (!m_ring) return;
+  if (queue >= m_queues.size() || !m_queues[queue].ring) return;
   blkif_response rsp{};
   rsp.id = id;
   rsp.operation = operation;
   rsp.status = status;
-  m_ring->put_response(rsp);
+  m_queues[queue].ring->put_response(rsp);
 }
 
 void BlkBack::push_responses() {
-  if (m_ring && m_ring->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(m_port);
+  for (Queue& q : m_queues)
+    if (q.ring && q.ring->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q.port);
 }
 
 void BlkBack::drain_inflight() {

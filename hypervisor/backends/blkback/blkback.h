@@ -1,12 +1,14 @@
 // The PV block backend (xen/io/blkif.h): serves one guest's virtual disk from a
-// raw image file. One ring (ring-ref + event-channel); READ, WRITE,
-// FLUSH_DISKCACHE (bare, or carrying a write: write then fdatasync),
-// WRITE_BARRIER (the same, after every earlier request and before any later
-// one), DISCARD (a hole punched in the file) and INDIRECT (up to 256 segments
+// raw image file. Up to 4 queues by default (multi-queue-max-queues), each a
+// ring of up to 16 contiguous pages (max-ring-page-order 4) with its own event
+// channel; READ, WRITE, FLUSH_DISKCACHE (bare, or carrying a write: write then
+// fdatasync), WRITE_BARRIER (the same, after every earlier request and before
+// any later one, on every queue), DISCARD (a hole punched in the file) and INDIRECT (up to 256 segments
 // in up to 8 indirect pages). With feature-persistent the frontend's pages
 // stay mapped, cached by grant ref (at most 256 per device), instead of
 // map/unmap per request. File I/O goes through io_uring, whose completion fd
-// is on the hypervisor's EventLoop, so a slow request never holds up the others.
+// is on the hypervisor's EventLoop, so a slow request never holds up the others;
+// one io_uring serves every queue.
 //
 // blkback.cpp is the data path (ring, grants, io_uring); blkback_xenbus.cpp is
 // the xenstore side (keys, state changes, connect and disconnect).
@@ -28,6 +30,7 @@
 #include "atoll/shared_ring.h"
 #include "atoll/types.h"
 #include "blkback_request.h"
+#include "blkback_xenbus.h"
 #include "domain.h"
 #include "event_loop.h"
 #include "xenstored.h"
@@ -37,14 +40,20 @@ namespace atl::hv {
 struct DiskConfig {
   std::string path;
   bool read_only = false;
+  // O_DIRECT on the image file (the page cache bypassed), where the file system allows it.
+  bool direct = false;
+  // multi-queue-max-queues: rings the frontend may set up.
+  unsigned queues = 4;
 };
 
-// Parses `path[,ro]` (the --disk option's value); false for an unknown flag.
+// Parses `path[,ro][,direct][,queues=N]` (the --disk option's value, N in
+// 1..16); false for an unknown flag or a bad N.
 bool parse_disk_option(const std::string& text, DiskConfig& out);
 
 using BlkifSharedRing = SharedRing<blkif_request, blkif_response>;
 using BlkifBackRing = BackRing<blkif_request, blkif_response>;
 static_assert(BlkifSharedRing::kSize == 32);
+static_assert(BlkifSharedRing::size_for_pages(1u << kMaxRingPageOrder) == 512);
 
 class BlkBack {
  public:
@@ -56,7 +65,7 @@ class BlkBack {
   BlkBack(const BlkBack&) = delete;
   BlkBack& operator=(const BlkBack&) = delete;
 
-  bool connected() const { return m_ring.has_value(); }
+  bool connected() const { return !m_queues.empty(); }
   uint64_t requests_served() const { return m_served; }
 
   // feature-max-indirect-segments (Linux blkback's MAX_INDIRECT_SEGMENTS).
@@ -66,6 +75,7 @@ class BlkBack {
 
  private:
   struct InFlight {
+    unsigned queue = 0;  // answered on this queue's ring
     uint64_t id = 0;
     uint8_t operation = 0;       // answered in the response
     uint8_t data_op = 0;         // READ or WRITE when it moves data
@@ -85,12 +95,19 @@ class BlkBack {
 
   // Data path (blkback.cpp).
   bool setup_uring(std::string& error);
-  Result<void> connect_ring(GrantRef ring_ref, EvtchnPort port);
+  // Maps every queue's ring and binds its event channel; all or nothing.
+  Result<void> connect_rings(const FrontendRings& rings);
+  // The ring's pages, mapped one by one and refused unless they are adjacent
+  // in guest memory (see docs/block.md, "Multi-page rings").
+  Result<BlkifSharedRing*> map_ring(const std::vector<GrantRef>& refs, std::vector<uint64_t>& maps);
   void disconnect_ring();
-  void on_guest_notify(uint64_t generation);
+  void on_guest_notify(uint64_t generation, unsigned queue);
   void on_uring_ready();
-  void consume_requests();
-  void start(const blkif_request& req);
+  // Takes every completion off io_uring (responses written, not pushed).
+  void reap_completions();
+  void consume_requests(unsigned queue);
+  void consume_all();
+  void start(unsigned queue, const blkif_request& req);
   // The request's segments: from the slot, or copied out of its indirect pages.
   bool read_segments(InFlight& f, const blkif_request& req, blkif_request_segment* segs);
   // A page the frontend granted: a persistent mapping (cached, or cached now)
@@ -102,7 +119,7 @@ class BlkBack {
   // `sync` is the fdatasync's completion.
   static void record_result(InFlight& f, int res, bool sync);
   void complete(InFlight* f);
-  void respond(uint64_t id, uint8_t operation, int16_t status);
+  void respond(unsigned queue, uint64_t id, uint8_t operation, int16_t status);
   void push_responses();
   void drain_inflight();
   // Ends the connection after a protocol violation (ring overrun).
@@ -127,9 +144,13 @@ class BlkBack {
 
   io_uring m_uring{};
   bool m_uring_ok = false;
-  std::optional<BlkifBackRing> m_ring;
-  uint64_t m_ring_map = 0;
-  EvtchnPort m_port{0};
+  struct Queue {
+    std::optional<BlkifBackRing> ring;
+    std::vector<uint64_t> ring_maps;  // grant mapping handles, one per ring page
+    EvtchnPort port{0};
+  };
+  std::vector<Queue> m_queues;  // empty while disconnected
+  unsigned m_max_queues = 4;
   // Every bound port keeps its callback; older generations are ignored.
   uint64_t m_generation = 0;
   unsigned m_inflight = 0;

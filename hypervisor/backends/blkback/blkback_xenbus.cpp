@@ -16,7 +16,8 @@
 
 namespace atl::hv {
 
-std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
+std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk, unsigned max_queues,
+                                                unsigned max_ring_page_order) {
   std::map<std::string, std::string> keys = {
       {"sectors", std::to_string(disk.sectors)},
       {"sector-size", "512"},
@@ -29,6 +30,9 @@ std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
       // Barriers: every earlier request first, then the write and fdatasync,
       // and no later request before it completes.
       {"feature-barrier", "1"},
+      // Rings of up to 2^order contiguous pages, and one ring per queue.
+      {"max-ring-page-order", std::to_string(max_ring_page_order)},
+      {"multi-queue-max-queues", std::to_string(max_queues)},
       {"mode", disk.read_only ? "r" : "w"},
       {"type", "file"},
   };
@@ -43,22 +47,62 @@ std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk) {
   return keys;
 }
 
-Result<FrontendRing> parse_frontend_ring(const std::optional<std::string>& ring_ref,
-                                         const std::optional<std::string>& event_channel,
-                                         const std::optional<std::string>& protocol,
-                                         const std::optional<std::string>& ring_page_order) {
-  if (ring_page_order && *ring_page_order != "0") return Errno::kOpNotSupp;
+namespace {
+
+std::optional<uint32_t> parse_optional_u32(const std::optional<std::string>& text) {
+  return text ? parse_u32(*text) : std::nullopt;
+}
+
+Result<FrontendQueue> parse_queue(const FrontendKeys& key, const std::string& prefix, std::optional<unsigned> order) {
+  FrontendQueue q;
+  auto port_text = key(prefix + "event-channel");
+  if (!port_text) return Errno::kNoEnt;
+  auto port = parse_u32(*port_text);
+  if (!port) return Errno::kInval;
+  q.port = EvtchnPort(*port);
+  unsigned pages = order ? 1u << *order : 1u;
+  for (unsigned i = 0; i < pages; ++i) {
+    auto text = key(prefix + (order ? "ring-ref" + std::to_string(i) : std::string("ring-ref")));
+    if (!text) return Errno::kNoEnt;
+    auto ref = parse_u32(*text);
+    if (!ref) return Errno::kInval;
+    q.ring_refs.push_back(GrantRef(*ref));
+  }
+  return q;
+}
+
+}  // namespace
+
+Result<FrontendRings> parse_frontend_rings(const FrontendKeys& key, unsigned max_queues,
+                                           unsigned max_ring_page_order) {
+  auto protocol = key("protocol");
   if (protocol && *protocol != XEN_IO_PROTO_ABI_X86_64) return Errno::kOpNotSupp;
-  if (!ring_ref || !event_channel) return Errno::kNoEnt;
-  auto ref = parse_u32(*ring_ref);
-  auto port = parse_u32(*event_channel);
-  if (!ref || !port) return Errno::kInval;
-  return FrontendRing{GrantRef(*ref), EvtchnPort(*port)};
+  auto order_text = key("ring-page-order");
+  std::optional<uint32_t> order = parse_optional_u32(order_text);
+  if (order_text && (!order || *order > max_ring_page_order)) return Errno::kInval;
+  auto queues_text = key("multi-queue-num-queues");
+  std::optional<uint32_t> queues = parse_optional_u32(queues_text);
+  if (queues_text && (!queues || *queues == 0 || *queues > max_queues)) return Errno::kInval;
+  FrontendRings rings;
+  rings.ring_page_order = order.value_or(0);
+  unsigned n = queues.value_or(1);
+  for (unsigned i = 0; i < n; ++i) {
+    auto q = parse_queue(key, n == 1 ? std::string() : "queue-" + std::to_string(i) + "/", order);
+    if (!q.ok()) return q.error();
+    rings.queues.push_back(std::move(q.value()));
+  }
+  return rings;
 }
 
 std::unique_ptr<BlkBack> BlkBack::try_create(Domain& domain, xs::Xenstored& store, EventLoop& loop,
                                              const DiskConfig& disk, uint32_t devid, std::string& error) {
-  int fd = open(disk.path.c_str(), (disk.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  int flags = (disk.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  int fd = open(disk.path.c_str(), flags | (disk.direct ? O_DIRECT : 0));
+  if (fd < 0 && disk.direct && errno == EINVAL) {
+    // tmpfs and some others refuse O_DIRECT: say so and use the page cache.
+    fprintf(stderr, "atoll: disk %s: the file system refuses O_DIRECT; using buffered I/O\n", disk.path.c_str());
+    fd = open(disk.path.c_str(), flags);
+  }
   if (fd < 0) {
     error = "cannot open disk " + disk.path + (disk.read_only ? "" : " for writing") + ": " + strerror(errno);
     return nullptr;
@@ -77,11 +121,12 @@ std::unique_ptr<BlkBack> BlkBack::try_create(Domain& domain, xs::Xenstored& stor
   // Trailing bytes past the last whole sector are not part of the disk.
   DiskGeometry geometry{static_cast<uint64_t>(st.st_size) / 512, disk.read_only};
   std::unique_ptr<BlkBack> b(new BlkBack(domain, store, loop, fd, geometry, devid));
+  b->m_max_queues = disk.queues;
   if (!b->setup_uring(error)) return nullptr;
   std::string d = std::to_string(domain.domid()), n = std::to_string(devid);
   b->m_fe_path = "/local/domain/" + d + "/device/vbd/" + n;
   b->m_be_path = "/local/domain/0/backend/vbd/" + d + "/" + n;
-  auto keys = blkback_keys(geometry);
+  auto keys = blkback_keys(geometry, disk.queues);
   keys["params"] = disk.path;
   store.create_device_layout(domain.domid(), "vbd", devid, keys,
                              {{"virtual-device", n}, {"device-type", "disk"}});
@@ -111,16 +156,16 @@ void BlkBack::set_state(XenbusState state) {
 }
 
 Result<void> BlkBack::connect_from_keys() {
-  auto key = [this](const char* name) -> std::optional<std::string> {
+  auto key = [this](const std::string& name) -> std::optional<std::string> {
     auto v = m_store.read(m_fe_path + "/" + name);
     if (!v.ok()) return std::nullopt;
     return v.value();
   };
-  auto ring = parse_frontend_ring(key("ring-ref"), key("event-channel"), key("protocol"), key("ring-page-order"));
-  if (!ring.ok()) return ring.error();
+  auto rings = parse_frontend_rings(key, m_max_queues);
+  if (!rings.ok()) return rings.error();
   auto persistent = key("feature-persistent");
   m_persistent = persistent && *persistent == "1";
-  return connect_ring(ring->ring_ref, ring->port);
+  return connect_rings(*rings);
 }
 
 void BlkBack::on_frontend_state() {
@@ -135,7 +180,8 @@ void BlkBack::on_frontend_state() {
       return;
     }
     set_state(XenbusStateConnected);
-    on_guest_notify(m_generation);  // requests queued before we connected
+    consume_all();  // requests queued before we connected
+    push_responses();
   }
   if (r.state) set_state(*r.state);
 }

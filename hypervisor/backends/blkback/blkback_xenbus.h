@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "atoll/result.h"
 #include "atoll/types.h"
@@ -16,24 +18,43 @@
 
 namespace atl::hv {
 
+// Multi-page rings (xen/io/blkif.h, max-ring-page-order): up to 2^4 = 16
+// pages, 512 slots of blkif requests.
+constexpr unsigned kMaxRingPageOrder = 4;
+// multi-queue-max-queues: at most this many rings (and event channels) per disk.
+constexpr unsigned kMaxQueuesLimit = 16;
+
 // sectors, sector-size 512, physical-sector-size 4096, info (VDISK_READONLY),
 // feature-flush-cache 1, feature-persistent 1, feature-max-indirect-segments
-// 256, feature-barrier 1, mode r/w, and on a writable disk feature-discard 1
-// with discard-granularity 4096, discard-alignment 0, discard-secure 0. No
-// multi-page rings or queues (yet), so none of their keys.
-std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk);
+// 256, feature-barrier 1, max-ring-page-order `max_ring_page_order`,
+// multi-queue-max-queues `max_queues`, mode r/w, and on a writable disk
+// feature-discard 1 with discard-granularity 4096, discard-alignment 0,
+// discard-secure 0.
+std::map<std::string, std::string> blkback_keys(const DiskGeometry& disk, unsigned max_queues = 4,
+                                                unsigned max_ring_page_order = kMaxRingPageOrder);
 
-struct FrontendRing {
-  GrantRef ring_ref;
-  EvtchnPort port;
+struct FrontendQueue {
+  std::vector<GrantRef> ring_refs;  // 2^ring-page-order of them, in ring order
+  EvtchnPort port{0};
+};
+struct FrontendRings {
+  unsigned ring_page_order = 0;
+  std::vector<FrontendQueue> queues;  // multi-queue-num-queues of them
 };
 
-// What the frontend wrote, as read from its directory (a missing key is
-// nullopt). Refuses multi-page rings and any protocol but the native x86_64 one.
-Result<FrontendRing> parse_frontend_ring(const std::optional<std::string>& ring_ref,
-                                         const std::optional<std::string>& event_channel,
-                                         const std::optional<std::string>& protocol,
-                                         const std::optional<std::string>& ring_page_order);
+// Reads a key of the frontend's directory ("ring-ref", "queue-1/event-channel");
+// nullopt when it is missing.
+using FrontendKeys = std::function<std::optional<std::string>(const std::string&)>;
 
+// What the frontend wrote (xen/io/blkif.h, "Frontend XenBus Nodes"):
+// ring-page-order (absent: one page and the key `ring-ref`; present: 0..max
+// and the keys ring-ref0..ring-ref<2^order - 1>), multi-queue-num-queues
+// (absent: one queue, keys at the top; else 1..max_queues, each queue's keys
+// under queue-<n>/ when there is more than one), event-channel per queue,
+// protocol. Errors: kOpNotSupp (a protocol but the native x86_64 one), kInval
+// (an order or queue count out of range, a malformed number), kNoEnt (a
+// missing ring-ref or event-channel).
+Result<FrontendRings> parse_frontend_rings(const FrontendKeys& key, unsigned max_queues,
+                                           unsigned max_ring_page_order = kMaxRingPageOrder);
 
 }  // namespace atl::hv

@@ -45,9 +45,17 @@ struct SharedRing {
   };
   // ABI: __CONST_RING_SIZE: the largest power of two that fits after the header.
   static constexpr uint32_t kSize = ring_floor_pow2((PageSize - sizeof(SharedRingHeader)) / sizeof(Entry));
+  // __RING_SIZE of a ring spanning `pages` contiguous pages (xen/io/blkif.h's
+  // ring-page-order): the entries run on past the first page.
+  static constexpr uint32_t size_for_pages(size_t pages) {
+    return ring_floor_pow2((pages * PageSize - sizeof(SharedRingHeader)) / sizeof(Entry));
+  }
 
   SharedRingHeader header;
   Entry ring[kSize];
+
+  // Entry `i` of a ring of any size (ring[] declares only the first page's).
+  Entry& entry(uint32_t i) { return reinterpret_cast<Entry*>(reinterpret_cast<uint8_t*>(this) + sizeof header)[i]; }
 
   // SHARED_RING_INIT: both event thresholds at 1, so the first message notifies.
   void init() {
@@ -78,14 +86,16 @@ class FrontRing {
   using Shared = SharedRing<Req, Rsp, PageSize>;
   static constexpr uint32_t kSize = Shared::kSize;
 
-  // Takes over a page the caller has initialised (Shared::init()) and granted.
-  explicit FrontRing(Shared* sring) : m_sring(sring) {}
+  // Takes over a page the caller has initialised (Shared::init()) and granted;
+  // `size` is Shared::size_for_pages() for a ring spanning several pages.
+  explicit FrontRing(Shared* sring, uint32_t size = kSize) : m_sring(sring), m_size(size) {}
 
-  uint32_t free_slots() const { return kSize - m_req_prod_pvt.distance_from(m_rsp_cons); }
+  uint32_t size() const { return m_size; }
+  uint32_t free_slots() const { return m_size - m_req_prod_pvt.distance_from(m_rsp_cons); }
   bool full() const { return free_slots() == 0; }
   // The slot for the next request; the caller checks !full() first.
   Req& next_request() {
-    Req& r = m_sring->ring[m_req_prod_pvt.slot(kSize)].req;
+    Req& r = m_sring->entry(m_req_prod_pvt.slot(m_size)).req;
     ++m_req_prod_pvt;
     return r;
   }
@@ -109,7 +119,7 @@ class FrontRing {
   // Copies the next response out of its slot; the caller checks unconsumed_responses().
   Rsp take_response() {
     Rsp r;
-    memcpy(&r, const_cast<const Rsp*>(&m_sring->ring[m_rsp_cons.slot(kSize)].rsp), sizeof r);
+    memcpy(&r, const_cast<const Rsp*>(&m_sring->entry(m_rsp_cons.slot(m_size)).rsp), sizeof r);
     ++m_rsp_cons;
     return r;
   }
@@ -132,6 +142,7 @@ class FrontRing {
 
  private:
   Shared* m_sring;
+  uint32_t m_size;
   RingIdx m_req_prod_pvt{0};
   RingIdx m_rsp_cons{0};
 };
@@ -142,25 +153,28 @@ class BackRing {
   using Shared = SharedRing<Req, Rsp, PageSize>;
   static constexpr uint32_t kSize = Shared::kSize;
 
-  // Attaches to a page the frontend initialised; its current indices are the start.
-  explicit BackRing(Shared* sring)
-      : m_sring(sring), m_rsp_prod_pvt(sring->header.rsp_prod), m_req_cons(sring->header.rsp_prod) {}
+  // Attaches to a page the frontend initialised; its current indices are the
+  // start. `size` is Shared::size_for_pages() for a ring spanning several pages.
+  explicit BackRing(Shared* sring, uint32_t size = kSize)
+      : m_sring(sring), m_size(size), m_rsp_prod_pvt(sring->header.rsp_prod), m_req_cons(sring->header.rsp_prod) {}
+
+  uint32_t size() const { return m_size; }
 
   // RING_REQUEST_PROD_OVERFLOW: the frontend's req_prod is more than a ring
   // ahead of our responses. Only a broken or hostile frontend does this.
   bool overflowed() const {
-    return ring_detail::load(&m_sring->header.req_prod).distance_from(m_rsp_prod_pvt) > kSize;
+    return ring_detail::load(&m_sring->header.req_prod).distance_from(m_rsp_prod_pvt) > m_size;
   }
   // RING_HAS_UNCONSUMED_REQUESTS: requests produced, limited by free response slots.
   uint32_t unconsumed_requests() const {
     uint32_t reqs = ring_detail::load(&m_sring->header.req_prod).distance_from(m_req_cons);
-    uint32_t rsps = kSize - m_req_cons.distance_from(m_rsp_prod_pvt);
+    uint32_t rsps = m_size - m_req_cons.distance_from(m_rsp_prod_pvt);
     return reqs < rsps ? reqs : rsps;
   }
   // Copies the next request out of shared memory: validate the copy, never the slot.
   Req take_request() {
     Req r;
-    memcpy(&r, const_cast<const Req*>(&m_sring->ring[m_req_cons.slot(kSize)].req), sizeof r);
+    memcpy(&r, const_cast<const Req*>(&m_sring->entry(m_req_cons.slot(m_size)).req), sizeof r);
     ++m_req_cons;
     return r;
   }
@@ -169,11 +183,11 @@ class BackRing {
   // counts is that one). The caller checks unconsumed_requests() first.
   Req peek_request() const {
     Req r;
-    memcpy(&r, const_cast<const Req*>(&m_sring->ring[m_req_cons.slot(kSize)].req), sizeof r);
+    memcpy(&r, const_cast<const Req*>(&m_sring->entry(m_req_cons.slot(m_size)).req), sizeof r);
     return r;
   }
   void put_response(const Rsp& rsp) {
-    memcpy(&m_sring->ring[m_rsp_prod_pvt.slot(kSize)].rsp, &rsp, sizeof rsp);
+    memcpy(&m_sring->entry(m_rsp_prod_pvt.slot(m_size)).rsp, &rsp, sizeof rsp);
     ++m_rsp_prod_pvt;
   }
   NotifyNeeded push_responses() {
@@ -194,6 +208,7 @@ class BackRing {
 
  private:
   Shared* m_sring;
+  uint32_t m_size;
   RingIdx m_rsp_prod_pvt;
   RingIdx m_req_cons;
 };

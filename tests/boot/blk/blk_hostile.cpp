@@ -3,13 +3,19 @@
 // range, grant refs never made, read-only or granted to another domain). Each
 // must come back as an error and a good request still works. Then it overruns
 // the ring index: the backend must disconnect the device (Closing), and the
-// xenbus handshake brings it back, connected, on a fresh ring. The guest
-// exiting 0 under `atoll run` shows the hypervisor outlived all of it.
+// xenbus handshake brings it back, connected, on a fresh ring. Before any of
+// that, its first handshakes offer broken rings (multi-page rings whose pages
+// are scattered or repeated, or whose order or ring-ref%u keys are wrong, too
+// many queues): the backend must refuse each (Closing) and connect to the
+// good ring that follows. The guest exiting 0 under `atoll run` shows the
+// hypervisor outlived all of it.
 #include <stdlib.h>
 #include <string.h>
 #include <xen/io/blkif.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "atoll/evtchn.h"
 #include "atoll/gnttab.h"
@@ -26,11 +32,16 @@ namespace {
 
 using Ring = FrontRing<blkif_request, blkif_response>;
 
+// Ring layouts the backend must refuse, one per handshake, before a good one.
+enum class BadRing { kScattered, kRepeated, kOrderTooBig, kMissingRingRef, kTooManyQueues };
+
 class HostileFront final : public xs::XenbusDriver {
  public:
   Result<void> on_backend_ready(xs::XenbusDevice& device) override {
     backend = device.backend_id();
-    page = aligned_alloc(4096, 4096);
+    // Three pages: the ring is the first, the third is not adjacent to it.
+    page = aligned_alloc(4096, 3 * 4096);
+    memset(page, 0, 3 * 4096);
     auto* sring = static_cast<Ring::Shared*>(page);
     sring->init();
     ring.emplace(sring);
@@ -40,14 +51,49 @@ class HostileFront final : public xs::XenbusDriver {
     ring_ref = *ref;
     port = *p;
     evtchn::bind(*port, [](EvtchnPort, void* q) { static_cast<sched::WaitQueue*>(q)->wake_all(); }, &waiters);
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::string rref = std::to_string(ring_ref->value());
+    offering_bad = !bad_rings.empty();
+    if (bad_rings.empty()) {
+      keys = {{"ring-ref", rref}};
+    } else {
+      BadRing bad = bad_rings.front();
+      bad_rings.erase(bad_rings.begin());
+      switch (bad) {
+        case BadRing::kScattered: {
+          auto far = gnttab::grant_access(backend, gnttab::virt_to_gfn(static_cast<uint8_t*>(page) + 2 * 4096),
+                                          gnttab::Access::kReadWrite);
+          if (!far.ok()) return Errno::kNoSpc;
+          extra_refs.push_back(*far);
+          keys = {{"ring-page-order", "1"}, {"ring-ref0", rref}, {"ring-ref1", std::to_string(far->value())}};
+          break;
+        }
+        case BadRing::kRepeated: keys = {{"ring-page-order", "1"}, {"ring-ref0", rref}, {"ring-ref1", rref}}; break;
+        case BadRing::kOrderTooBig:
+          keys = {{"ring-page-order", "5"}};
+          for (unsigned i = 0; i < 32; ++i) keys.push_back({"ring-ref" + std::to_string(i), rref});
+          break;
+        case BadRing::kMissingRingRef:  // order 2 wants ring-ref0..3
+          keys = {{"ring-page-order", "2"}, {"ring-ref0", rref}, {"ring-ref1", rref}};
+          break;
+        case BadRing::kTooManyQueues: keys = {{"multi-queue-num-queues", "17"}, {"ring-ref", rref}}; break;
+      }
+      ++bad_offered;
+    }
+    keys.push_back({"event-channel", std::to_string(port->value())});
     return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
-      if (auto r = t.write(device.key("ring-ref"), std::to_string(ring_ref->value())); !r.ok()) return r;
-      return t.write(device.key("event-channel"), std::to_string(port->value()));
+      // Keys of an earlier, refused layout must not linger into this one.
+      for (const char* stale : {"ring-page-order", "multi-queue-num-queues", "ring-ref"}) (void)t.rm(device.key(stale));
+      for (unsigned i = 0; i < 32; ++i) (void)t.rm(device.key("ring-ref" + std::to_string(i)));
+      for (auto& [k, v] : keys)
+        if (auto r = t.write(device.key(k), v); !r.ok()) return r;
+      return Result<void>();
     });
   }
   Result<void> on_connected(xs::XenbusDevice&) override {
     connected = true;
     ++connects;
+    if (offering_bad) ++bad_connects;
     waiters.wake_all();
     return {};
   }
@@ -61,7 +107,10 @@ class HostileFront final : public xs::XenbusDriver {
       evtchn::unbind(*port);
       (void)evtchn::close(*port);
     }
-    if (ring_ref && gnttab::end_access(*ring_ref)) free(page);
+    bool released = true;
+    for (GrantRef r : extra_refs) released = gnttab::end_access(r) && released;
+    extra_refs.clear();
+    if (ring_ref && gnttab::end_access(*ring_ref) && released) free(page);
     port.reset();
     ring_ref.reset();
     ring.reset();
@@ -92,6 +141,11 @@ class HostileFront final : public xs::XenbusDriver {
   std::optional<Ring> ring;
   std::optional<GrantRef> ring_ref;
   std::optional<EvtchnPort> port;
+  std::vector<GrantRef> extra_refs;  // a scattered ring's second page
+  std::vector<BadRing> bad_rings;    // offered first, one per handshake
+  int bad_offered = 0;
+  bool offering_bad = false;  // the layout of the current handshake is broken
+  int bad_connects = 0;       // the backend connected to a broken layout
   sched::WaitQueue waiters;
   bool connected = false;
   bool saw_closing = false;
@@ -119,9 +173,14 @@ int main() {
   CHECK(ids.ok() && ids->size() == 1, "one vbd in xenstore");
   if (!ids.ok() || ids->empty()) return check_result("blk_hostile");
   HostileFront front;
+  front.bad_rings = {BadRing::kScattered, BadRing::kRepeated, BadRing::kOrderTooBig, BadRing::kMissingRingRef,
+                     BadRing::kTooManyQueues};
   auto dev = xs::XenbusDevice::try_create(*client, "device/vbd/" + (*ids)[0], front, xs::Handshake::kViaInitialised);
   CHECK(dev.ok() && (*dev)->start().ok(), "handshake started");
   CHECK(front.wait_for([](HostileFront& f) { return f.connected; }), "connected");
+  CHECK(front.bad_offered == 5 && front.bad_connects == 0 && front.connects == 1,
+        "5 broken ring layouts refused before the good one connected (%d offered)", front.bad_offered);
+  front.saw_closing = false;
   auto sectors_text = client->read((*dev)->backend_key("sectors"));
   uint64_t sectors = sectors_text.ok() ? strtoull(sectors_text->c_str(), nullptr, 10) : 0;
 

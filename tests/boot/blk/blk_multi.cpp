@@ -4,10 +4,14 @@
 //              the runner filled; they must read back as zeroes.
 //   "two":     two disks at once, each written with its own pattern.
 //   "big":     a 256 MiB disk written with a pseudo-random pattern and verified.
-//   "reconnect": close() and reopen() the device mid-run; I/O works after.
-//   "async":   the async API: 96 requests submitted at once (three rings'
-//              worth, merged while they wait), completion callbacks,
-//              indirect 1 MiB writes from a misaligned buffer, write_flush.
+//   "reconnect": close() and reopen() the device mid-run; I/O works after
+//              ("reconnect-1q": one queue, its ring two pages).
+//   "async":   the async API: 96 requests submitted at once (more than the 64
+//              in flight, merged while they wait), completion callbacks,
+//              indirect 1 MiB writes from a misaligned buffer, write_flush;
+//              on 4 queues of one-page rings, every queue carrying requests.
+//   "async-1q": the same on one queue (the disk given with queues=1), whose
+//              ring spans two pages (64 slots: ring-page-order 1).
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,8 +141,11 @@ void count_completion(blk::Request& r) {
   if (!r.result().ok()) ++c->failed;
 }
 
-void run_async(blk::BlkFront& d, uint64_t* buf) {
+void run_async(blk::BlkFront& d, uint64_t* buf, unsigned queues) {
   constexpr unsigned kRequests = 96;  // 4 KiB each: sectors 0..767
+  // One queue: a two-page ring holds the 64 in flight; four: one page each.
+  uint32_t ring = queues == 1 ? 64 : 32;
+  CHECK(d.queues() == queues && d.ring_size() == ring, "%u queue(s) of %u-slot rings", d.queues(), d.ring_size());
   CHECK(d.has_persistent() && d.max_segments() == blk::BlkFront::kMaxIndirectSegments,
         "feature-persistent, %u segments per request", d.max_segments());
   static blk::Request reqs[kRequests];
@@ -161,6 +168,11 @@ void run_async(blk::BlkFront& d, uint64_t* buf) {
   CHECK(d.stats().merged > before.merged, "adjacent waiting writes were merged (%llu merged, %llu slots)",
         static_cast<unsigned long long>(d.stats().merged - before.merged),
         static_cast<unsigned long long>(d.stats().slots - before.slots));
+  unsigned used = 0;
+  for (unsigned q = 0; q < blk::BlkFront::kMaxQueues; ++q) used += d.stats().per_queue[q] > before.per_queue[q];
+  auto per_queue = [&](unsigned q) { return static_cast<unsigned long long>(d.stats().per_queue[q]); };
+  CHECK(used == queues, "requests went out on %u queue(s) (%llu %llu %llu %llu)", used, per_queue(0), per_queue(1),
+        per_queue(2), per_queue(3));
 
   // The rest of the disk from a buffer one byte off alignment, 1 MiB a call.
   auto* spare = static_cast<uint8_t*>(aligned_alloc(4096, kChunkSectors * 512 + 4096));
@@ -217,8 +229,9 @@ int main(int argc, char** argv) {
   auto* buf = static_cast<uint64_t*>(aligned_alloc(4096, kChunkSectors * 512));
   if (two) run_two();
   else if (strcmp(mode, "big") == 0) run_big(*d, buf);
-  else if (strcmp(mode, "reconnect") == 0) run_reconnect(*d, buf);
-  else if (strcmp(mode, "async") == 0) run_async(*d, buf);
+  else if (strncmp(mode, "reconnect", 9) == 0) run_reconnect(*d, buf);
+  else if (strcmp(mode, "async") == 0) run_async(*d, buf, 4);
+  else if (strcmp(mode, "async-1q") == 0) run_async(*d, buf, 1);
   else run_discard(*d, buf);
   free(buf);
   return check_result("blk_multi");

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Boots blk_multi with the disks a mode needs and checks the files afterwards.
 
-usage: run_blk_multi.py ATOLL IMAGE discard|two|big|reconnect
+usage: run_blk_multi.py ATOLL IMAGE discard|two|big|reconnect|async|async-1q
 
 discard:   a 16 MiB file of random bytes; afterwards sectors 2048..4095 must be
            a hole (SEEK_DATA skips it, st_blocks dropped by 1 MiB), 8193..8194
@@ -10,6 +10,8 @@ two:       4 MiB and 8 MiB zeroed files; each must hold its own pattern.
 big:       a 256 MiB sparse file; sampled 4 KiB blocks must hold the pattern
            (the guest verified all of it).
 reconnect: a 16 MiB zeroed file; it must hold the pattern afterwards.
+reconnect-1q, async, async-1q: the disk offering 4 queues (the default) or
+           one (-1q), whose ring then spans two pages.
 """
 import os
 import random
@@ -104,12 +106,14 @@ def main():
             # Each disk's seed is its size in sectors.
             ok = whole_pattern_ok(disk, (4 << 20) // 512) & whole_pattern_ok(second, (8 << 20) // 512)
             return 0 if ok else 1
-        if mode == 'reconnect':
+        if mode in ('reconnect', 'reconnect-1q'):
             make(disk, 16 << 20)
-            return 0 if boot(atoll, image, mode, [disk]) and whole_pattern_ok(disk, 7) else 1
-        if mode == 'async':
+            arg = disk + (',queues=1' if mode == 'reconnect-1q' else '')
+            return 0 if boot(atoll, image, mode, [arg]) and whole_pattern_ok(disk, 7) else 1
+        if mode in ('async', 'async-1q'):
             make(disk, 16 << 20)
-            return 0 if boot(atoll, image, mode, [disk]) and whole_pattern_ok(disk, 9) else 1
+            arg = disk + (',queues=1' if mode == 'async-1q' else '')
+            return 0 if boot(atoll, image, mode, [arg]) and whole_pattern_ok(disk, 9) else 1
         make(disk, 256 << 20)
         if not boot(atoll, image, mode, [disk]):
             return 1

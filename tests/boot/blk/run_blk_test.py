@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Boots blk_disk with a 16 MiB disk file and checks the file afterwards.
 
-usage: run_blk_test.py ATOLL IMAGE rw|ro|durable|hostile
+usage: run_blk_test.py ATOLL IMAGE rw|ro|durable|hostile|direct
 
 rw: the guest writes the pattern over a zeroed disk; the file must then hold it.
 ro: the file holds the pattern; the guest's write must fail and change nothing.
 durable: once the guest says its writes are flushed, atoll is killed with
 SIGKILL (the guest dies with it); the flushed pattern must be in the file.
 hostile: blk_hostile attacks the backend with reads; the zeroed file stays zeroed.
+direct: rw with the disk opened O_DIRECT (`--disk path,direct`).
 Exits 77 (skip) when this atoll has no --disk option yet.
 """
 import os
@@ -40,7 +41,7 @@ def main():
         disk = os.path.join(tmp, 'disk.img')
         with open(disk, 'wb') as f:
             f.write(expected if mode == 'ro' else bytes(SIZE))
-        arg = disk + (',ro' if mode == 'ro' else '')
+        arg = disk + {'ro': ',ro', 'direct': ',direct'}.get(mode, '')
         if mode == 'durable':
             if not run_and_kill(atoll, arg, image):
                 return 1

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 #include <utility>
 #include <vector>
 
+#include "blkback.h"
 #include "blkback_request.h"
 #include "blkback_xenbus.h"
 
@@ -273,18 +275,122 @@ TEST(BlkbackKeys, DiscardIsOfferedOnWritableDisksOnly) {
   EXPECT_EQ(blkback_keys(kReadOnlyDisk).count("feature-discard"), 0u);
 }
 
-TEST(BlkbackKeys, FrontendRingKeysAreParsedStrictly) {
-  using S = std::optional<std::string>;
-  auto ok = parse_frontend_ring(S("8"), S("5"), S("x86_64-abi"), std::nullopt);
+TEST(BlkbackKeys, OffersMultiPageRingsAndQueues) {
+  auto keys = blkback_keys(kDisk);
+  EXPECT_EQ(keys["max-ring-page-order"], "4");
+  EXPECT_EQ(keys["multi-queue-max-queues"], "4");
+  EXPECT_EQ(blkback_keys(kDisk, 1, 2)["multi-queue-max-queues"], "1");
+  EXPECT_EQ(blkback_keys(kDisk, 1, 2)["max-ring-page-order"], "2");
+}
+
+namespace {
+
+using Keys = std::map<std::string, std::string>;
+Result<FrontendRings> parse(const Keys& keys, unsigned max_queues = 4) {
+  return parse_frontend_rings(
+      [&](const std::string& k) -> std::optional<std::string> {
+        auto it = keys.find(k);
+        if (it == keys.end()) return std::nullopt;
+        return it->second;
+      },
+      max_queues);
+}
+
+}  // namespace
+
+TEST(BlkbackKeys, OnePageOneQueueRingKeysAreParsedStrictly) {
+  auto ok = parse({{"ring-ref", "8"}, {"event-channel", "5"}, {"protocol", "x86_64-abi"}});
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->ring_ref, GrantRef(8));
-  EXPECT_EQ(ok->port, EvtchnPort(5));
-  EXPECT_TRUE(parse_frontend_ring(S("8"), S("5"), std::nullopt, S("0")).ok());
-  EXPECT_EQ(parse_frontend_ring(std::nullopt, S("5"), std::nullopt, std::nullopt).error(), Errno::kNoEnt);
-  EXPECT_EQ(parse_frontend_ring(S("8"), std::nullopt, std::nullopt, std::nullopt).error(), Errno::kNoEnt);
-  EXPECT_EQ(parse_frontend_ring(S("8"), S("5"), S("x86_32-abi"), std::nullopt).error(), Errno::kOpNotSupp);
-  EXPECT_EQ(parse_frontend_ring(S("8"), S("5"), std::nullopt, S("1")).error(), Errno::kOpNotSupp);
-  for (const char* bad : {"", "-1", "8 ", "0x8", "4294967296", "99999999999"})
-    EXPECT_EQ(parse_frontend_ring(S(bad), S("5"), std::nullopt, std::nullopt).error(), Errno::kInval) << bad;
+  EXPECT_EQ(ok->ring_page_order, 0u);
+  ASSERT_EQ(ok->queues.size(), 1u);
+  ASSERT_EQ(ok->queues[0].ring_refs.size(), 1u);
+  EXPECT_EQ(ok->queues[0].ring_refs[0], GrantRef(8));
+  EXPECT_EQ(ok->queues[0].port, EvtchnPort(5));
+  EXPECT_EQ(parse({{"event-channel", "5"}}).error(), Errno::kNoEnt);
+  EXPECT_EQ(parse({{"ring-ref", "8"}}).error(), Errno::kNoEnt);
+  EXPECT_EQ(parse({{"ring-ref", "8"}, {"event-channel", "5"}, {"protocol", "x86_32-abi"}}).error(), Errno::kOpNotSupp);
+  for (const char* bad : {"", "-1", "8 ", "0x8", "4294967296", "99999999999"}) {
+    EXPECT_EQ(parse({{"ring-ref", bad}, {"event-channel", "5"}}).error(), Errno::kInval) << bad;
+    EXPECT_EQ(parse({{"ring-ref", "8"}, {"event-channel", bad}}).error(), Errno::kInval) << bad;
+  }
   EXPECT_EQ(parse_u32("4294967295"), 4294967295u);
+}
+
+TEST(BlkbackKeys, RingPageOrderNamesRingRefsByNumber) {
+  Keys keys{{"ring-page-order", "2"}, {"event-channel", "5"}};
+  for (unsigned i = 0; i < 4; ++i) keys["ring-ref" + std::to_string(i)] = std::to_string(100 + i);
+  auto ok = parse(keys);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->ring_page_order, 2u);
+  ASSERT_EQ(ok->queues[0].ring_refs.size(), 4u);
+  for (unsigned i = 0; i < 4; ++i) EXPECT_EQ(ok->queues[0].ring_refs[i], GrantRef(100 + i));
+  // Order 0 given explicitly: ring-ref0, as Linux's blkback reads it.
+  EXPECT_TRUE(parse({{"ring-page-order", "0"}, {"ring-ref0", "8"}, {"event-channel", "5"}}).ok());
+  EXPECT_EQ(parse({{"ring-page-order", "0"}, {"ring-ref", "8"}, {"event-channel", "5"}}).error(), Errno::kNoEnt);
+}
+
+TEST(BlkbackKeys, BadRingPageOrderOrMissingRingRefIsRefused) {
+  Keys full{{"event-channel", "5"}};
+  for (unsigned i = 0; i < 32; ++i) full["ring-ref" + std::to_string(i)] = "8";
+  for (const char* bad : {"5", "31", "32", "-1", "", "x", "4294967296"}) {
+    Keys k = full;
+    k["ring-page-order"] = bad;
+    EXPECT_EQ(parse(k).error(), Errno::kInval) << bad;
+  }
+  full["ring-page-order"] = "4";
+  EXPECT_TRUE(parse(full).ok());
+  for (unsigned missing : {0u, 7u, 15u}) {
+    Keys k = full;
+    k.erase("ring-ref" + std::to_string(missing));
+    EXPECT_EQ(parse(k).error(), Errno::kNoEnt) << missing;
+  }
+  Keys k = full;
+  k["ring-ref9"] = "0x9";
+  EXPECT_EQ(parse(k).error(), Errno::kInval);
+}
+
+TEST(BlkbackKeys, QueuesHaveTheirOwnDirectories) {
+  Keys keys{{"multi-queue-num-queues", "3"}, {"ring-page-order", "1"}};
+  for (unsigned q = 0; q < 3; ++q) {
+    std::string d = "queue-" + std::to_string(q) + "/";
+    keys[d + "ring-ref0"] = std::to_string(10 * q + 1);
+    keys[d + "ring-ref1"] = std::to_string(10 * q + 2);
+    keys[d + "event-channel"] = std::to_string(20 + q);
+  }
+  auto ok = parse(keys);
+  ASSERT_TRUE(ok.ok());
+  ASSERT_EQ(ok->queues.size(), 3u);
+  for (unsigned q = 0; q < 3; ++q) {
+    EXPECT_EQ(ok->queues[q].port, EvtchnPort(20 + q));
+    EXPECT_EQ(ok->queues[q].ring_refs[1], GrantRef(10 * q + 2));
+  }
+  // More queues than offered, none, or malformed.
+  for (const char* bad : {"0", "5", "-1", "", "two"}) {
+    Keys k = keys;
+    k["multi-queue-num-queues"] = bad;
+    EXPECT_EQ(parse(k).error(), Errno::kInval) << bad;
+  }
+  EXPECT_EQ(parse(keys, 2).error(), Errno::kInval);
+  Keys k = keys;
+  k.erase("queue-2/event-channel");
+  EXPECT_EQ(parse(k).error(), Errno::kNoEnt);
+  k = keys;
+  k.erase("queue-1/ring-ref1");
+  EXPECT_EQ(parse(k).error(), Errno::kNoEnt);
+  // One queue: the keys at the top, as without multi-queue.
+  EXPECT_TRUE(parse({{"multi-queue-num-queues", "1"}, {"ring-ref", "8"}, {"event-channel", "5"}}).ok());
+}
+
+TEST(BlkbackKeys, DiskOptionFlags) {
+  DiskConfig d;
+  ASSERT_TRUE(parse_disk_option("a.img,direct,queues=2", d));
+  EXPECT_EQ(d.path, "a.img");
+  EXPECT_TRUE(d.direct);
+  EXPECT_FALSE(d.read_only);
+  EXPECT_EQ(d.queues, 2u);
+  ASSERT_TRUE(parse_disk_option("b.img,ro", d));
+  EXPECT_FALSE(d.direct);
+  EXPECT_EQ(d.queues, 4u);
+  for (const char* bad : {"a.img,queues=0", "a.img,queues=17", "a.img,queues=", "a.img,fast", ",ro"})
+    EXPECT_FALSE(parse_disk_option(bad, d)) << bad;
 }

@@ -121,3 +121,49 @@ TEST(SharedRing, FrontendIgnoresAnImpossibleResponseIndex) {
   EXPECT_FALSE(front.sane());
   EXPECT_EQ(front.unconsumed_responses(), 0u);
 }
+
+// Multi-page rings (blkif's ring-page-order): __RING_SIZE over 2^order pages.
+TEST(SharedRing, SizeForPagesIsTheLargestPowerOfTwoThatFits) {
+  EXPECT_EQ(Shared::size_for_pages(1), 32u);   // (4096 - 64) / 112 = 36
+  EXPECT_EQ(Shared::size_for_pages(2), 64u);   // 72
+  EXPECT_EQ(Shared::size_for_pages(4), 128u);  // 145
+  EXPECT_EQ(Shared::size_for_pages(8), 256u);  // 292
+  EXPECT_EQ(Shared::size_for_pages(16), 512u);  // 584
+  // 512 entries of 112 bytes after the header need 57408 bytes: 15 pages hold 256.
+  EXPECT_EQ(Shared::size_for_pages(15), 512u);
+  EXPECT_EQ(Shared::size_for_pages(14), 256u);
+}
+
+TEST(SharedRing, SixteenPageRingAcrossTheIndexWrapUsesEverySlot) {
+  constexpr size_t kPages = 16;
+  const uint32_t size = Shared::size_for_pages(kPages);
+  std::vector<uint8_t> memory((kPages + 1) * 4096);
+  auto* sring = reinterpret_cast<Shared*>((reinterpret_cast<uintptr_t>(memory.data()) + 4095) & ~uintptr_t{4095});
+  sring->init();
+  Front front(sring, size);
+  front.reset_indices(RingIdx(0xFFFFFF00u));
+  Back back(sring, size);
+  EXPECT_EQ(front.size(), 512u);
+  EXPECT_EQ(front.free_slots(), 512u);
+  uint64_t next_rsp = 0;
+  for (unsigned round = 0; round < 3; ++round) {
+    for (unsigned i = 0; i < size; ++i) front.next_request().id = round * size + i;
+    EXPECT_TRUE(front.full());
+    front.push_requests();
+    EXPECT_FALSE(back.overflowed());
+    ASSERT_EQ(back.unconsumed_requests(), size);
+    for (unsigned i = 0; i < size; ++i) {
+      blkif_response rsp{};
+      rsp.id = back.take_request().id;
+      back.put_response(rsp);
+    }
+    back.push_responses();
+    ASSERT_EQ(front.unconsumed_responses(), size);
+    for (unsigned i = 0; i < size; ++i) ASSERT_EQ(front.take_response().id, next_rsp++);
+  }
+  // The last slot lies on the 14th page, far past the one-page ring[] array.
+  EXPECT_GT(reinterpret_cast<uint8_t*>(&sring->entry(size - 1)) - reinterpret_cast<uint8_t*>(sring), 13 * 4096);
+  // One request more than the ring holds is an overrun on the backend side.
+  sring->header.req_prod = (back.rsp_prod_pvt() + size + 1).value();
+  EXPECT_TRUE(back.overflowed());
+}
