@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v gnuplot >/dev/null || apt-get install -y -qq gnuplot-nox >/dev/null
 gnuplot <<'GP'
-set terminal pngcairo size 1100,520 font "sans,10"
+set terminal pngcairo size 1450,540 font "sans,10" noenhanced
 set output "comparison.png"
 set title "Atoll against native peers, same machine, same run (1.0 = parity; higher is better)"
 set style fill solid 0.8 border -1
