@@ -26,22 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "slirp_glue.h"
 #include "vif_config.h"
 
 namespace {
 
 constexpr int kLink = 3;
 
-struct Timer {
-  SlirpTimerCb cb;
-  void* cb_opaque;
-  int64_t expire_ms = -1;  // -1 = not armed
-};
-
 struct State {
   Slirp* slirp = nullptr;
   std::vector<pollfd> fds;
-  std::vector<Timer*> timers;
+  atl::slirp::TimerList timers;
 };
 
 int64_t now_ns() {
@@ -67,42 +62,28 @@ void guest_error(const char* msg, void*) { fprintf(stderr, "atoll-slirp: guest e
 int64_t clock_get_ns(void*) { return now_ns(); }
 
 void* timer_new(SlirpTimerCb cb, void* cb_opaque, void* opaque) {
-  auto* t = new Timer{cb, cb_opaque};
-  static_cast<State*>(opaque)->timers.push_back(t);
-  return t;
+  return static_cast<State*>(opaque)->timers.create(cb, cb_opaque);
 }
 
 void timer_free(void* timer, void* opaque) {
-  auto& timers = static_cast<State*>(opaque)->timers;
-  for (size_t i = 0; i < timers.size(); ++i)
-    if (timers[i] == timer) timers.erase(timers.begin() + static_cast<long>(i));
-  delete static_cast<Timer*>(timer);
+  static_cast<State*>(opaque)->timers.destroy(static_cast<atl::slirp::TimerList::Timer*>(timer));
 }
 
-void timer_mod(void* timer, int64_t expire_ms, void*) { static_cast<Timer*>(timer)->expire_ms = expire_ms; }
+void timer_mod(void* timer, int64_t expire_ms, void*) {
+  atl::slirp::TimerList::arm(static_cast<atl::slirp::TimerList::Timer*>(timer), expire_ms);
+}
 void register_poll_fd(int, void*) {}
 void unregister_poll_fd(int, void*) {}
 void notify(void*) {}
 
 int add_poll(int fd, int events, void* opaque) {
   auto& fds = static_cast<State*>(opaque)->fds;
-  short e = 0;
-  if (events & SLIRP_POLL_IN) e |= POLLIN;
-  if (events & SLIRP_POLL_OUT) e |= POLLOUT;
-  if (events & SLIRP_POLL_PRI) e |= POLLPRI;
-  fds.push_back(pollfd{fd, e, 0});
+  fds.push_back(pollfd{fd, atl::slirp::to_poll_events(events), 0});
   return static_cast<int>(fds.size() - 1);
 }
 
 int get_revents(int idx, void* opaque) {
-  short r = static_cast<State*>(opaque)->fds[static_cast<size_t>(idx)].revents;
-  int e = 0;
-  if (r & POLLIN) e |= SLIRP_POLL_IN;
-  if (r & POLLOUT) e |= SLIRP_POLL_OUT;
-  if (r & POLLPRI) e |= SLIRP_POLL_PRI;
-  if (r & POLLERR) e |= SLIRP_POLL_ERR;
-  if (r & POLLHUP) e |= SLIRP_POLL_HUP;
-  return e;
+  return atl::slirp::to_slirp_events(static_cast<State*>(opaque)->fds[static_cast<size_t>(idx)].revents);
 }
 
 void status(const std::string& text) { send(kLink, text.data(), text.size(), 0); }
@@ -111,31 +92,6 @@ in_addr addr(const char* text) {
   in_addr a{};
   inet_pton(AF_INET, text, &a);
   return a;
-}
-
-void run_timers(State& st) {
-  int64_t now_ms = now_ns() / 1000000;
-  // A callback may free or re-arm timers: scan a copy.
-  std::vector<Timer*> due;
-  for (Timer* t : st.timers)
-    if (t->expire_ms >= 0 && t->expire_ms <= now_ms) due.push_back(t);
-  for (Timer* t : due) {
-    bool still_there = false;
-    for (Timer* u : st.timers) still_there |= u == t;
-    if (!still_there) continue;
-    t->expire_ms = -1;
-    t->cb(t->cb_opaque);
-  }
-}
-
-uint32_t next_timer_ms(const State& st, uint32_t timeout) {
-  int64_t now_ms = now_ns() / 1000000;
-  for (const Timer* t : st.timers) {
-    if (t->expire_ms < 0) continue;
-    int64_t left = t->expire_ms > now_ms ? t->expire_ms - now_ms : 0;
-    if (left < timeout) timeout = static_cast<uint32_t>(left);
-  }
-  return timeout;
 }
 
 // libslirp listens for forwarded ports with a backlog of 1, so a burst of
@@ -226,7 +182,7 @@ int main(int argc, char** argv) {
     st.fds.push_back(pollfd{kLink, POLLIN, 0});
     uint32_t timeout = UINT32_MAX;
     slirp_pollfds_fill(st.slirp, &timeout, add_poll, &st);
-    timeout = next_timer_ms(st, timeout);
+    timeout = st.timers.next_timeout(now_ns() / 1000000, timeout);
     int n = poll(st.fds.data(), st.fds.size(), timeout == UINT32_MAX ? -1 : static_cast<int>(timeout));
     if (n < 0 && errno != EINTR) return 1;
     if (n > 0 && (st.fds[0].revents & POLLIN)) {
@@ -240,6 +196,6 @@ int main(int argc, char** argv) {
       return 0;
     }
     slirp_pollfds_poll(st.slirp, n < 0, get_revents, &st);
-    run_timers(st);
+    st.timers.run_due(now_ns() / 1000000);
   }
 }
