@@ -1,8 +1,9 @@
 // lwIP's network interfaces over netfront, and the stack's bring-up
 // (atoll/net.h). Each vif gets an lwIP netif whose linkoutput hands the pbuf
 // chain to NetFront::transmit (one copy, into the persistently granted tx
-// buffer) and a receive thread that sleeps on the device's event and feeds
-// each batch of frames to ethernet_input under one hold of the core lock.
+// buffer) and a receive thread that sleeps on the device's events (any of its
+// queues) and feeds each batch of frames to ethernet_input under one hold of
+// the core lock.
 #include <stdio.h>
 #include <string.h>
 

@@ -1,7 +1,11 @@
-// The PV network frontend (xen/io/netif.h): one queue, a tx and an rx ring on a
-// shared event channel, data moved by the backend's grant copies into and out
+// The PV network frontend (xen/io/netif.h): up to kMaxQueues queues (as many
+// as the backend's multi-queue-max-queues allows), each a tx and an rx ring on
+// its own event channel, data moved by the backend's grant copies into and out
 // of buffers granted once when the device connects (persistent grants: no grant
 // operation per packet).
+//
+//   queues  transmit() picks a queue by a hash of the frame's flow (addresses
+//           and ports), so a flow keeps its order; poll_rx() drains them all.
 //
 //   tx  a frame is copied into one of kTxBuffers half-page buffers and its
 //       request pushed; the buffer is reused once the backend answers.
@@ -48,8 +52,9 @@ struct StaticIp {
 class NetFront final : private xs::XenbusDriver {
  public:
   static constexpr size_t kMaxFrame = 1514 + 4;
-  static constexpr unsigned kTxBuffers = 128;
-  static constexpr unsigned kRxBuffers = 128;
+  static constexpr unsigned kMaxQueues = 2;
+  static constexpr unsigned kTxBuffers = 128;  // per queue
+  static constexpr unsigned kRxBuffers = 128;  // per queue
 
   // Starts the handshake for `device_path` ("device/vif/<id>").
   static Result<std::unique_ptr<NetFront>> try_create(xs::Client& client, const std::string& device_path);
@@ -81,9 +86,32 @@ class NetFront final : private xs::XenbusDriver {
   const std::array<uint8_t, 6>& mac() const { return m_mac; }
   const std::optional<StaticIp>& static_ip() const { return m_static_ip; }
   const NetCounters& counters() const { return m_counters; }
+  // The queues negotiated at the last connect, and each one's share of counters().
+  unsigned queue_count() const { return m_queue_count; }
+  const NetCounters& queue_counters(unsigned queue) const { return m_queues[queue].counters; }
   const std::string& path() const { return m_device->path(); }
 
  private:
+  // One queue's rings, event channel and persistently granted buffers: tx
+  // buffers are half pages, two per page.
+  struct Queue {
+    NetFront* owner = nullptr;
+    void* tx_page = nullptr;
+    void* rx_page = nullptr;
+    std::optional<NetifTxFrontRing> tx;
+    std::optional<NetifRxFrontRing> rx;
+    std::optional<GrantRef> tx_ref, rx_ref;
+    std::optional<EvtchnPort> port;
+    uint8_t* tx_buffers = nullptr;
+    uint8_t* rx_buffers = nullptr;
+    std::array<std::optional<GrantRef>, kTxBuffers / 2> tx_grants{};
+    std::array<std::optional<GrantRef>, kRxBuffers> rx_grants{};
+    std::array<uint16_t, kTxBuffers> tx_free{};  // a stack of free tx buffer ids
+    unsigned tx_free_count = 0;
+    NetCounters counters;
+    bool tx_notify_pending = false;
+  };
+
   NetFront() = default;
 
   // xenbus side (netfront_xenbus.cpp).
@@ -93,11 +121,14 @@ class NetFront final : private xs::XenbusDriver {
   void on_closed(xs::XenbusDevice& device) override;
 
   // Data path (netfront.cpp).
-  Result<void> setup_rings(DomId backend);
+  Result<void> setup_rings(DomId backend, unsigned queues);
+  Result<void> setup_queue(Queue& q);
   void free_rings();
   void post_rx_buffers();
-  void reap_tx();
+  static void reap_tx(Queue& q);
+  Queue& tx_queue_for(std::span<const std::span<const uint8_t>> pieces);
   unsigned poll_rx_impl(void (*receive)(void*, std::span<const uint8_t>), void* ctx);
+  unsigned poll_rx_queue(Queue& q, void (*receive)(void*, std::span<const uint8_t>), void* ctx);
   static void on_event(EvtchnPort port, void* data);
 
   std::unique_ptr<xs::XenbusDevice> m_device;
@@ -105,26 +136,14 @@ class NetFront final : private xs::XenbusDriver {
   sched::WaitQueue m_rx_waiters;
   sched::WaitQueue m_state_waiters;
   DomId m_backend{0};
-  void* m_tx_page = nullptr;
-  void* m_rx_page = nullptr;
-  std::optional<NetifTxFrontRing> m_tx;
-  std::optional<NetifRxFrontRing> m_rx;
-  std::optional<GrantRef> m_tx_ref, m_rx_ref;
-  std::optional<EvtchnPort> m_port;
-  // Buffers and their persistent grants: tx buffers are half pages, two per page.
-  uint8_t* m_tx_buffers = nullptr;
-  uint8_t* m_rx_buffers = nullptr;
-  std::array<std::optional<GrantRef>, kTxBuffers / 2> m_tx_grants{};
-  std::array<std::optional<GrantRef>, kRxBuffers> m_rx_grants{};
-  std::array<uint16_t, kTxBuffers> m_tx_free{};  // a stack of free tx buffer ids
-  unsigned m_tx_free_count = 0;
+  std::array<Queue, kMaxQueues> m_queues{};
+  unsigned m_queue_count = 0;  // 0 while no rings are set up
   std::array<uint8_t, 6> m_mac{};
   std::optional<StaticIp> m_static_ip;
   NetCounters m_counters;
   bool m_connected = false;
   bool m_handshake_done = false;
   bool m_rings_freed = true;
-  bool m_tx_notify_pending = false;
 };
 
 // Finds the domain's vifs (device/vif/*), connects them and waits (up to 5 s);

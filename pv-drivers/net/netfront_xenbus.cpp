@@ -82,14 +82,17 @@ Result<void> NetFront::reopen(uint64_t deadline_ns) {
 
 Result<void> NetFront::on_backend_ready(xs::XenbusDevice& device) {
   m_rings_freed = false;
-  if (auto r = setup_rings(device.backend_id()); !r.ok()) return r;
-  std::string tx = std::to_string(m_tx_ref->value()), rx = std::to_string(m_rx_ref->value());
-  std::string port = std::to_string(m_port->value());
+  // As many queues as both sides allow; a backend without the key has one.
+  // One queue uses the flat keys, more the queue-N/ directories.
+  unsigned queues = 1;
+  if (auto max = device.client().read(device.backend_key("multi-queue-max-queues")); max.ok()) {
+    unsigned long n = strtoul(max->c_str(), nullptr, 10);
+    if (n > 1) queues = n < kMaxQueues ? static_cast<unsigned>(n) : kMaxQueues;
+  }
+  bool multi = queues > 1;
+  if (auto r = setup_rings(device.backend_id(), queues); !r.ok()) return r;
   return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
-    for (auto [key, value] : {std::pair<const char*, std::string>{"tx-ring-ref", tx},
-                              {"rx-ring-ref", rx},
-                              {"event-channel", port},
-                              {"request-rx-copy", "1"},
+    for (auto [key, value] : {std::pair<const char*, std::string>{"request-rx-copy", "1"},
                               {"feature-rx-notify", "1"},
                               // Frames fit one rx page: no scatter-gather, GSO or
                               // blank checksums wanted on receive.
@@ -97,6 +100,18 @@ Result<void> NetFront::on_backend_ready(xs::XenbusDevice& device) {
                               {"feature-gso-tcpv4", "0"},
                               {"feature-no-csum-offload", "1"}}) {
       if (auto r = t.write(device.key(key), value); !r.ok()) return r;
+    }
+    if (multi) {
+      if (auto r = t.write(device.key("multi-queue-num-queues"), std::to_string(queues)); !r.ok()) return r;
+    }
+    for (unsigned i = 0; i < queues; ++i) {
+      const Queue& q = m_queues[i];
+      std::string dir = multi ? "queue-" + std::to_string(i) + "/" : "";
+      for (auto [key, value] : {std::pair<const char*, std::string>{"tx-ring-ref", std::to_string(q.tx_ref->value())},
+                                {"rx-ring-ref", std::to_string(q.rx_ref->value())},
+                                {"event-channel", std::to_string(q.port->value())}}) {
+        if (auto r = t.write(device.key(dir + key), value); !r.ok()) return r;
+      }
     }
     return Result<void>();
   });
