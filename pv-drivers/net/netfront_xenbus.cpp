@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "atoll/kernel.h"
+#include "atoll/mac_address.h"
 #include "atoll/time.h"
 #include "atoll/xenbus_probe.h"
 #include "atoll/xenstore.h"
@@ -20,17 +21,6 @@ namespace {
 
 std::vector<std::unique_ptr<NetFront>>* g_devices;
 constexpr uint64_t kConnectTimeoutNs = 5'000'000'000ULL;
-
-bool parse_mac(const std::string& text, std::array<uint8_t, 6>& out) {
-  unsigned v[6];
-  char tail;
-  if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6) return false;
-  for (int i = 0; i < 6; ++i) {
-    if (v[i] > 255) return false;
-    out[i] = static_cast<uint8_t>(v[i]);
-  }
-  return true;
-}
 
 uint32_t parse_ipv4(const char* text) {
   unsigned a, b, c, d;
@@ -121,7 +111,9 @@ Result<void> NetFront::on_connected(xs::XenbusDevice& device) {
   xs::Client& c = device.client();
   auto mac = c.read(device.key("mac"));
   if (!mac.ok()) mac = c.read(device.backend_key("mac"));
-  if (!mac.ok() || !parse_mac(*mac, m_mac)) return Errno::kInval;
+  auto parsed = mac.ok() ? parse_mac(*mac) : std::nullopt;
+  if (!parsed) return Errno::kInval;
+  m_mac = *parsed;
   if (auto ip = c.read(device.backend_key("ip")); ip.ok()) m_static_ip = parse_static_ip(*ip);
   m_connected = true;
   post_rx_buffers();

@@ -53,13 +53,28 @@ int connect_to(const std::string& path) {
 }
 
 // The switch process: one poll loop over the listening socket and the ports.
-[[noreturn]] void serve(int listener) {
+// Leaving when idle: under the joiners' lock, so a connection that is on its
+// way is either seen (and served) or finds no socket and starts a new switch.
+// The lock file itself stays: joiners must agree on one inode.
+bool leave_if_idle(int listener, const std::string& path) {
+  int lock = open((path + ".lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (lock < 0 || flock(lock, LOCK_EX) != 0) _exit(0);
+  pollfd p{listener, POLLIN, 0};
+  if (poll(&p, 1, 0) == 1) {
+    close(lock);
+    return false;
+  }
+  unlink(path.c_str());
+  _exit(0);
+}
+
+[[noreturn]] void serve(int listener, const std::string& path) {
   LearningSwitch sw;
   std::vector<pollfd> fds = {{listener, POLLIN, 0}};
   std::vector<uint8_t> frame(65536);
   for (;;) {
     int n = poll(fds.data(), fds.size(), fds.size() == 1 ? kIdleExitMs : -1);
-    if (n == 0 && fds.size() == 1) _exit(0);  // nobody left
+    if (n == 0 && fds.size() == 1 && !leave_if_idle(listener, path)) continue;  // a newcomer
     if (n < 0) continue;
     if (fds[0].revents & POLLIN) {
       int port = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -112,7 +127,7 @@ bool start_switch(const std::string& path, std::string& error) {
       if (i != fd) close(i);
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0), dup2(null, 1), dup2(null, 2);
-    serve(fd);
+    serve(fd, path);
   }
   close(fd);
   int status;

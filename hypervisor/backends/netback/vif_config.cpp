@@ -1,5 +1,7 @@
 #include "vif_config.h"
 
+#include "atoll/mac_address.h"
+
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -32,6 +34,13 @@ bool parse_port(const std::string& text, uint16_t& out) {
   return true;
 }
 
+// A prefix length 1-32, digits only.
+bool parse_prefix(const std::string& text) {
+  if (text.empty() || text.size() > 2 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  int n = std::stoi(text);
+  return n >= 1 && n <= 32;
+}
+
 bool parse_ipv4(const std::string& text, uint32_t& out) {
   if (text.empty()) {
     out = 0;
@@ -41,18 +50,6 @@ bool parse_ipv4(const std::string& text, uint32_t& out) {
   if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
   out = a.s_addr;
   return true;
-}
-
-bool parse_mac(const std::string& text, std::array<uint8_t, 6>& out) {
-  unsigned v[6];
-  char tail;
-  if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6) return false;
-  for (int i = 0; i < 6; ++i) {
-    if (v[i] > 255) return false;
-    out[i] = static_cast<uint8_t>(v[i]);
-  }
-  // A unicast address: the guest's frames must not claim a group address.
-  return (out[0] & 1) == 0;
 }
 
 // xl's rate: "10Mb/s", "1MB/s", "500Kb/s", optionally "@20ms" (or "@1s", "@500us").
@@ -146,13 +143,18 @@ bool parse_vif_option(const std::string& text, VifConfig& out, std::string& erro
     if (i == 0 && item == "user") out.mode = VifMode::kUser;
     else if (i == 0 && key == "tap" && !value.empty()) out.mode = VifMode::kTap, out.name = value;
     else if (i == 0 && key == "switch" && !value.empty()) out.mode = VifMode::kSwitch, out.name = value;
+    else if (i == 0) return error = "unknown --net item `" + item + "`: --net starts with user, tap=NAME or switch=NAME", false;
     else if (key == "hostfwd") {
       HostFwd fwd;
       if (out.mode != VifMode::kUser) return error = "hostfwd= needs user networking", false;
       if (!parse_hostfwd(value, fwd)) return error = "cannot read hostfwd=" + value + " (try tcp:127.0.0.1:8080-:80)", false;
       out.hostfwd.push_back(fwd);
     } else if (key == "mac") {
-      if (!parse_mac(value, out.mac)) return error = "cannot read mac=" + value + " (a unicast xx:xx:xx:xx:xx:xx)", false;
+      auto mac = parse_mac(value);
+      // A unicast address: the guest's frames must not claim a group address.
+      if (!mac || is_group_address(*mac))
+        return error = "cannot read mac=" + value + " (a unicast xx:xx:xx:xx:xx:xx)", false;
+      out.mac = *mac;
       out.mac_given = true;
     } else if (key == "rate") {
       if (!parse_rate(value, out.rate_bytes, out.rate_interval_ns))
@@ -161,7 +163,7 @@ bool parse_vif_option(const std::string& text, VifConfig& out, std::string& erro
       size_t slash = value.find('/');
       uint32_t a;
       if (slash == std::string::npos || !parse_ipv4(value.substr(0, slash), a) || a == 0 ||
-          atoi(value.c_str() + slash + 1) < 1 || atoi(value.c_str() + slash + 1) > 32)
+          !parse_prefix(value.substr(slash + 1)))
         return error = "cannot read ip=" + value + " (try 10.0.0.2/24)", false;
       out.ip = value;
     } else if (key == "gw") {

@@ -9,6 +9,7 @@
 
 #include "atoll/sched.h"
 #include "check.h"
+#include "socket_io.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -56,25 +57,7 @@ Endpoint loopback(int family, uint16_t port) {
 
 const sockaddr* sa(const Endpoint& e) { return reinterpret_cast<const sockaddr*>(&e.addr); }
 
-bool send_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t k = send(fd, p, n, 0);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
 
-bool recv_all(int fd, uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t k = recv(fd, p, n, 0);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
 
 // ---- TCP echo server: accepts kConnections one at a time, echoing each until
 // EOF. (It does not wait for its listening socket to be closed under it: that

@@ -20,6 +20,7 @@
 #include "atoll/sched.h"
 #include "atoll/time.h"
 #include "check.h"
+#include "socket_io.h"
 #include "netfront.h"
 
 using namespace atl;
@@ -40,15 +41,6 @@ struct Server {
   sched::WaitQueue progress;
 };
 
-bool send_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t k = send(fd, p, n, 0);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
 
 void echo_server(void* arg) {
   auto* s = static_cast<Server*>(arg);

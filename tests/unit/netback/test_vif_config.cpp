@@ -8,6 +8,8 @@
 
 #include "vif_config.h"
 
+#include "atoll/mac_address.h"
+
 using namespace atl::hv;
 
 namespace {
@@ -252,4 +254,26 @@ TEST(DefaultMac, XenOuiUnicastAndStable) {
       EXPECT_EQ(parse_ok("user,mac=" + format_mac(mac)).mac, mac);
     }
   }
+}
+
+TEST(VifConfig, FirstItemMustNameTheWayOut) {
+  for (const char* text : {"mac=00:16:3e:01:02:03", "hostfwd=tcp::8080-:80", "ip=10.0.0.2/24", "bogus"}) {
+    std::string error = parse_error(text);
+    EXPECT_NE(error.find("starts with user"), std::string::npos) << text << ": " << error;
+  }
+}
+
+TEST(VifConfig, PrefixIsDigitsOnly) {
+  for (const char* ip : {"10.0.0.2/24junk", "10.0.0.2/+8", "10.0.0.2/ 8", "10.0.0.2/024", "10.0.0.2/0"})
+    EXPECT_EQ(parse_error(std::string("user,ip=") + ip).rfind("cannot read ip=", 0), 0u) << ip;
+  EXPECT_EQ(parse_ok("user,ip=10.0.0.2/8").ip, "10.0.0.2/8");
+}
+
+TEST(MacAddress, StrictForm) {
+  EXPECT_EQ(atl::parse_mac("0:1:2:a:B:ff"), (atl::MacAddress{0, 1, 2, 0xa, 0xb, 0xff}));
+  for (const char* bad : {"", "00:16:3e:01:02", "00:16:3e:01:02:03:04", "0x0:16:3e:01:02:03", "-1:16:3e:01:02:03",
+                          "000:16:3e:01:02:03", "00:16:3e:01:02:03 ", "00-16-3e-01-02-03", "00:16:3e:01:02:g3"})
+    EXPECT_FALSE(atl::parse_mac(bad)) << bad;
+  EXPECT_TRUE(atl::is_group_address(*atl::parse_mac("01:00:5e:00:00:01")));
+  EXPECT_FALSE(atl::is_group_address(*atl::parse_mac("00:16:3e:00:00:01")));
 }
