@@ -84,9 +84,15 @@ extern "C"
 
 // ---- TCP -------------------------------------------------------------------
 #define TCP_MSS 1460
-#define TCP_WND (44 * TCP_MSS)
-#define TCP_SND_BUF (44 * TCP_MSS)
+// Windows past 64 KiB (RFC 7323 scaling): with TSO a single segment is ~64 KiB.
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 3
+#define TCP_WND (256 * 1024)
+#define TCP_SND_BUF (256 * 1024)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+// A socket polls writable with this much send buffer free (lwIP's counter of
+// it is 16 bits wide).
+#define TCP_SNDLOWAT (16 * TCP_MSS)
 // lwIP's sanity check: at least one segment per queued send.
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
 #define LWIP_TCP_KEEPALIVE 1
@@ -98,7 +104,11 @@ extern "C"
 #define LWIP_NETIF_LINK_CALLBACK 1
 #define LWIP_NETIF_HOSTNAME 1
 #define LWIP_NETIF_API 1
+// netfront's netif leaves TCP checksums to the backend and skips checking
+// those the backend vouches for (netif_netfront.cpp).
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+// TSO: netif_netfront.cpp raises an established connection's send MSS.
+#define LWIP_HOOK_FILENAME "atoll_lwip_hooks.h"
 // 127.0.0.1 / ::1 through the loopback netif, and packets a netif sends to its
 // own address.
 #define LWIP_HAVE_LOOPIF 1

@@ -1,9 +1,16 @@
 // lwIP's network interfaces over netfront, and the stack's bring-up
 // (atoll/net.h). Each vif gets an lwIP netif whose linkoutput hands the pbuf
 // chain to NetFront::transmit (one copy, into the persistently granted tx
-// buffer) and a receive thread that sleeps on the device's events (any of its
-// queues) and feeds each batch of frames to ethernet_input under one hold of
+// pages) and a receive thread that sleeps on the device's events (any of its
+// queues) and feeds each batch of packets to ethernet_input under one hold of
 // the core lock.
+//
+// Offloads. TCP checksums are never computed here: netfront marks them blank
+// for the backend, and received ones the backend vouches for are not checked.
+// When the backend takes TSO, lwIP sees a 64 KiB IPv4 MTU (so its IP layer
+// does not fragment large TCP segments) and a connection's send MSS is raised
+// once it is established (atoll_tcp_inpacket); anything else larger than the
+// wire's MTU is fragmented at it here, before it reaches the link.
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +28,10 @@
 #include "netif/ethernet.h"
 #include "lwip/ethip6.h"
 #include "lwip/init.h"
+#include "lwip/ip.h"
+#include "lwip/ip4_frag.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcpip.h"
 #include "netfront.h"
 
@@ -29,7 +39,16 @@ namespace atl::net {
 namespace {
 
 constexpr uint64_t kDhcpTimeoutNs = 10'000'000'000ULL;
-constexpr unsigned kMaxGather = 16;
+constexpr unsigned kMaxGather = 64;
+constexpr u16_t kWireMtu = NetFront::kMtu;
+// The MTU lwIP's IPv4 layer sees on a TSO netif: the largest IP packet a
+// netfront GSO frame carries.
+constexpr u16_t kTsoMtu = NetFront::kMaxGsoFrame - 14;
+// Checks lwIP does on received packets by default: TCP checksums are not
+// generated (and so not checkable on frames looped back to the netif).
+constexpr u16_t kChecksumDefault = NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_UDP | NETIF_CHECKSUM_GEN_ICMP |
+                                   NETIF_CHECKSUM_GEN_ICMP6 | NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_UDP |
+                                   NETIF_CHECKSUM_CHECK_ICMP | NETIF_CHECKSUM_CHECK_ICMP6;
 
 struct Vif {
   netif nif{};
@@ -47,8 +66,7 @@ err_t linkoutput(netif* nif, pbuf* p) {
   unsigned n = 0;
   for (pbuf* q = p; q; q = q->next) {
     if (n == kMaxGather) {  // a long chain: flatten it
-      static uint8_t flat[NetFront::kMaxFrame];
-      if (p->tot_len > sizeof flat) return ERR_IF;
+      static uint8_t flat[NetFront::kMaxGsoFrame];  // tot_len is 16 bits: it fits
       pbuf_copy_partial(p, flat, p->tot_len, 0);
       pieces[0] = {flat, p->tot_len};
       n = 1;
@@ -60,14 +78,29 @@ err_t linkoutput(netif* nif, pbuf* p) {
   return front->transmit({pieces, n}, true).ok() ? ERR_OK : ERR_IF;
 }
 
+// IPv4 output on a TSO netif: a TCP segment goes to the link whole, any
+// other packet over the wire's MTU is fragmented at it.
+err_t output_ip4(netif* nif, pbuf* p, const ip4_addr_t* dest) {
+  if (p->tot_len <= kWireMtu) return etharp_output(nif, p, dest);
+  bool tcp = p->len >= 20 && static_cast<const uint8_t*>(p->payload)[9] == IP_PROTO_TCP;
+  if (tcp) return etharp_output(nif, p, dest);
+  u16_t mtu = nif->mtu;
+  nif->mtu = kWireMtu;
+  err_t err = ip4_frag(p, nif, dest);  // each fragment comes back through here
+  nif->mtu = mtu;
+  return err;
+}
+
 err_t vif_init(netif* nif) {
   auto* front = static_cast<NetFront*>(nif->state);
   nif->name[0] = 'e';
   nif->name[1] = 'n';
-  nif->output = etharp_output;
+  bool tso = front->tso(false);
+  nif->output = tso ? output_ip4 : etharp_output;
   nif->output_ip6 = ethip6_output;
   nif->linkoutput = linkoutput;
-  nif->mtu = 1500;
+  nif->mtu = tso ? kTsoMtu : kWireMtu;
+  NETIF_SET_CHECKSUM_CTRL(nif, kChecksumDefault);
   nif->hwaddr_len = 6;
   memcpy(nif->hwaddr, front->mac().data(), 6);
   nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP | NETIF_FLAG_MLD6;
@@ -83,12 +116,25 @@ void rx_thread(void* arg) {
     // One hold of the core lock for the whole batch: the replies the stack
     // sends meanwhile reach the backend with one notification, at the unlock.
     LOCK_TCPIP_CORE();
-    front.poll_rx([vif](std::span<const uint8_t> frame) {
-      pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_POOL);
-      if (!p) return;  // out of memory: the frame is lost, TCP resends
-      pbuf_take(p, frame.data(), static_cast<u16_t>(frame.size()));
+    front.poll_rx([vif](const RxPacket& packet) {
+      if (packet.size > 0xffff) return;
+      auto size = static_cast<u16_t>(packet.size);
+      // A coalesced TCP stream is one allocation; frames use the pool.
+      pbuf* p = pbuf_alloc(PBUF_RAW, size, size > PBUF_POOL_BUFSIZE ? PBUF_RAM : PBUF_POOL);
+      if (!p) return;  // out of memory: the packet is lost, TCP resends
+      u16_t at = 0;
+      for (unsigned i = 0; i < packet.count; ++i) {
+        pbuf_take_at(p, packet.pieces[i].data(), static_cast<u16_t>(packet.pieces[i].size()), at);
+        at = static_cast<u16_t>(at + packet.pieces[i].size());
+      }
+      // The backend vouches for the checksums (or left them blank): checking
+      // TCP's or UDP's would fail on a blank one and cost a pass otherwise.
+      bool trusted = packet.data_validated || packet.checksum_blank;
+      NETIF_SET_CHECKSUM_CTRL(&vif->nif, trusted ? kChecksumDefault & ~NETIF_CHECKSUM_CHECK_UDP
+                                                  : kChecksumDefault | NETIF_CHECKSUM_CHECK_TCP);
       if (vif->nif.input(p, &vif->nif) != ERR_OK) pbuf_free(p);
     });
+    NETIF_SET_CHECKSUM_CTRL(&vif->nif, kChecksumDefault);
     UNLOCK_TCPIP_CORE();
   }
 }
@@ -109,6 +155,7 @@ void add_vif(NetFront* front) {
   LOCK_TCPIP_CORE();
   // The rx thread holds the core lock already: frames go straight to ethernet_input.
   netif_add(&vif->nif, &addr, &mask, &gw, front, vif_init, ethernet_input);
+  vif->nif.mtu6 = kWireMtu;  // IPv6 keeps the wire's MTU (TSO is IPv4's here)
   if (g_vifs->empty()) netif_set_default(&vif->nif);
   netif_create_ip6_linklocal_address(&vif->nif, 1);
   netif_set_ip6_autoconfig_enabled(&vif->nif, 1);
@@ -177,6 +224,20 @@ bool interface_info(unsigned index, InterfaceInfo& out) {
 }
 
 }  // namespace atl::net
+
+extern "C" signed char atoll_tcp_inpacket(tcp_pcb* pcb) {
+  using namespace atl::net;
+  if (pcb->state != ESTABLISHED || !IP_IS_V4(&pcb->remote_ip)) return ERR_OK;
+  netif* nif = ip_current_input_netif();
+  if (!nif || nif->linkoutput != linkoutput || nif->mtu != kTsoMtu) return ERR_OK;
+  // Only a connection whose MSS is the wire's: the peer asked for no less,
+  // so netfront's GSO size (the MTU less the headers) is what it accepts.
+  constexpr u16_t wire_mss = kWireMtu - 40;
+  if (pcb->mss != wire_mss) return ERR_OK;  // raised already, or a smaller peer
+  // A whole number of wire segments in the largest frame netfront sends.
+  pcb->mss = (kTsoMtu - 40) / wire_mss * wire_mss;
+  return ERR_OK;
+}
 
 extern "C" void atoll_net_flush_tx(void) {
   if (!atl::net::g_vifs) return;

@@ -9,51 +9,23 @@
 #include "atoll/evtchn.h"
 #include "atoll/gnttab.h"
 #include "atoll/kernel.h"
+#include "frame.h"
 
 namespace atl::net {
 namespace {
 
 constexpr size_t kPage = 4096;
-constexpr size_t kTxBufferSize = kPage / 2;
 // ABI: xen/io/netif.h; 12-byte tx and 8-byte rx slots, 256 of each per page.
 static_assert(sizeof(netif_tx_request) == 12 && sizeof(netif_rx_response) == 8);
+static_assert(sizeof(netif_extra_info) <= sizeof(netif_tx_request) && sizeof(netif_extra_info) <= sizeof(netif_rx_response));
 static_assert(NetifTxFrontRing::kSize == 256 && NetifRxFrontRing::kSize == 256);
-static_assert(NetFront::kMaxFrame <= kTxBufferSize);
-static_assert(NetFront::kTxBuffers <= NetifTxFrontRing::kSize && NetFront::kRxBuffers <= NetifRxFrontRing::kSize);
+static_assert(NetFront::kTxPages <= NetifTxFrontRing::kSize && NetFront::kRxBuffers <= NetifRxFrontRing::kSize);
+// A GSO frame's pages and its extra slot stay within the slots a backend
+// must accept for one packet (XEN_NETIF_NR_SLOTS_MIN).
+static_assert((NetFront::kMaxGsoFrame + kPage - 1) / kPage + 1 <= XEN_NETIF_NR_SLOTS_MIN);
+static_assert(NetFront::kMaxFrame <= kPage);
 
-// Enough of a frame for the flow hash: Ethernet, IPv4 with options or IPv6,
-// and the ports.
-constexpr size_t kFlowHeader = 14 + 60 + 4;
-
-uint32_t mix(uint32_t h, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;  // FNV-1a
-  return h;
-}
-
-// A hash of the frame's addresses and, for unfragmented TCP and UDP, ports;
-// nullopt when it is neither IPv4 nor IPv6 (ARP and the like go to queue 0).
-std::optional<uint32_t> flow_hash(const uint8_t* f, size_t n) {
-  if (n < 14) return std::nullopt;
-  uint16_t type = static_cast<uint16_t>(f[12] << 8 | f[13]);
-  uint32_t h = 2166136261u;
-  size_t l4 = 0;
-  uint8_t proto = 0;
-  if (type == 0x0800 && n >= 14 + 20) {
-    size_t ihl = (f[14] & 0x0f) * 4u;
-    h = mix(h, f + 26, 8);
-    proto = f[23];
-    bool fragment = (f[20] & 0x3f) || f[21];  // MF or an offset
-    if (!fragment && ihl >= 20) l4 = 14 + ihl;
-  } else if (type == 0x86dd && n >= 14 + 40) {
-    h = mix(h, f + 22, 32);
-    proto = f[20];
-    l4 = 14 + 40;
-  } else {
-    return std::nullopt;
-  }
-  if ((proto == 6 || proto == 17) && l4 && n >= l4 + 4) h = mix(h, f + l4, 4);
-  return h;
-}
+constexpr uint8_t kTcp = 6;
 
 }  // namespace
 
@@ -61,7 +33,7 @@ Result<void> NetFront::setup_queue(Queue& q) {
   q.owner = this;
   q.tx_page = aligned_alloc(kPage, kPage);
   q.rx_page = aligned_alloc(kPage, kPage);
-  q.tx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, kTxBuffers * kTxBufferSize));
+  q.tx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, kTxPages * kPage));
   q.rx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, kRxBuffers * kPage));
   if (!q.tx_page || !q.rx_page || !q.tx_buffers || !q.rx_buffers) return Errno::kNoMem;
   auto* tx = static_cast<NetifTxFrontRing::Shared*>(q.tx_page);
@@ -81,7 +53,7 @@ Result<void> NetFront::setup_queue(Queue& q) {
   if (!rx_ref.ok()) return rx_ref.error();
   q.rx_ref = *rx_ref;
   // The backend only reads tx buffers and only writes rx buffers.
-  for (unsigned i = 0; i < kTxBuffers / 2; ++i) {
+  for (unsigned i = 0; i < kTxPages; ++i) {
     auto r = grant(q.tx_buffers + i * kPage, gnttab::Access::kReadOnly);
     if (!r.ok()) return r.error();
     q.tx_grants[i] = *r;
@@ -92,7 +64,12 @@ Result<void> NetFront::setup_queue(Queue& q) {
     q.rx_grants[i] = *r;
   }
   q.tx_free_count = 0;
-  for (unsigned i = 0; i < kTxBuffers; ++i) q.tx_free[q.tx_free_count++] = static_cast<uint16_t>(kTxBuffers - 1 - i);
+  for (unsigned i = 0; i < kTxPages; ++i) q.tx_free[q.tx_free_count++] = static_cast<uint16_t>(kTxPages - 1 - i);
+  q.tx_busy = {};
+  q.rx_posted = {};
+  q.rx_taken_count = 0;
+  q.rx_packet = RxPacket{};
+  q.rx_more = q.rx_extra = q.rx_bad = false;
   q.tx_notify_pending = false;
   auto port = evtchn::alloc_unbound(backend);
   if (!port.ok()) return port.error();
@@ -150,14 +127,19 @@ void NetFront::on_event(EvtchnPort, void* data) {
   self->m_tx_waiters.wake_all();
 }
 
+void NetFront::post_rx(Queue& q, uint16_t buffer) {
+  if (q.rx_posted[buffer]) return;
+  q.rx_slot_buffer[q.rx->req_prod_pvt().slot(NetifRxFrontRing::kSize)] = buffer;
+  netif_rx_request& req = q.rx->next_request();
+  req.id = buffer;
+  req.gref = q.rx_grants[buffer]->value();
+  q.rx_posted[buffer] = true;
+}
+
 void NetFront::post_rx_buffers() {
   for (unsigned n = 0; n < m_queue_count; ++n) {
     Queue& q = m_queues[n];
-    for (unsigned i = 0; i < kRxBuffers; ++i) {
-      netif_rx_request& req = q.rx->next_request();
-      req.id = static_cast<uint16_t>(i);
-      req.gref = q.rx_grants[i]->value();
-    }
+    for (unsigned i = 0; i < kRxBuffers; ++i) post_rx(q, static_cast<uint16_t>(i));
     if (q.rx->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*q.port);
   }
 }
@@ -166,13 +148,16 @@ void NetFront::reap_tx(Queue& q) {
   do {
     while (q.tx->unconsumed_responses()) {
       netif_tx_response rsp = q.tx->take_response();
-      if (rsp.status == NETIF_RSP_NULL) continue;  // an extra-info slot (we send none)
+      if (rsp.status == NETIF_RSP_NULL) continue;  // the answer to an extra-info slot
       if (rsp.status != NETIF_RSP_OKAY) {
         ++q.counters.tx_errors;
         ++q.owner->m_counters.tx_errors;
       }
-      // A hostile backend could name a buffer twice or one that is free.
-      if (rsp.id < kTxBuffers && q.tx_free_count < kTxBuffers) q.tx_free[q.tx_free_count++] = rsp.id;
+      // A hostile backend could name a page twice or one it was never given.
+      if (rsp.id < kTxPages && q.tx_busy[rsp.id]) {
+        q.tx_busy[rsp.id] = false;
+        q.tx_free[q.tx_free_count++] = rsp.id;
+      }
     }
   } while (q.tx->final_check_for_responses());
 }
@@ -186,50 +171,110 @@ void NetFront::flush_tx() {
   }
 }
 
-NetFront::Queue& NetFront::tx_queue_for(std::span<const std::span<const uint8_t>> pieces) {
-  if (m_queue_count <= 1) return m_queues[0];
-  // The headers may be spread over pieces: gather the first bytes.
-  uint8_t head[kFlowHeader];
-  size_t n = 0;
-  for (auto p : pieces) {
-    size_t k = p.size() < sizeof head - n ? p.size() : sizeof head - n;
-    memcpy(head + n, p.data(), k);
-    n += k;
-    if (n == sizeof head) break;
-  }
-  auto h = flow_hash(head, n);
-  return m_queues[h ? *h % m_queue_count : 0];
-}
-
 Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces, bool defer) {
   size_t total = 0;
   for (auto p : pieces) total += p.size();
-  if (total < 14 || total > kMaxFrame) return Errno::kInval;
+  if (total < 14 || total > kMaxGsoFrame) return Errno::kInval;
+  // The headers may be spread over pieces: gather the first bytes.
+  uint8_t head[kFrameHeadMax];
+  size_t head_len = 0;
+  for (auto p : pieces) {
+    size_t k = p.size() < sizeof head - head_len ? p.size() : sizeof head - head_len;
+    memcpy(head + head_len, p.data(), k);
+    head_len += k;
+    if (head_len == sizeof head) break;
+  }
+  std::span<const uint8_t> head_span(head, head_len);
+  std::optional<FrameHeaders> h = parse_frame(head_span, total);
+  bool tcp = h && h->proto == kTcp;
+  uint16_t gso_size = 0;
+  if (total > kMaxFrame) {
+    // TSO: the backend (or the host's kernel behind it) cuts the segment at
+    // the MSS the MTU leaves, headers included.
+    if (!tcp || !tso(h->ipv6)) return Errno::kInval;
+    size_t headers = h->l4 - h->l3 + h->l4_header;
+    if (headers >= kMtu) return Errno::kInval;
+    gso_size = static_cast<uint16_t>(kMtu - headers);
+  }
+  unsigned pages = static_cast<unsigned>((total + kPage - 1) / kPage);
+  unsigned slots = pages + (gso_size ? 1 : 0);
   Queue* q;
   for (;;) {
     if (!m_connected || m_queue_count == 0) return Errno::kNoDev;
-    q = &tx_queue_for(pieces);
+    q = &m_queues[m_queue_count > 1 ? (h ? h->flow : flow_hash(head_span)) % m_queue_count : 0];
     reap_tx(*q);
-    if (q->tx_free_count > 0 && !q->tx->full()) break;
+    if (q->tx_free_count >= pages && q->tx->free_slots() >= slots) break;
     flush_tx();  // the backend must hear of what is queued before we wait on it
     sched::wait_until(m_tx_waiters, [this, q] { return !m_connected || (q->tx && q->tx->unconsumed_responses() > 0); });
   }
-  uint16_t id = q->tx_free[--q->tx_free_count];
-  uint8_t* buf = q->tx_buffers + id * kTxBufferSize;
+  // Copy into the pages, one page per slot.
+  std::array<uint16_t, XEN_NETIF_NR_SLOTS_MIN> ids;
+  for (unsigned i = 0; i < pages; ++i) {
+    ids[i] = q->tx_free[--q->tx_free_count];
+    q->tx_busy[ids[i]] = true;
+  }
+  auto page = [q](uint16_t id) { return q->tx_buffers + id * kPage; };
   size_t at = 0;
   for (auto p : pieces) {
-    memcpy(buf + at, p.data(), p.size());
-    at += p.size();
+    for (size_t done = 0; done < p.size();) {
+      size_t room = kPage - at % kPage;
+      size_t k = p.size() - done < room ? p.size() - done : room;
+      memcpy(page(ids[at / kPage]) + at % kPage, p.data() + done, k);
+      done += k;
+      at += k;
+    }
   }
-  netif_tx_request& req = q->tx->next_request();
-  req.gref = q->tx_grants[id / 2]->value();
-  req.offset = static_cast<uint16_t>((id % 2) * kTxBufferSize);
-  req.flags = 0;  // checksums are complete: lwIP computes them
-  req.id = id;
-  req.size = static_cast<uint16_t>(total);
+  // TCP checksums are the backend's: lwIP leaves the field zero (the netif
+  // does not generate them), netfront seeds it with the pseudo-header sum as
+  // NETTXF_csum_blank expects. Where the backend cannot take a blank IPv6
+  // checksum, netfront computes it.
+  uint16_t flags = 0;
+  if (tcp) {
+    uint8_t* field = page(ids[0]) + h->checksum_at();  // within the first page: kFrameHeadMax < kPage
+    if (!h->ipv6 || m_offloads.ipv6_csum) {
+      uint16_t seed = pseudo_header_sum(head_span, *h);
+      field[0] = static_cast<uint8_t>(seed >> 8);
+      field[1] = static_cast<uint8_t>(seed);
+      flags = NETTXF_csum_blank | NETTXF_data_validated;
+    } else {
+      field[0] = field[1] = 0;
+      InetSum sum;
+      sum.add_u32(pseudo_header_sum(head_span, *h));
+      for (size_t off = h->l4, end = h->l4 + h->l4_length; off < end;) {
+        size_t k = end - off < kPage - off % kPage ? end - off : kPage - off % kPage;
+        sum.add({page(ids[off / kPage]) + off % kPage, k});
+        off += k;
+      }
+      uint16_t c = static_cast<uint16_t>(~sum.folded());
+      field[0] = static_cast<uint8_t>(c >> 8);
+      field[1] = static_cast<uint8_t>(c);
+    }
+  }
+  netif_tx_request& first = q->tx->next_request();
+  first.gref = q->tx_grants[ids[0]]->value();
+  first.offset = 0;
+  first.flags = static_cast<uint16_t>(flags | (pages > 1 ? NETTXF_more_data : 0) | (gso_size ? NETTXF_extra_info : 0));
+  first.id = ids[0];
+  first.size = static_cast<uint16_t>(total);  // the first slot carries the packet's size
+  if (gso_size) {
+    netif_extra_info extra{};
+    extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
+    extra.u.gso.size = gso_size;
+    extra.u.gso.type = static_cast<uint8_t>(h->ipv6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4);
+    memcpy(&q->tx->next_request(), &extra, sizeof extra);
+  }
+  for (unsigned i = 1; i < pages; ++i) {
+    netif_tx_request& req = q->tx->next_request();
+    req.gref = q->tx_grants[ids[i]]->value();
+    req.offset = 0;
+    req.flags = static_cast<uint16_t>(i + 1 < pages ? NETTXF_more_data : 0);
+    req.id = ids[i];
+    req.size = static_cast<uint16_t>(i + 1 < pages ? kPage : total - i * kPage);
+  }
   for (NetCounters* c : {&q->counters, &m_counters}) {
     ++c->tx_packets;
     c->tx_bytes += total;
+    if (gso_size) ++c->tx_gso;
   }
   if (q->tx->push_requests() == NotifyNeeded::kYes) {
     q->tx_notify_pending = true;
@@ -245,43 +290,92 @@ bool NetFront::rx_pending() const {
   return false;
 }
 
-unsigned NetFront::poll_rx_impl(void (*receive)(void*, std::span<const uint8_t>), void* ctx) {
-  unsigned frames = 0;
-  for (unsigned n = 0; n < m_queue_count && m_connected; ++n) frames += poll_rx_queue(m_queues[n], receive, ctx);
-  return frames;
+unsigned NetFront::poll_rx_impl(Receive receive, void* ctx) {
+  unsigned packets = 0;
+  for (unsigned n = 0; n < m_queue_count && m_connected; ++n) packets += poll_rx_queue(m_queues[n], receive, ctx);
+  return packets;
 }
 
-unsigned NetFront::poll_rx_queue(Queue& q, void (*receive)(void*, std::span<const uint8_t>), void* ctx) {
+bool NetFront::take_rx_slot(Queue& q) {
+  // Everything in a response is the backend's word: check before use.
+  uint16_t at_slot = q.rx_slot_buffer[q.rx->rsp_cons().slot(NetifRxFrontRing::kSize)];
+  netif_rx_response rsp = q.rx->take_response();
+  RxPacket& pkt = q.rx_packet;
+  if (q.rx_extra) {
+    // An extra-info slot: it used the buffer posted at its place on the ring.
+    netif_extra_info extra;
+    memcpy(&extra, &rsp, sizeof extra);
+    if (q.rx_posted[at_slot]) {
+      q.rx_posted[at_slot] = false;
+      q.rx_taken[q.rx_taken_count++] = at_slot;
+    }
+    if (extra.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+      bool v4 = extra.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4, v6 = extra.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6;
+      if ((!v4 && !v6) || extra.u.gso.size == 0) q.rx_bad = true;
+      pkt.gso_size = extra.u.gso.size;
+    }
+    q.rx_extra = (extra.flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;
+    return !q.rx_extra && !q.rx_more;
+  }
+  bool first = q.rx_taken_count == 0;
+  bool ours = rsp.id < kRxBuffers && q.rx_posted[rsp.id];
+  if (ours) {
+    q.rx_posted[rsp.id] = false;
+    q.rx_taken[q.rx_taken_count++] = rsp.id;
+  }
+  bool ok = ours && rsp.status > 0 && rsp.offset + rsp.status <= static_cast<int>(kPage) &&
+            pkt.count < RxPacket::kMaxRxSlots;
+  if (ok) {
+    pkt.pieces[pkt.count++] = {q.rx_buffers + rsp.id * kPage + rsp.offset, static_cast<size_t>(rsp.status)};
+    pkt.size += static_cast<size_t>(rsp.status);
+  } else {
+    q.rx_bad = true;
+  }
+  if (first) {
+    pkt.checksum_blank = (rsp.flags & NETRXF_csum_blank) != 0;
+    pkt.data_validated = (rsp.flags & NETRXF_data_validated) != 0;
+    q.rx_extra = (rsp.flags & NETRXF_extra_info) != 0;
+  }
+  q.rx_more = (rsp.flags & NETRXF_more_data) != 0;
+  return !q.rx_extra && !q.rx_more;
+}
+
+void NetFront::finish_rx_packet(Queue& q, Receive receive, void* ctx, unsigned& packets) {
+  const RxPacket& pkt = q.rx_packet;
+  if (!q.rx_bad && pkt.count > 0) {
+    receive(ctx, pkt);
+    ++packets;
+    for (NetCounters* c : {&q.counters, &m_counters}) {
+      ++c->rx_packets;
+      c->rx_bytes += pkt.size;
+      if (pkt.gso_size) ++c->rx_gso;
+    }
+  } else {
+    ++q.counters.rx_errors;
+    ++m_counters.rx_errors;
+  }
+  if (!m_connected || !q.rx) return;  // closed under us by the receiver
+  // The packet's pages go back on the ring; a response naming no buffer of
+  // ours loses a slot.
+  for (unsigned i = 0; i < q.rx_taken_count; ++i) post_rx(q, q.rx_taken[i]);
+  q.rx_taken_count = 0;
+  q.rx_packet = RxPacket{};
+  q.rx_bad = false;
+}
+
+unsigned NetFront::poll_rx_queue(Queue& q, Receive receive, void* ctx) {
   if (!m_connected || !q.rx) return 0;
-  unsigned frames = 0;
+  unsigned packets = 0;
   do {
     while (q.rx->unconsumed_responses()) {
-      netif_rx_response rsp = q.rx->take_response();
-      // Everything in a response is the backend's word: check before use.
-      bool ok = rsp.id < kRxBuffers && rsp.status > 0 && rsp.offset + rsp.status <= static_cast<int>(kPage) &&
-                !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info));
-      if (ok) {
-        receive(ctx, std::span<const uint8_t>(q.rx_buffers + rsp.id * kPage + rsp.offset,
-                                              static_cast<size_t>(rsp.status)));
-        ++frames;
-        for (NetCounters* c : {&q.counters, &m_counters}) {
-          ++c->rx_packets;
-          c->rx_bytes += static_cast<uint64_t>(rsp.status);
-        }
-      } else {
-        ++q.counters.rx_errors;
-        ++m_counters.rx_errors;
+      if (take_rx_slot(q)) {
+        finish_rx_packet(q, receive, ctx, packets);
+        if (!m_connected || !q.rx) return packets;
       }
-      if (!m_connected || !q.rx) return frames;  // closed under us by the receiver
-      // Post the buffer again; a response naming no buffer of ours loses a slot.
-      if (rsp.id >= kRxBuffers) continue;
-      netif_rx_request& req = q.rx->next_request();
-      req.id = rsp.id;
-      req.gref = q.rx_grants[rsp.id]->value();
     }
     if (q.rx->push_requests() == NotifyNeeded::kYes) (void)evtchn::send(*q.port);
   } while (q.rx->final_check_for_responses());
-  return frames;
+  return packets;
 }
 
 }  // namespace atl::net

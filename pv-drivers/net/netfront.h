@@ -7,10 +7,15 @@
 //   queues  transmit() picks a queue by a hash of the frame's flow (addresses
 //           and ports), so a flow keeps its order; poll_rx() drains them all.
 //
-//   tx  a frame is copied into one of kTxBuffers half-page buffers and its
-//       request pushed; the buffer is reused once the backend answers.
-//   rx  kRxBuffers whole pages stay posted on the rx ring; a received frame is
-//       handed to the receiver in place and the page is posted again after.
+//   tx  a frame is copied into as many of kTxPages granted pages as it
+//       spans, one request (slot) a page; the pages are reused once the
+//       backend answers. TCP checksums are left to the backend
+//       (NETTXF_csum_blank), and a TCP segment larger than the MTU goes out
+//       whole with a GSO extra (TSO) when the backend accepts them.
+//   rx  kRxBuffers whole pages stay posted on the rx ring; a received packet
+//       (one page, or several chained with NETRXF_more_data when the backend
+//       coalesced a TCP stream: GSO) is handed to the receiver in place and
+//       its pages are posted again after.
 //
 // netfront.cpp is the data path, netfront_xenbus.cpp the keys and handshake.
 // Threads: transmit() may block the caller while the tx ring is full;
@@ -40,8 +45,27 @@ using NetifTxFrontRing = FrontRing<netif_tx_request, netif_tx_response>;
 using NetifRxFrontRing = FrontRing<netif_rx_request, netif_rx_response>;
 
 struct NetCounters {
-  uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0;
-  uint64_t rx_packets = 0, rx_bytes = 0, rx_errors = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0, tx_gso = 0;
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_errors = 0, rx_gso = 0;
+};
+
+// What the backend agreed to at the last connect.
+struct NetOffloads {
+  bool sg = false;         // frames over several slots
+  bool tso4 = false, tso6 = false;  // GSO extras on transmit (needs sg)
+  bool ipv6_csum = false;  // NETTXF_csum_blank for IPv6 (IPv4's is baseline)
+};
+
+// A received packet: its bytes in up to kMaxRxSlots pieces (valid only during
+// the receive callback) and what the backend said of its checksum.
+struct RxPacket {
+  static constexpr unsigned kMaxRxSlots = 18;
+  std::array<std::span<const uint8_t>, kMaxRxSlots> pieces{};
+  unsigned count = 0;
+  size_t size = 0;
+  bool checksum_blank = false;  // the TCP/UDP field holds the pseudo-header sum only
+  bool data_validated = false;  // the backend vouches for the checksums
+  uint16_t gso_size = 0;        // non-zero: a coalesced TCP stream
 };
 
 // Static addressing the toolstack gave the vif (its backend's `ip` key).
@@ -51,9 +75,11 @@ struct StaticIp {
 
 class NetFront final : private xs::XenbusDriver {
  public:
-  static constexpr size_t kMaxFrame = 1514 + 4;
+  static constexpr size_t kMtu = 1500;
+  static constexpr size_t kMaxFrame = 1514 + 4;  // without GSO: the MTU and a VLAN tag
+  static constexpr size_t kMaxGsoFrame = 65535;  // a TCP segment sent with a GSO extra
   static constexpr unsigned kMaxQueues = 2;
-  static constexpr unsigned kTxBuffers = 128;  // per queue
+  static constexpr unsigned kTxPages = 128;    // per queue
   static constexpr unsigned kRxBuffers = 128;  // per queue
 
   // Starts the handshake for `device_path` ("device/vif/<id>").
@@ -67,17 +93,21 @@ class NetFront final : private xs::XenbusDriver {
   Result<void> reopen(uint64_t deadline_ns);
 
   // Sends one frame gathered from `pieces`. Blocks while the ring is full;
-  // kNoDev when not connected, kInval for an oversized frame. With `defer`,
+  // kNoDev when not connected, kInval for an oversized frame (one over
+  // kMaxFrame must be TCP, and tso() true for its family). With `defer`,
   // the backend is told later, by flush_tx(): a burst costs one notification.
   Result<void> transmit(std::span<const std::span<const uint8_t>> pieces, bool defer = false);
   // Notifies the backend of frames transmit(defer) queued, if it asked for it.
   void flush_tx();
-  // Hands every received frame to `receive` (valid only during the call) and
-  // reposts the buffers; returns how many frames it handed over.
+  // Hands every received packet to `receive` (valid only during the call) and
+  // reposts the buffers; returns how many packets it handed over.
   template <typename F>
   unsigned poll_rx(F&& receive) {
-    return poll_rx_impl([](void* ctx, std::span<const uint8_t> frame) { (*static_cast<F*>(ctx))(frame); }, &receive);
+    return poll_rx_impl([](void* ctx, const RxPacket& packet) { (*static_cast<F*>(ctx))(packet); }, &receive);
   }
+  // Whether a TCP segment of up to kMaxGsoFrame may be sent for the family.
+  bool tso(bool ipv6) const { return m_connected && (ipv6 ? m_offloads.tso6 : m_offloads.tso4); }
+  const NetOffloads& offloads() const { return m_offloads; }
   // Whether poll_rx() would find something (for the rx thread's wait).
   bool rx_pending() const;
   // The rx thread sleeps here; the event handler wakes it.
@@ -92,8 +122,9 @@ class NetFront final : private xs::XenbusDriver {
   const std::string& path() const { return m_device->path(); }
 
  private:
-  // One queue's rings, event channel and persistently granted buffers: tx
-  // buffers are half pages, two per page.
+  using Receive = void (*)(void*, const RxPacket&);
+
+  // One queue's rings, event channel and persistently granted pages.
   struct Queue {
     NetFront* owner = nullptr;
     void* tx_page = nullptr;
@@ -104,10 +135,20 @@ class NetFront final : private xs::XenbusDriver {
     std::optional<EvtchnPort> port;
     uint8_t* tx_buffers = nullptr;
     uint8_t* rx_buffers = nullptr;
-    std::array<std::optional<GrantRef>, kTxBuffers / 2> tx_grants{};
+    std::array<std::optional<GrantRef>, kTxPages> tx_grants{};
     std::array<std::optional<GrantRef>, kRxBuffers> rx_grants{};
-    std::array<uint16_t, kTxBuffers> tx_free{};  // a stack of free tx buffer ids
+    std::array<uint16_t, kTxPages> tx_free{};  // a stack of free tx page ids
     unsigned tx_free_count = 0;
+    std::array<bool, kTxPages> tx_busy{};  // handed to the backend, not answered
+    // rx: which buffers are on the ring, which buffer each ring slot was
+    // posted with (an extra-info response names none), and the packet being
+    // assembled (its buffers go back on the ring when it is complete).
+    std::array<bool, kRxBuffers> rx_posted{};
+    std::array<uint16_t, NetifRxFrontRing::kSize> rx_slot_buffer{};
+    std::array<uint16_t, kRxBuffers> rx_taken{};
+    unsigned rx_taken_count = 0;
+    RxPacket rx_packet;
+    bool rx_more = false, rx_extra = false, rx_bad = false;
     NetCounters counters;
     bool tx_notify_pending = false;
   };
@@ -125,10 +166,13 @@ class NetFront final : private xs::XenbusDriver {
   Result<void> setup_queue(Queue& q);
   void free_rings();
   void post_rx_buffers();
+  static void post_rx(Queue& q, uint16_t buffer);
   static void reap_tx(Queue& q);
-  Queue& tx_queue_for(std::span<const std::span<const uint8_t>> pieces);
-  unsigned poll_rx_impl(void (*receive)(void*, std::span<const uint8_t>), void* ctx);
-  unsigned poll_rx_queue(Queue& q, void (*receive)(void*, std::span<const uint8_t>), void* ctx);
+  unsigned poll_rx_impl(Receive receive, void* ctx);
+  unsigned poll_rx_queue(Queue& q, Receive receive, void* ctx);
+  // Takes one rx response into q's packet; true when the packet is complete.
+  bool take_rx_slot(Queue& q);
+  void finish_rx_packet(Queue& q, Receive receive, void* ctx, unsigned& packets);
   static void on_event(EvtchnPort port, void* data);
 
   std::unique_ptr<xs::XenbusDevice> m_device;
@@ -140,6 +184,7 @@ class NetFront final : private xs::XenbusDriver {
   unsigned m_queue_count = 0;  // 0 while no rings are set up
   std::array<uint8_t, 6> m_mac{};
   std::optional<StaticIp> m_static_ip;
+  NetOffloads m_offloads;
   NetCounters m_counters;
   bool m_connected = false;
   bool m_handshake_done = false;

@@ -80,15 +80,25 @@ Result<void> NetFront::on_backend_ready(xs::XenbusDevice& device) {
     if (n > 1) queues = n < kMaxQueues ? static_cast<unsigned>(n) : kMaxQueues;
   }
   bool multi = queues > 1;
+  auto feature = [&device](const char* key) {
+    auto v = device.client().read(device.backend_key(key));
+    return v.ok() && strtoul(v->c_str(), nullptr, 10) == 1;
+  };
+  m_offloads.sg = feature("feature-sg");
+  m_offloads.tso4 = m_offloads.sg && feature("feature-gso-tcpv4");
+  m_offloads.tso6 = m_offloads.sg && feature("feature-gso-tcpv6");
+  m_offloads.ipv6_csum = feature("feature-ipv6-csum-offload");
   if (auto r = setup_rings(device.backend_id(), queues); !r.ok()) return r;
   return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
     for (auto [key, value] : {std::pair<const char*, std::string>{"request-rx-copy", "1"},
                               {"feature-rx-notify", "1"},
-                              // Frames fit one rx page: no scatter-gather, GSO or
-                              // blank checksums wanted on receive.
-                              {"feature-sg", "0"},
-                              {"feature-gso-tcpv4", "0"},
-                              {"feature-no-csum-offload", "1"}}) {
+                              // On receive: packets over several pages, coalesced
+                              // TCP streams (GSO) and blank checksums are welcome.
+                              {"feature-sg", "1"},
+                              {"feature-gso-tcpv4", "1"},
+                              {"feature-gso-tcpv6", "1"},
+                              {"feature-no-csum-offload", "0"},
+                              {"feature-ipv6-csum-offload", "1"}}) {
       if (auto r = t.write(device.key(key), value); !r.ok()) return r;
     }
     if (multi) {
