@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,6 +160,30 @@ void Connection::start_reply(Reply reply, ConnContext& ctx) {
 Connection::Flush Connection::flush(ConnContext& ctx) {
   int fd = m_fd.get();
   uint64_t progress_deadline = ctx.now_us + us_from_ms(ctx.options.idle_timeout_ms);
+  // The head and the body's first chunk in one call: with TCP_NODELAY two
+  // sends would be two segments, and a small file fits one with its head.
+  while (m_out_sent < m_reply.out.size() && m_file_sent < m_reply.file_length) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(ctx.scratch.size(), m_reply.file_length - m_file_sent));
+    ssize_t got = ::pread(m_reply.file.get(), ctx.scratch.data(), want,
+                          static_cast<off_t>(m_reply.file_offset + m_file_sent));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return Flush::Failed;
+    iovec iov[2] = {{m_reply.out.data() + m_out_sent, m_reply.out.size() - m_out_sent},
+                    {ctx.scratch.data(), static_cast<size_t>(got)}};
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return would_block(errno) ? Flush::Blocked : Flush::Failed;
+    }
+    size_t head = std::min(static_cast<size_t>(n), iov[0].iov_len);
+    m_out_sent += head;
+    m_file_sent += static_cast<uint64_t>(n) - head;
+    m_deadline_us = progress_deadline;
+    if (static_cast<size_t>(n) < iov[0].iov_len + iov[1].iov_len) return Flush::Blocked;
+  }
   while (m_out_sent < m_reply.out.size()) {
     ssize_t n = ::send(fd, m_reply.out.data() + m_out_sent, m_reply.out.size() - m_out_sent, MSG_NOSIGNAL);
     if (n < 0) {

@@ -65,6 +65,10 @@ int adopt(int s, int type_flags) {
   return fd;
 }
 
+// A guest has no signals, so MSG_NOSIGNAL asks for nothing; lwIP's sendmsg
+// would refuse the flag it does not implement (EOPNOTSUPP).
+int send_flags(int flags) { return flags & ~MSG_NOSIGNAL; }
+
 }  // namespace
 
 extern "C" {
@@ -101,15 +105,19 @@ int connect(int fd, const struct sockaddr* addr, socklen_t len) {
   if (r < 0 && errno == ECONNRESET) errno = ECONNREFUSED;
   return r;
 }
-ssize_t send(int fd, const void* buf, size_t len, int flags) { SOCKET_CALL(lwip_send(s, buf, len, flags)); }
+ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  SOCKET_CALL(lwip_send(s, buf, len, send_flags(flags)));
+}
 ssize_t recv(int fd, void* buf, size_t len, int flags) { SOCKET_CALL(lwip_recv(s, buf, len, flags)); }
 ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* to, socklen_t tolen) {
-  SOCKET_CALL(lwip_sendto(s, buf, len, flags, to, tolen));
+  SOCKET_CALL(lwip_sendto(s, buf, len, send_flags(flags), to, tolen));
 }
 ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* from, socklen_t* fromlen) {
   SOCKET_CALL(lwip_recvfrom(s, buf, len, flags, from, fromlen));
 }
-ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) { SOCKET_CALL(lwip_sendmsg(s, msg, flags)); }
+ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  SOCKET_CALL(lwip_sendmsg(s, msg, send_flags(flags)));
+}
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) { SOCKET_CALL(lwip_recvmsg(s, msg, flags)); }
 int shutdown(int fd, int how) { SOCKET_CALL(lwip_shutdown(s, how)); }
 int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
