@@ -55,11 +55,12 @@ bool Aof::zero_blocks(uint64_t from, uint64_t to) {
   return true;
 }
 
-bool Aof::publish(logfmt::Superblock next) {
+bool Aof::publish(logfmt::Superblock next, bool wait) {
   next.seq = m_sb.seq + 1;
   alignas(16) uint8_t block[kBlock];
   logfmt::encode_superblock(next, block);
-  if (!m_dev.write(logfmt::kSlotOffset[next.slot()], block, kBlock) || !m_dev.flush()) return false;
+  if (!m_dev.write(logfmt::kSlotOffset[next.slot()], block, kBlock)) return false;
+  if (!(wait ? m_dev.flush() : m_dev.flush_async())) return false;
   m_sb = next;
   m_unflushed = false;
   return true;
@@ -84,23 +85,31 @@ void Aof::append_expired(const std::string& key) {
 
 Aof::Status Aof::commit(const Keyspace& keys, int64_t now_ms) {
   if (m_failed) return Status::kIoError;
-  if (pending_bytes() == 0) return Status::kOk;
-  if (used() > m_sb.region_size) return compact(keys, now_ms);  // the snapshot holds the batch's effects
+  if (pending_bytes() == 0) return m_dev.poll() ? Status::kOk : fail(Status::kIoError);
+  if (used() > m_sb.region_size) {
+    // The snapshot holds the batch's effects; under always, durable before the replies.
+    Status s = compact(keys, now_ms);
+    if (s == Status::kOk && m_settings.fsync == FsyncPolicy::kAlways && !m_dev.flush()) return fail(Status::kIoError);
+    return s;
+  }
   if (!write_pending()) return fail(Status::kIoError);
   if (m_settings.fsync == FsyncPolicy::kAlways) {
     if (!m_dev.flush()) return fail(Status::kIoError);
     m_last_flush_ms = monotonic_ms();
   } else {
     m_unflushed = true;
+    if (!m_dev.poll()) return fail(Status::kIoError);  // starts the write if the disk is free
   }
   return Status::kOk;
 }
 
 Aof::Status Aof::tick(int64_t mono_ms) {
   if (m_failed) return Status::kIoError;
+  if (!m_dev.poll()) return fail(Status::kIoError);
   if (m_settings.fsync != FsyncPolicy::kEverySec || !m_unflushed || mono_ms - m_last_flush_ms < 1000)
     return Status::kOk;
-  if (!m_dev.flush()) return fail(Status::kIoError);
+  // Started, not waited for: the server goes on serving while the disk syncs.
+  if (!m_dev.flush_async()) return fail(Status::kIoError);
   m_unflushed = false;
   m_last_flush_ms = mono_ms;
   return Status::kOk;
@@ -131,7 +140,11 @@ Aof::Status Aof::compact(const Keyspace& keys, int64_t now_ms) {
   }
   if (s != Status::kOk) return fail(s);
   // The switch: until this superblock is durable, a crash boots the old log.
-  if (!publish(next)) return fail(Status::kIoError);
+  // Barriers, not waits (a device may queue them): the snapshot is durable
+  // before the superblock reaches the disk, and the superblock before any
+  // later write (appends to the new region, the next compaction's snapshot
+  // over the old one).
+  if (!publish(next, false)) return fail(Status::kIoError);
   m_end = m_base = end;
   m_tail = tail.size();
   m_pending = std::move(tail);  // the pending batch is dropped: the snapshot holds its effects
@@ -208,7 +221,7 @@ Aof::Status Aof::write_snapshot(const Keyspace& keys, int64_t now_ms, const logf
   }
   if (Status s = add_batch(); s != Status::kOk) return s;
   std::string& rest = out.rest();
-  if (!write_padded(next.active, out.written(), rest) || !m_dev.flush()) return Status::kIoError;
+  if (!write_padded(next.active, out.written(), rest) || !m_dev.flush_async()) return Status::kIoError;
   end = out.written() + rest.size();
   size_t keep = end % kBlock;
   tail.assign(rest, rest.size() - keep, keep);

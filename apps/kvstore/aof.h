@@ -6,7 +6,10 @@
 // appendfsync=always before any reply of the pass is sent (group commit).
 // Compaction writes a snapshot of the live keys into the other region,
 // flushes it, then publishes it with a superblock write and a flush: a crash
-// at any moment leaves the old log or the new one, never a mix.
+// at any moment leaves the old log or the new one, never a mix. Compaction's
+// flushes are barriers (LogDevice::flush_async): on a write-behind device
+// the server does not wait for them, yet nothing written after one reaches
+// the disk before everything written before it is durable.
 #pragma once
 
 #include <stddef.h>
@@ -77,9 +80,11 @@ class Aof {
   void append_expired(const std::string& key);
 
   // Writes the pending batch (compacting instead when it does not fit) and
-  // flushes under appendfsync=always. Any error other than kOk is fatal.
+  // flushes under appendfsync=always; under everysec and no the device may
+  // only queue the write. With nothing pending, moves the device's queued
+  // I/O along. Any error other than kOk is fatal.
   Status commit(const Keyspace& keys, int64_t now_ms);
-  // The loop's timer: the everysec flush.
+  // The loop's timer: the everysec flush, started without waiting for it.
   Status tick(int64_t mono_ms);
   bool wants_compaction(const Keyspace& keys) const;
   // kTooBig: the snapshot does not fit a region; the old log stays active.
@@ -94,6 +99,7 @@ class Aof {
   uint64_t compactions() const { return m_compactions; }
   FsyncPolicy fsync() const { return m_settings.fsync; }
   bool failed() const { return m_failed; }
+  LogDevice::IoStats io_stats() const { return m_dev.io_stats(); }
 
  private:
   class RegionReader;
@@ -110,7 +116,9 @@ class Aof {
   bool write_padded(unsigned region, uint64_t start, std::string& buf, uint64_t zero_to = 0);
   bool write_pending(uint64_t zero_to = 0);
   bool zero_blocks(uint64_t from, uint64_t to);
-  bool publish(logfmt::Superblock next);
+  // Writes `next` into its slot and flushes (`wait`), or queues a barrier
+  // after it (LogDevice::flush_async) so nothing later passes it.
+  bool publish(logfmt::Superblock next, bool wait = true);
   Status write_snapshot(const Keyspace& keys, int64_t now_ms, const logfmt::Superblock& next, uint64_t& end,
                         std::string& tail);
   Status fail(Status s);

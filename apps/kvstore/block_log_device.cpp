@@ -1,62 +1,59 @@
-// BlockLogDevice (Atoll guest only): the log on a virtual disk through
-// blkfront. LogDevice's block-aligned byte offsets are 512-byte sectors.
+// The log on a virtual disk (Atoll guest only): a WriteBehindDevice over
+// blkfront, so the server never waits for the disk except where the log
+// asks for a flush it must wait for (appendfsync always, compaction).
+// LogDevice's block-aligned byte offsets are 512-byte sectors.
 #include <stdint.h>
 
-#include <vector>
+#include <optional>
 
 #include "blkfront.h"
 #include "log_device.h"
+#include "write_behind.h"
 
 namespace kv {
 
 namespace {
 
-class BlockLogDevice final : public LogDevice {
+// blkfront as the AsyncDisk under a WriteBehindDevice: one Request, submitted
+// and reaped without blocking (poll) or with (wait).
+class BlkAsyncDisk final : public AsyncDisk {
  public:
-  explicit BlockLogDevice(atl::blk::BlkFront& disk) : m_disk(disk) {}
-  ~BlockLogDevice() override { (void)settle(); }
+  explicit BlkAsyncDisk(atl::blk::BlkFront& disk) : m_disk(disk) {}
+  ~BlkAsyncDisk() override {
+    if (!m_req.done()) (void)m_disk.wait(m_req);  // blkfront still points at m_req
+  }
 
-  uint64_t capacity() const override { return m_disk.sectors() * kBlockSize; }
+  uint64_t capacity() const override { return m_disk.sectors() * LogDevice::kBlockSize; }
 
   bool read(uint64_t offset, void* buf, size_t len) override {
-    if (!in_range(offset, len) || !settle()) return false;
-    return len == 0 || m_disk.read(offset / kBlockSize, buf, len / kBlockSize).ok();
+    return m_disk.read(offset / LogDevice::kBlockSize, buf, len / LogDevice::kBlockSize).ok();
   }
 
-  // Write-behind: the write is queued on the ring and the server goes on
-  // serving while it travels, as a write() into Linux's page cache would let
-  // redis-server go on. At most one is out at a time, because the log rewrites
-  // its partial last block and two writes of it must not pass each other; a
-  // failure is reported by the next call. flush() waits for it first, so
-  // `appendfsync always` still answers only after the data is stable.
-  bool write(uint64_t offset, const void* buf, size_t len) override {
-    if (!in_range(offset, len) || !settle()) return false;
-    if (len == 0) return true;
-    const auto* bytes = static_cast<const uint8_t*>(buf);
-    m_buffer.assign(bytes, bytes + len);
-    m_write = atl::blk::Request{};
-    m_write.op = atl::blk::Op::kWrite;
-    m_write.sector = offset / kBlockSize;
-    m_write.buf = m_buffer.data();
-    m_write.sectors = len / kBlockSize;
-    return m_disk.submit(m_write).ok();
+  bool start(Op op, uint64_t offset, const void* buf, size_t len) override {
+    m_req = atl::blk::Request{};
+    m_req.op = op == Op::kWrite ? atl::blk::Op::kWrite
+               : op == Op::kWriteFlush ? atl::blk::Op::kWriteFlush
+                                       : atl::blk::Op::kFlush;
+    m_req.sector = op == Op::kFlush ? 0 : offset / LogDevice::kBlockSize;
+    m_req.buf = const_cast<void*>(buf);  // only read: blkfront copies it into its granted pages
+    m_req.sectors = op == Op::kFlush ? 0 : len / LogDevice::kBlockSize;
+    return m_disk.submit(m_req).ok();
   }
 
-  bool flush() override { return settle() && m_disk.flush().ok(); }
+  std::optional<bool> reap(bool wait) override {
+    if (wait) return m_disk.wait(m_req).ok();
+    m_disk.poll();
+    if (!m_req.done()) return std::nullopt;
+    return m_req.result().ok();
+  }
+
+  // A FLUSH_DISKCACHE carries 11 pages (INDIRECT wraps only reads and writes);
+  // blkfront starts every request on a page boundary.
+  size_t write_flush_limit() const override { return BLKIF_MAX_SEGMENTS_PER_REQUEST * 4096; }
 
  private:
-  bool in_range(uint64_t offset, size_t len) const {
-    return block_aligned(offset, len) && offset <= capacity() && len <= capacity() - offset;
-  }
-  // Waits for the write in flight, if any; false when it failed.
-  bool settle() {
-    if (!m_write.done()) return m_disk.wait(m_write).ok();
-    return m_write.result().ok();
-  }
-
   atl::blk::BlkFront& m_disk;
-  atl::blk::Request m_write;  // done() until the first write
-  std::vector<uint8_t> m_buffer;
+  atl::blk::Request m_req;  // done() until the first start()
 };
 
 }  // namespace
@@ -78,7 +75,7 @@ std::unique_ptr<LogDevice> try_open_block_log_device(std::string& error) {
     error = "the disk cannot flush (no feature-flush-cache); the append-only log needs it";
     return nullptr;
   }
-  return std::make_unique<BlockLogDevice>(*disk);
+  return std::make_unique<WriteBehindDevice>(std::make_unique<BlkAsyncDisk>(*disk));
 }
 
 }  // namespace kv

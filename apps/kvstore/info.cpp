@@ -69,6 +69,10 @@ void persistence_section(const CommandContext& c, InfoText& info) {
   info.field("aof_device_size", c.aof->capacity());
   info.field("aof_generation", c.aof->generation());
   info.field("aof_epoch", c.aof->epoch());
+  LogDevice::IoStats io = c.aof->io_stats();
+  info.field("aof_device_writes", io.writes);
+  info.field("aof_device_flushes", io.flushes);
+  info.field("aof_device_waits", io.waits);
   info.field("aof_loaded_records", r.records);
   info.field("aof_recovery_dropped_bytes", r.dropped_bytes);
 }

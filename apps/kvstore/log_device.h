@@ -21,11 +21,29 @@ class LogDevice {
   // Bytes; a multiple of kBlockSize.
   virtual uint64_t capacity() const = 0;
   // `offset` and `len` are multiples of kBlockSize and the range lies within
-  // capacity(); false on any error (a misaligned request is one).
+  // capacity(); false on any error (a misaligned request is one). A write may
+  // only be queued (WriteBehindDevice): later reads see it, the disk gets it
+  // in order, and an I/O error shows in a later call.
   virtual bool read(uint64_t offset, void* buf, size_t len) = 0;
   virtual bool write(uint64_t offset, const void* buf, size_t len) = 0;
   // Everything written before the call is durable once it returns true.
   virtual bool flush() = 0;
+  // A barrier: everything written so far becomes durable, and before
+  // anything written later reaches the disk, without waiting for it (the
+  // everysec timer, compaction); false on an error. Synchronous devices just
+  // flush.
+  virtual bool flush_async() { return flush(); }
+  // Moves queued I/O along without blocking; false once an I/O failed.
+  virtual bool poll() { return true; }
+
+  // For INFO: operations sent to the disk, and times a caller blocked on it
+  // (a write, flush or read that had to wait). Synchronous devices count none.
+  struct IoStats {
+    uint64_t writes = 0;  // carrying a flush or not
+    uint64_t flushes = 0;  // bare, or carried by a write
+    uint64_t waits = 0;
+  };
+  virtual IoStats io_stats() const { return {}; }
 };
 
 inline bool block_aligned(uint64_t offset, size_t len) {

@@ -1,0 +1,145 @@
+// WriteBehindDevice: the queue of extents and barriers, the one operation on
+// the disk, and which write() calls are written and durable.
+#include "write_behind.h"
+
+#include <string.h>
+
+namespace kv {
+
+namespace {
+
+// A buffer that grew past this under a burst is given back once it is idle,
+// so a small appliance (-m 3M) does not keep it.
+constexpr size_t kKeepCapacity = 1u << 20;
+
+}  // namespace
+
+bool WriteBehindDevice::read(uint64_t offset, void* buf, size_t len) {
+  if (!in_range(offset, len) || !drain()) return false;
+  return len == 0 || m_disk->read(offset, buf, len);
+}
+
+bool WriteBehindDevice::write(uint64_t offset, const void* buf, size_t len) {
+  if (m_failed || !in_range(offset, len)) return false;
+  if (len == 0) return true;
+  reap(false);
+  Item* last = m_queue.empty() || m_queue.back().barrier ? nullptr : &m_queue.back();
+  if (!last || offset < last->at || offset > last->at + last->bytes.size()) {
+    m_queue.push_back(Item{offset, std::move(m_spare), 0, false});
+    m_spare = {};
+    last = &m_queue.back();
+    last->bytes.clear();
+  }
+  size_t at = static_cast<size_t>(offset - last->at);
+  if (at + len > last->bytes.size()) {
+    m_queued_bytes += at + len - last->bytes.size();
+    last->bytes.resize(at + len);
+  }
+  memcpy(last->bytes.data() + at, buf, len);
+  last->seq = ++m_seq;
+  // Nothing starts here, so a flush() right after can carry the extent
+  // (kWriteFlush); poll() starts it otherwise. Past the bound, the caller
+  // waits for the disk (back-pressure).
+  while (!m_failed && m_queued_bytes >= m_bound) {
+    kick();
+    if (m_queued_bytes >= m_bound) wait_once();
+  }
+  return !m_failed;
+}
+
+bool WriteBehindDevice::flush() {
+  if (!flush_async()) return false;
+  uint64_t want = m_barrier;
+  while (!m_failed && m_durable < want) wait_once();
+  return !m_failed;
+}
+
+bool WriteBehindDevice::flush_async() {
+  if (m_failed) return false;
+  if (m_barrier < m_seq) {
+    m_queue.push_back(Item{0, {}, m_seq, true});
+    m_barrier = m_seq;
+  }
+  reap(false);
+  kick();
+  return !m_failed;
+}
+
+bool WriteBehindDevice::poll() {
+  reap(false);
+  kick();
+  return !m_failed;
+}
+
+void WriteBehindDevice::wait_once() {
+  if (!m_busy) kick();
+  if (!m_busy) return;
+  ++m_stats.waits;
+  reap(true);
+  kick();
+}
+
+void WriteBehindDevice::reap(bool wait) {
+  if (!m_busy) return;
+  std::optional<bool> done = m_disk->reap(wait);
+  if (!done) return;
+  InFlight op = *m_busy;
+  m_busy.reset();
+  if (m_inflight.capacity() <= kKeepCapacity && m_spare.capacity() < m_inflight.capacity())
+    m_spare = std::move(m_inflight);
+  m_inflight = {};
+  if (!*done) {
+    m_failed = true;
+    return;
+  }
+  switch (op.op) {
+    case AsyncDisk::Op::kWrite: m_completed = op.seq; break;
+    case AsyncDisk::Op::kWriteFlush: m_completed = m_durable = op.seq; break;
+    case AsyncDisk::Op::kFlush: m_durable = op.seq; break;
+  }
+}
+
+void WriteBehindDevice::kick() {
+  if (m_busy || m_failed || m_queue.empty()) return;
+  Item& head = m_queue.front();
+  if (head.barrier) {
+    // Everything before it is on the disk (one operation at a time, in order).
+    uint64_t seq = head.seq;
+    m_queue.pop_front();
+    start(AsyncDisk::Op::kFlush, 0, seq);
+    return;
+  }
+  m_queued_bytes -= head.bytes.size();
+  m_inflight = std::move(head.bytes);
+  uint64_t at = head.at, seq = head.seq;
+  m_queue.pop_front();
+  if (!m_queue.empty() && m_queue.front().barrier && m_inflight.size() <= m_disk->write_flush_limit()) {
+    seq = m_queue.front().seq;
+    m_queue.pop_front();
+    start(AsyncDisk::Op::kWriteFlush, at, seq);
+  } else {
+    start(AsyncDisk::Op::kWrite, at, seq);
+  }
+}
+
+void WriteBehindDevice::start(AsyncDisk::Op op, uint64_t at, uint64_t seq) {
+  switch (op) {
+    case AsyncDisk::Op::kWrite: ++m_stats.writes; break;
+    case AsyncDisk::Op::kWriteFlush: ++m_stats.write_flushes; break;
+    case AsyncDisk::Op::kFlush: ++m_stats.flushes; break;
+  }
+  const void* buf = op == AsyncDisk::Op::kFlush ? nullptr : m_inflight.data();
+  size_t len = op == AsyncDisk::Op::kFlush ? 0 : m_inflight.size();
+  if (!m_disk->start(op, at, buf, len)) {
+    m_failed = true;
+    return;
+  }
+  m_busy = InFlight{op, seq};
+}
+
+bool WriteBehindDevice::drain() {
+  while (!m_failed && (m_busy || !m_queue.empty())) wait_once();
+  return !m_failed;
+}
+
+}  // namespace kv
