@@ -2,25 +2,55 @@
 // device, or a SOCK_SEQPACKET socket to the slirp helper or a switch. Reads are
 // driven by the EventLoop; writes never block (a frame that does not fit is
 // dropped and counted, as a NIC would).
+//
+// A port with Framing::kVirtioNetHdr (a TAP opened with IFF_VNET_HDR) puts a
+// struct virtio_net_hdr (VirtioNetHdr) before every frame, both ways:
+// that is how checksum offload and TSO metadata (FrameOffload) cross it. A
+// plain port carries bare frames; its frames are complete (FrameOffload{}).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "event_loop.h"
+#include "offload.h"
 
 namespace atl::hv {
 
+// ABI: linux/virtio_net.h, struct virtio_net_hdr: the legacy 10-byte header a
+// TAP puts before each frame with IFF_VNET_HDR (TUNSETVNETHDRSZ 10), in the
+// host's byte order. Spelled out here because that header does not compile as
+// C++ (a member named `class`).
+struct VirtioNetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(VirtioNetHdr) == 10);
+constexpr uint8_t kVirtioNetHdrNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kVirtioNetHdrDataValid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
+constexpr uint8_t kVirtioGsoNone = 0, kVirtioGsoTcpV4 = 1, kVirtioGsoUdp = 3, kVirtioGsoTcpV6 = 4;
+constexpr uint8_t kVirtioGsoEcn = 0x80;        // VIRTIO_NET_HDR_GSO_ECN
+
+enum class Framing { kPlain, kVirtioNetHdr };
+
 class FramePort {
  public:
-  using Receiver = std::function<void(std::span<const uint8_t> frame)>;
+  using Receiver = std::function<void(std::span<const uint8_t> frame, const FrameOffload& offload)>;
+  // The largest frame read: a 64 KiB GSO packet with its Ethernet header and a VLAN tag.
+  static constexpr size_t kMaxFrame = 65535 + 18;
 
   // Takes ownership of `fd` (made non-blocking) and watches it on `loop`.
-  static std::unique_ptr<FramePort> adopt(EventLoop& loop, int fd, std::string what);
+  static std::unique_ptr<FramePort> adopt(EventLoop& loop, int fd, std::string what,
+                                          Framing framing = Framing::kPlain);
   ~FramePort();
   FramePort(const FramePort&) = delete;
   FramePort& operator=(const FramePort&) = delete;
@@ -28,22 +58,34 @@ class FramePort {
   void set_receiver(Receiver receiver) { m_receiver = std::move(receiver); }
   // Called once when the other end goes away (EOF or error).
   void set_on_hangup(std::function<void()> hook) { m_on_hangup = std::move(hook); }
-  bool send(std::span<const uint8_t> frame);
+  // Whether frames may be sent with a partial checksum or as GSO packets.
+  bool carries_offload() const { return m_framing == Framing::kVirtioNetHdr; }
+  // Sends one frame; a plain port refuses offload metadata (the caller
+  // completes checksums and segments first).
+  bool send(std::span<const uint8_t> frame, const FrameOffload& offload = {});
   const std::string& what() const { return m_what; }
   uint64_t dropped() const { return m_dropped; }
 
  private:
-  FramePort(EventLoop& loop, int fd, std::string what) : m_loop(loop), m_fd(fd), m_what(std::move(what)) {}
+  FramePort(EventLoop& loop, int fd, std::string what, Framing framing)
+      : m_loop(loop), m_fd(fd), m_what(std::move(what)), m_framing(framing) {}
   void on_readable(uint32_t events);
+  void receive(std::span<const uint8_t> message);
 
   EventLoop& m_loop;
   int m_fd;
   std::string m_what;
+  Framing m_framing;
   Receiver m_receiver;
   std::function<void()> m_on_hangup;
-  std::vector<uint8_t> m_buf = std::vector<uint8_t>(65536);
+  // One byte more than the largest message: a read that fills it was truncated.
+  std::vector<uint8_t> m_buf = std::vector<uint8_t>(sizeof(VirtioNetHdr) + kMaxFrame + 1);
   uint64_t m_dropped = 0;
   bool m_hung_up = false;
 };
+
+VirtioNetHdr to_virtio_net_hdr(const FrameOffload& offload);
+// nullopt for what we never asked a TAP for (UDP segmentation and such).
+std::optional<FrameOffload> from_virtio_net_hdr(const VirtioNetHdr& hdr);
 
 }  // namespace atl::hv

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "checksum.h"
 #include "clock.h"
+#include "gso.h"
 
 namespace atl::hv {
 namespace {
@@ -31,7 +33,8 @@ Result<void> NetBack::connect_queue(const QueueKeys& keys) {
   q->tx_map = tx->handle;
   q->rx_map = rx->handle;
   q->tx.emplace(reinterpret_cast<NetifTxSharedRing*>(tx->page.data()));
-  q->rx.emplace(reinterpret_cast<NetifRxSharedRing*>(rx->page.data()));
+  q->rx_shared = reinterpret_cast<NetifRxSharedRing*>(rx->page.data());
+  q->rx.emplace(q->rx_shared);
   q->tx_port = keys.tx_port;
   q->rx_port = keys.rx_port;
   unsigned index = q->index;
@@ -66,6 +69,7 @@ void NetBack::disconnect() {
   }
   m_queues.clear();
   m_rx_backlog.clear();
+  m_rx_backlog_bytes = 0;
   ++m_generation;
   if (m_refill_timer) m_loop.cancel_timer(*m_refill_timer);
   if (m_rx_retry_timer) m_loop.cancel_timer(*m_rx_retry_timer);
@@ -161,16 +165,64 @@ void NetBack::transmit(Queue& q, const TxPacket& packet) {
     }
     at += size;
   }
-  answer_tx(q, packet, NETIF_RSP_OKAY);
   // Anti-spoofing: a guest sends from its own MAC only.
   if (memcmp(m_frame.data() + 6, m_vif.mac.data(), 6) != 0) {
     ++m_counters.tx_spoofed;
-    return;
+    return answer_tx(q, packet, NETIF_RSP_OKAY);
   }
-  if (packet.flags & NETTXF_csum_blank) complete_checksum(m_frame);
+  FrameOffload offload;
+  FrameHeaders headers;
+  if (!prepare_tx_offload(packet, offload, headers)) {
+    ++m_counters.tx_errors;
+    return answer_tx(q, packet, NETIF_RSP_ERROR);
+  }
+  answer_tx(q, packet, NETIF_RSP_OKAY);
   ++m_counters.tx_packets;
   m_counters.tx_bytes += m_frame.size();
-  m_uplink.send(m_frame);
+  if (offload.gso != GsoType::kNone) ++m_counters.tx_gso;
+  if (offload.gso == GsoType::kNone || m_uplink.carries_offload()) {
+    m_uplink.send(m_frame, offload);
+    return;
+  }
+  tcp_segment(m_frame, headers, offload.gso_size, [this](std::span<const uint8_t> segment) { m_uplink.send(segment); });
+}
+
+bool NetBack::prepare_tx_offload(const TxPacket& packet, FrameOffload& offload, FrameHeaders& h) {
+  if (packet.gso) {
+    GsoType type = packet.gso->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 ? GsoType::kTcpV4 : GsoType::kTcpV6;
+    uint16_t mss = packet.gso->u.gso.size;
+    // Segments must be frames the MTU allows, whoever cuts them.
+    GsoCheck check = check_tcp_gso(m_frame, type, mss, kMaxFrame, h);
+    if (check != GsoCheck::kOk) {
+      m_domain.log("netback: vif %u: GSO packet dropped: %s", m_devid, to_string(check));
+      return false;
+    }
+    // A GSO packet's checksum is always to be done (Linux's netback forces
+    // CHECKSUM_PARTIAL too), whatever NETTXF_csum_blank said.
+    seed_pseudo_header(m_frame, h);
+    offload.partial_csum = true;
+    offload.csum_start = static_cast<uint16_t>(h.l4);
+    offload.csum_offset = static_cast<uint16_t>(h.csum_offset());
+    offload.gso = type;
+    offload.gso_size = mss;
+    offload.hdr_len = static_cast<uint16_t>(h.payload);
+    offload.gso_ecn = (m_frame[h.l4 + 13] & 0x80) != 0;  // CWR
+    return true;
+  }
+  if (!(packet.flags & NETTXF_csum_blank)) return true;
+  std::optional<FrameHeaders> parsed = parse_frame_headers(m_frame);
+  if (!parsed) return true;  // not a checksum we know how to do: sent as it is
+  h = *parsed;
+  // The kernel sums to the end of the frame: a padded frame is done here.
+  if (m_uplink.carries_offload() && h.end == m_frame.size()) {
+    seed_pseudo_header(m_frame, h);
+    offload.partial_csum = true;
+    offload.csum_start = static_cast<uint16_t>(h.l4);
+    offload.csum_offset = static_cast<uint16_t>(h.csum_offset());
+  } else {
+    fill_l4_checksum(m_frame, h);
+  }
+  return true;
 }
 
 bool NetBack::take_credit(uint32_t bytes) {
@@ -188,28 +240,40 @@ bool NetBack::take_credit(uint32_t bytes) {
   return false;
 }
 
-void NetBack::on_uplink_frame(std::span<const uint8_t> frame) {
-  if (m_queues.empty() || frame.size() < kMinFrame || frame.size() > kPageSize) return;
+void NetBack::on_uplink_frame(std::span<const uint8_t> frame, const FrameOffload& offload) {
+  if (m_queues.empty() || frame.size() < kMinFrame || frame.size() > FramePort::kMaxFrame) return;
   // Only frames for this vif: its MAC, broadcast or multicast (a switch floods).
   if (!is_group_address(frame.data()) && memcmp(frame.data(), m_vif.mac.data(), 6) != 0) return;
-  if (m_rx_backlog.empty() && deliver(rx_queue_for(frame), frame)) {
-    Queue& q = rx_queue_for(frame);
-    if (q.rx->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q.rx_port);
-    return;
+  bool taken = prepare_rx_packets(std::vector<uint8_t>(frame.begin(), frame.end()), offload, m_fe,
+                                  [this](RxPacket packet) { queue_rx(std::move(packet)); });
+  if (!taken) ++m_counters.rx_dropped;
+}
+
+void NetBack::queue_rx(RxPacket packet) {
+  if (m_rx_backlog.empty()) {
+    Queue& q = rx_queue_for(packet.data);
+    if (deliver(q, packet)) {
+      if (q.rx->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q.rx_port);
+      return;
+    }
   }
-  if (m_rx_backlog.size() >= kRxBacklog) {
+  if (m_rx_backlog.size() >= kRxBacklog || m_rx_backlog_bytes + packet.data.size() > kRxBacklogBytes) {
     ++m_counters.rx_dropped;
     return;
   }
-  m_rx_backlog.emplace_back(frame.begin(), frame.end());
-  if (!m_rx_retry_timer) {
-    std::weak_ptr<bool> alive = m_alive;
-    m_rx_retry_timer = m_loop.add_timer(monotonic_ns() + kRxRetryNs, [this, alive] {
-      if (alive.expired()) return;
-      m_rx_retry_timer.reset();
-      fill_rx();
-    });
-  }
+  m_rx_backlog_bytes += packet.data.size();
+  m_rx_backlog.push_back(std::move(packet));
+  arm_rx_retry();
+}
+
+void NetBack::arm_rx_retry() {
+  if (m_rx_retry_timer) return;
+  std::weak_ptr<bool> alive = m_alive;
+  m_rx_retry_timer = m_loop.add_timer(monotonic_ns() + kRxRetryNs, [this, alive] {
+    if (alive.expired()) return;
+    m_rx_retry_timer.reset();
+    fill_rx();
+  });
 }
 
 NetBack::Queue& NetBack::rx_queue_for(std::span<const uint8_t> frame) {
@@ -220,27 +284,19 @@ NetBack::Queue& NetBack::rx_queue_for(std::span<const uint8_t> frame) {
   return *m_queues[h % m_queues.size()];
 }
 
-bool NetBack::deliver(Queue& q, std::span<const uint8_t> frame) {
-  auto& ring = *q.rx;
-  // Out of buffers: ask to be notified of the next one (and re-check).
-  if (!ring.unconsumed_requests() && !ring.final_check_for_requests()) return false;
-  netif_rx_request req = ring.take_request();
-  netif_rx_response rsp{};
-  rsp.id = req.id;
-  rsp.offset = 0;
-  // Every source computes full checksums (slirp, the host kernel, and our own
-  // tx path fills in blank ones), so the guest need not check them again.
-  rsp.flags = NETRXF_data_validated;
-  GrantStatus st = m_domain.gnttab().copy_to(GrantRef(req.gref), DomId(0), 0, frame);
-  if (st != GrantStatus::kOkay) {
-    rsp.status = NETIF_RSP_ERROR;
-    ++m_counters.rx_dropped;
-  } else {
-    rsp.status = static_cast<int16_t>(frame.size());
-    ++m_counters.rx_packets;
-    m_counters.rx_bytes += frame.size();
+bool NetBack::deliver(Queue& q, const RxPacket& packet) {
+  RxPut put = put_rx_packet(*q.rx, *q.rx_shared, packet, [this](uint32_t gref, std::span<const uint8_t> data) {
+    return m_domain.gnttab().copy_to(GrantRef(gref), DomId(0), 0, data) == GrantStatus::kOkay;
+  });
+  switch (put) {
+    case RxPut::kNoRoom: return false;
+    case RxPut::kCopyFailed: ++m_counters.rx_dropped; break;
+    case RxPut::kDelivered:
+      ++m_counters.rx_packets;
+      m_counters.rx_bytes += packet.data.size();
+      if (packet.gso != GsoType::kNone) ++m_counters.rx_gso;
+      break;
   }
-  ring.put_response(rsp);
   return true;
 }
 
@@ -248,21 +304,15 @@ void NetBack::fill_rx() {
   if (m_queues.empty()) return;
   std::vector<bool> pushed(m_queues.size(), false);
   while (!m_rx_backlog.empty()) {
-    Queue& q = rx_queue_for(m_rx_backlog.front());
+    Queue& q = rx_queue_for(m_rx_backlog.front().data);
     if (!deliver(q, m_rx_backlog.front())) break;
     pushed[q.index] = true;
+    m_rx_backlog_bytes -= m_rx_backlog.front().data.size();
     m_rx_backlog.pop_front();
   }
   for (auto& q : m_queues)
     if (pushed[q->index] && q->rx->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q->rx_port);
-  if (!m_rx_backlog.empty() && !m_rx_retry_timer) {
-    std::weak_ptr<bool> alive = m_alive;
-    m_rx_retry_timer = m_loop.add_timer(monotonic_ns() + kRxRetryNs, [this, alive] {
-      if (alive.expired()) return;
-      m_rx_retry_timer.reset();
-      fill_rx();
-    });
-  }
+  if (!m_rx_backlog.empty()) arm_rx_retry();
 }
 
 }  // namespace atl::hv

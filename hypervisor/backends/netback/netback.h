@@ -1,8 +1,12 @@
 // The PV network backend (xen/io/netif.h): one guest vif, up to kMaxQueues
 // queue pairs, data moved by grant copy. Transmit requests are assembled and
-// checked (netif_request.h), copied out of the guest, checksummed where the
-// guest left it blank, checked against the vif's MAC and handed to the uplink;
-// frames from the uplink are copied into the rx buffers the guest posted.
+// checked (netif_request.h), copied out of the guest, checked against the
+// vif's MAC and handed to the uplink: with their checksum offload and GSO
+// metadata when the uplink carries it (a TAP with a virtio-net header), else
+// checksummed and segmented here (checksum.h, gso.h). Frames from the uplink
+// are copied into the rx buffers the guest posted: as multi-slot, GSO and
+// blank-checksum packets to a frontend that asked for them, else as single
+// complete frames.
 //
 // netback.cpp is the data path; netback_xenbus.cpp the xenstore side (keys,
 // handshake, queues); vif_config.cpp parses the --net option.
@@ -24,27 +28,32 @@
 #include "atoll/types.h"
 #include "domain.h"
 #include "event_loop.h"
+#include "frame_headers.h"
 #include "frame_port.h"
 #include "netif_request.h"
+#include "rx_packet.h"
 #include "vif_config.h"
 #include "xenstored.h"
 
 namespace atl::hv {
 
 using NetifTxSharedRing = SharedRing<netif_tx_request, netif_tx_response>;
-using NetifRxSharedRing = SharedRing<netif_rx_request, netif_rx_response>;
 static_assert(NetifTxSharedRing::kSize == 256 && NetifRxSharedRing::kSize == 256);
 
 struct VifCounters {
   uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0, tx_spoofed = 0, tx_throttled = 0;
   uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0;
+  // GSO packets the guest sent, and GSO packets the guest got as such.
+  uint64_t tx_gso = 0, rx_gso = 0;
 };
 
 class NetBack {
  public:
   static constexpr unsigned kMaxQueues = 4;
-  // Frames waiting for the guest to post rx buffers before new ones are dropped.
+  // Packets (and their bytes) waiting for the guest to post rx buffers before
+  // new ones are dropped.
   static constexpr size_t kRxBacklog = 512;
+  static constexpr size_t kRxBacklogBytes = 2 << 20;
 
   // Creates the vif device directories and publishes the backend's keys. The
   // uplink carries the vif's frames to and from the outside; it outlives the
@@ -64,6 +73,7 @@ class NetBack {
     unsigned index = 0;
     std::optional<BackRing<netif_tx_request, netif_tx_response>> tx;
     std::optional<BackRing<netif_rx_request, netif_rx_response>> rx;
+    NetifRxSharedRing* rx_shared = nullptr;  // for req_event when a packet needs several slots
     uint64_t tx_map = 0, rx_map = 0;
     EvtchnPort tx_port{0}, rx_port{0};
     TxAssembler assembler{kMaxFrame};
@@ -86,11 +96,19 @@ class NetBack {
   // Takes transmit requests off the ring until it is empty or the rate limit bites.
   void drain_tx(Queue& q);
   void transmit(Queue& q, const TxPacket& packet);
+  // Works out the offload metadata of m_frame (GSO checked, pseudo-header
+  // seeded, `h` filled) or completes its checksum; false when a GSO packet is
+  // malformed.
+  bool prepare_tx_offload(const TxPacket& packet, FrameOffload& offload, FrameHeaders& h);
   void answer_tx(Queue& q, const TxPacket& packet, int16_t status);
-  void on_uplink_frame(std::span<const uint8_t> frame);
-  // Copies backlogged frames into posted rx buffers; true when any went out.
+  void on_uplink_frame(std::span<const uint8_t> frame, const FrameOffload& offload);
+  void queue_rx(RxPacket packet);
+  // Copies backlogged packets into posted rx buffers.
   void fill_rx();
-  bool deliver(Queue& q, std::span<const uint8_t> frame);
+  void arm_rx_retry();
+  // Copies one packet into as many posted buffers as it needs; false (nothing
+  // taken) when fewer are posted.
+  bool deliver(Queue& q, const RxPacket& packet);
   Queue& rx_queue_for(std::span<const uint8_t> frame);
   bool take_credit(uint32_t bytes);
   // Resumes transmit when the rate limit's credit refills.
@@ -113,10 +131,11 @@ class NetBack {
   std::string m_be_path;
   uint64_t m_watch = 0;
   XenbusState m_state = XenbusStateInitialising;
-  bool m_csum_blank_ok = true;  // the frontend may send NETTXF_csum_blank
+  FrontendFeatures m_fe;
 
   std::vector<std::unique_ptr<Queue>> m_queues;
-  std::deque<std::vector<uint8_t>> m_rx_backlog;
+  std::deque<RxPacket> m_rx_backlog;
+  size_t m_rx_backlog_bytes = 0;
   std::vector<uint8_t> m_frame;  // the packet being copied out of the guest
   uint64_t m_generation = 0;
   // Rate limit: bytes of credit, refilled every m_vif.rate_interval_ns.
@@ -127,10 +146,5 @@ class NetBack {
   VifCounters m_counters;
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };
-
-// Fills in the TCP or UDP checksum a guest left blank (NETTXF_csum_blank) in
-// an Ethernet frame carrying IPv4 or IPv6; false when the frame is not one
-// whose checksum can be completed (it is then sent as it is).
-bool complete_checksum(std::span<uint8_t> frame);
 
 }  // namespace atl::hv

@@ -1,5 +1,7 @@
 #include "netif_request.h"
 
+#include "gso.h"
+
 namespace atl::hv {
 
 const char* to_string(TxCheck check) {
@@ -53,7 +55,8 @@ TxAssembler::Step TxAssembler::add(const netif_tx_request& req) {
       if (m_packet.gso) return fail(TxCheck::kBadExtra);
       if (extra.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV4 && extra.u.gso.type != XEN_NETIF_GSO_TYPE_TCPV6)
         return fail(TxCheck::kBadExtra);
-      if (extra.u.gso.size == 0) return fail(TxCheck::kBadExtra);
+      // The headers are checked once the packet is copied out (check_tcp_gso).
+      if (extra.u.gso.size < kMinGsoSize) return fail(TxCheck::kBadExtra);
       m_packet.gso = extra;
     } else if (extra.type != XEN_NETIF_EXTRA_TYPE_MCAST_ADD && extra.type != XEN_NETIF_EXTRA_TYPE_MCAST_DEL &&
                extra.type != XEN_NETIF_EXTRA_TYPE_HASH) {

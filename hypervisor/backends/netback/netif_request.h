@@ -36,8 +36,8 @@ enum class TxCheck {
   kFragmentCrossesPage,  // offset + size past the end of the granted page
   kBadTotalSize,      // shorter than a frame, or the fragments add up to more
   kEmptyFragment,     // a fragment after the first with size 0
-  kBadExtra,          // an extra-info slot of unknown or repeated type
-  kTooBig,            // larger than the vif accepts (no GSO negotiated)
+  kBadExtra,          // an extra-info slot of unknown or repeated type, a bad GSO type or size
+  kTooBig,            // larger than a frame without a GSO extra
 };
 
 const char* to_string(TxCheck check);
@@ -66,6 +66,8 @@ class TxAssembler {
  public:
   enum class Step { kNeedMore, kDone, kError };
 
+  // `max_packet` bounds packets without a GSO extra; with one, only the 16-bit
+  // size field does (65535 bytes, as in Linux's netback).
   explicit TxAssembler(uint32_t max_packet) : m_max_packet(max_packet) {}
 
   Step add(const netif_tx_request& req);

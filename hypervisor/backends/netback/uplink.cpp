@@ -69,27 +69,49 @@ std::unique_ptr<FramePort> open_user(EventLoop& loop, const VifConfig& vif, std:
   return FramePort::adopt(loop, sv[0], "user networking (atoll-slirp pid " + std::to_string(pid) + ")");
 }
 
-std::unique_ptr<FramePort> open_tap(EventLoop& loop, const VifConfig& vif, std::string& error) {
+// Attaches a fresh /dev/net/tun descriptor to TAP `name` with `flags`; -1
+// and `error` set when it cannot.
+int attach_tap(const std::string& name, short flags, std::string& error) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    error = "cannot open /dev/net/tun for tap=" + vif.name + ": " + strerror(errno);
-    return nullptr;
+    error = "cannot open /dev/net/tun for tap=" + name + ": " + strerror(errno);
+    return -1;
   }
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-  if (vif.name.size() >= IFNAMSIZ) {
-    close(fd);
-    error = "tap name " + vif.name + " is longer than " + std::to_string(IFNAMSIZ - 1) + " characters";
-    return nullptr;
-  }
-  memcpy(ifr.ifr_name, vif.name.c_str(), vif.name.size());
+  ifr.ifr_flags = flags;
+  memcpy(ifr.ifr_name, name.c_str(), name.size());
   if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
     int e = errno;
     close(fd);
-    error = "cannot attach to tap " + vif.name + ": " + strerror(e) +
-            (e == EPERM ? " (create it first: ip tuntap add " + vif.name + " mode tap user $USER)" : "");
+    error = "cannot attach to tap " + name + ": " + strerror(e) +
+            (e == EPERM ? " (create it first: ip tuntap add " + name + " mode tap user $USER)" : "");
+    return -1;
+  }
+  return fd;
+}
+
+// Asks the TAP for a virtio-net header on every frame and for partially
+// checksummed and TSO frames towards us (it takes them from us either way).
+bool enable_offloads(int fd) {
+  int header = sizeof(VirtioNetHdr);
+  unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  return ioctl(fd, TUNSETVNETHDRSZ, &header) == 0 && ioctl(fd, TUNSETOFFLOAD, offloads) == 0;
+}
+
+std::unique_ptr<FramePort> open_tap(EventLoop& loop, const VifConfig& vif, std::string& error) {
+  if (vif.name.size() >= IFNAMSIZ) {
+    error = "tap name " + vif.name + " is longer than " + std::to_string(IFNAMSIZ - 1) + " characters";
     return nullptr;
   }
+  // With offloads where the kernel allows them, bare frames where it does not.
+  int fd = attach_tap(vif.name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, error);
+  if (fd >= 0) {
+    if (enable_offloads(fd)) return FramePort::adopt(loop, fd, "tap " + vif.name, Framing::kVirtioNetHdr);
+    close(fd);
+  }
+  fd = attach_tap(vif.name, IFF_TAP | IFF_NO_PI, error);
+  if (fd < 0) return nullptr;
+  error.clear();
   return FramePort::adopt(loop, fd, "tap " + vif.name);
 }
 

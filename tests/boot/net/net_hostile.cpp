@@ -3,7 +3,8 @@
 // requests with every field wrong: a runt, fragments crossing their page,
 // fragments adding up to more than the packet, grant refs past the table,
 // ended or granted to another domain, an unknown extra-info slot, a frame too
-// big without GSO. Each must be answered with an error while the vif stays
+// big without GSO, GSO extras on what cannot be segmented (ARP, the other IP
+// version, segments over the MTU, a segment size under the minimum). Each must be answered with an error while the vif stays
 // Connected. Frames with a spoofed source MAC are answered OKAY but must not go
 // out: one sent from the broadcast address asks slirp for 10.0.2.2's MAC, and
 // slirp's broadcast reply would come back on the rx ring if it had gone out;
@@ -212,6 +213,8 @@ constexpr uint16_t kSpoofUnicast = 128;  // the same from another unicast MAC
 constexpr uint16_t kSpoofBroadcast = 256;  // the same from ff:ff:ff:ff:ff:ff
 constexpr uint16_t kBig = 1024;          // 1519 bytes of a local-experimental ethertype
 constexpr uint16_t kArpSize = 60;        // 42 bytes of ARP padded to the Ethernet minimum
+constexpr uint16_t kTcp = 2560;          // a TCP/IPv4 packet of kTcpSize bytes to 10.0.2.2
+constexpr uint16_t kTcpSize = 1500;
 
 void write_arp_request(uint8_t* f, const uint8_t* eth_source, const uint8_t* our_mac) {
   static const uint8_t guest_ip[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2};
@@ -225,6 +228,35 @@ void write_arp_request(uint8_t* f, const uint8_t* eth_source, const uint8_t* our
   memcpy(f + 22, our_mac, 6);          // sender MAC: ours in every variant
   memcpy(f + 28, guest_ip, 4);
   memcpy(f + 38, gateway, 4);
+}
+
+// A TCP segment (ACK, no connection behind it) from 10.0.2.15 to 10.0.2.2:9
+// with kTcpSize - 54 bytes of payload; checksums are left for the backend.
+void write_tcp(uint8_t* f, const uint8_t* mac) {
+  static const uint8_t header[] = {
+      0x45, 0, (kTcpSize - 14) >> 8, (kTcpSize - 14) & 0xff, 0, 1, 0x40, 0, 64, 6, 0, 0,  // IPv4, DF, TCP
+      10, 0, 2, 15, 10, 0, 2, 2,                                                      // addresses
+      0xc0, 0x00, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0x10, 0, 0, 0, 0, 0};     // TCP
+  memset(f, 0x52, 6);  // 52:52:52:52:52:52, slirp's gateway MAC
+  memcpy(f + 6, mac, 6);
+  f[12] = 0x08, f[13] = 0x00;
+  memcpy(f + 14, header, sizeof header);
+  memset(f + 54, 'x', kTcpSize - 54);
+  uint32_t sum = 0;  // the IPv4 header checksum
+  for (int i = 14; i < 34; i += 2) sum += static_cast<uint32_t>(f[i] << 8 | f[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  f[24] = static_cast<uint8_t>(~sum >> 8), f[25] = static_cast<uint8_t>(~sum);
+}
+
+netif_tx_request gso_extra(uint8_t type, uint16_t size) {
+  netif_extra_info extra{};
+  extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
+  extra.u.gso.type = type;
+  extra.u.gso.size = size;
+  netif_tx_request slot{};
+  static_assert(sizeof extra <= sizeof slot);
+  memcpy(&slot, &extra, sizeof extra);
+  return slot;
 }
 
 bool parse_mac(const std::string& text, uint8_t* out) {
@@ -289,6 +321,7 @@ int main() {
   memset(g_data + kBig, 0xff, 6);
   memcpy(g_data + kBig + 6, vif.mac, 6);
   g_data[kBig + 12] = 0x88, g_data[kBig + 13] = 0xb5;
+  write_tcp(g_data + kTcp, vif.mac);
 
   uint16_t next_id = 100;
   // Sends one packet (ids numbered here) and checks every slot's answer: data
@@ -344,6 +377,26 @@ int main() {
   }
   expect("1519 bytes without GSO", {frag(g, kBig, 1519)}, NETIF_RSP_ERROR);
   expect("1518 bytes (the largest frame) passes", {frag(g, kBig, 1518)}, NETIF_RSP_OKAY);
+  // GSO: checked against the packet's headers once it is copied out.
+  const uint16_t blank = NETTXF_csum_blank | NETTXF_data_validated | NETTXF_extra_info;
+  expect("a GSO extra on an ARP frame",
+         {frag(g, kArpOurs, kArpSize, NETTXF_extra_info), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 1448)},
+         NETIF_RSP_ERROR, {false, true});
+  expect("a TCPv6 GSO extra on an IPv4 packet",
+         {frag(g, kTcp, kTcpSize, blank), gso_extra(XEN_NETIF_GSO_TYPE_TCPV6, 500)}, NETIF_RSP_ERROR,
+         {false, true});
+  expect("GSO segments over the MTU (54 + 1465 bytes)",
+         {frag(g, kTcp, kTcpSize, blank), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 1465)}, NETIF_RSP_ERROR,
+         {false, true});
+  expect("a GSO segment size of 20", {frag(g, kTcp, kTcpSize, blank), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 20)},
+         NETIF_RSP_ERROR, {false, true});
+  expect("a TCP packet segmented by 500 passes",
+         {frag(g, kTcp, kTcpSize, blank), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 500)}, NETIF_RSP_OKAY,
+         {false, true});
+  expect("a GSO packet over two fragments passes",
+         {frag(g, kTcp, kTcpSize, blank | NETTXF_more_data), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 700),
+          frag(g, kTcp + 1000, 500)},
+         NETIF_RSP_OKAY, {false, true, false});
   be_state = client->read(device.backend_key("state"));
   CHECK(vif.connected && !vif.saw_closing && be_state.ok() && *be_state == "4",
         "the backend stayed Connected through all of it (%s)", be_state.ok() ? be_state->c_str() : "?");

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "gso.h"
 #include "netif_request.h"
 
 using namespace atl::hv;
@@ -291,6 +292,32 @@ TEST(TxAssembler, OversizePacketNeedsGso) {
                        request(2, 4096, NETTXF_more_data), request(3, 4000)}),
             Step::kDone);
   EXPECT_EQ(first_fragment_size(big.packet()), 904u);
+}
+
+TEST(TxAssembler, GsoSizeBelowTheMinimumIsABadExtra) {
+  TxAssembler small(kMaxFrame);
+  EXPECT_EQ(feed(small, {request(1, 3000, NETTXF_more_data | NETTXF_extra_info),
+                         gso_slot(XEN_NETIF_GSO_TYPE_TCPV4, kMinGsoSize - 1), request(2, 2000)}),
+            Step::kError);
+  EXPECT_EQ(small.error(), TxCheck::kBadExtra);
+  expect_ids(small.packet(), {1, 0, 2});
+  TxAssembler least(kMaxFrame);
+  EXPECT_EQ(feed(least, {request(1, 3000, NETTXF_more_data | NETTXF_extra_info),
+                         gso_slot(XEN_NETIF_GSO_TYPE_TCPV4, kMinGsoSize), request(2, 2000)}),
+            Step::kDone);
+}
+
+TEST(TxAssembler, GsoPacketOfTheLargestSizeOverEighteenSlots) {
+  // 65535 bytes (the size field's limit) as a 4095-byte first fragment, the
+  // GSO extra and 15 full pages: 17 slots.
+  TxAssembler tx(kMaxFrame);
+  std::vector<netif_tx_request> slots = {request(1, 65535, NETTXF_more_data | NETTXF_extra_info | NETTXF_csum_blank, 1),
+                                         gso_slot(XEN_NETIF_GSO_TYPE_TCPV4, 1448)};
+  for (uint16_t i = 0; i < 15; ++i) slots.push_back(request(static_cast<uint16_t>(10 + i), 4096, i < 14 ? NETTXF_more_data : 0));
+  ASSERT_EQ(feed(tx, slots), Step::kDone);
+  EXPECT_EQ(tx.packet().nr_fragments, 16u);
+  EXPECT_EQ(tx.packet().nr_slots, 17u);
+  EXPECT_EQ(first_fragment_size(tx.packet()), 4095u);
 }
 
 TEST(TxAssembler, ErrorMidPacketSwallowsTheRestAndKeepsEveryId) {
