@@ -236,6 +236,10 @@ extern "C" signed char atoll_tcp_inpacket(tcp_pcb* pcb) {
   if (pcb->mss != wire_mss) return ERR_OK;  // raised already, or a smaller peer
   // A whole number of wire segments in the largest frame netfront sends.
   pcb->mss = (kTsoMtu - 40) / wire_mss * wire_mss;
+  // lwIP sends a segment only when it fits the congestion window, which
+  // counts bytes but was sized for small segments: below one of the new
+  // ones, a connection with nothing in flight would never send again.
+  pcb->cwnd = LWIP_MAX(pcb->cwnd, static_cast<tcpwnd_size_t>(pcb->mss));
   return ERR_OK;
 }
 
