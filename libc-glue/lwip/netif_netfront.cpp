@@ -12,6 +12,7 @@
 // once it is established (atoll_tcp_inpacket); anything else larger than the
 // wire's MTU is fragmented at it here, before it reaches the link.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <memory>
@@ -66,7 +67,9 @@ err_t linkoutput(netif* nif, pbuf* p) {
   unsigned n = 0;
   for (pbuf* q = p; q; q = q->next) {
     if (n == kMaxGather) {  // a long chain: flatten it
-      static uint8_t flat[NetFront::kMaxGsoFrame];  // tot_len is 16 bits: it fits
+      // tot_len is 16 bits: the largest frame fits.
+      static uint8_t* flat = static_cast<uint8_t*>(malloc(NetFront::kMaxGsoFrame));
+      if (!flat) return ERR_MEM;
       pbuf_copy_partial(p, flat, p->tot_len, 0);
       pieces[0] = {flat, p->tot_len};
       n = 1;

@@ -33,7 +33,10 @@ Result<void> NetFront::setup_queue(Queue& q) {
   q.owner = this;
   q.tx_page = aligned_alloc(kPage, kPage);
   q.rx_page = aligned_alloc(kPage, kPage);
-  q.tx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, kTxPages * kPage));
+  // A GSO frame takes up to 16 pages: with TSO twice the pages of a queue
+  // that only sends frames of one page.
+  q.tx_pages = m_offloads.tso4 || m_offloads.tso6 ? kTxPages : kTxPages / 2;
+  q.tx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, q.tx_pages * kPage));
   q.rx_buffers = static_cast<uint8_t*>(aligned_alloc(kPage, kRxBuffers * kPage));
   if (!q.tx_page || !q.rx_page || !q.tx_buffers || !q.rx_buffers) return Errno::kNoMem;
   auto* tx = static_cast<NetifTxFrontRing::Shared*>(q.tx_page);
@@ -53,7 +56,7 @@ Result<void> NetFront::setup_queue(Queue& q) {
   if (!rx_ref.ok()) return rx_ref.error();
   q.rx_ref = *rx_ref;
   // The backend only reads tx buffers and only writes rx buffers.
-  for (unsigned i = 0; i < kTxPages; ++i) {
+  for (unsigned i = 0; i < q.tx_pages; ++i) {
     auto r = grant(q.tx_buffers + i * kPage, gnttab::Access::kReadOnly);
     if (!r.ok()) return r.error();
     q.tx_grants[i] = *r;
@@ -64,7 +67,7 @@ Result<void> NetFront::setup_queue(Queue& q) {
     q.rx_grants[i] = *r;
   }
   q.tx_free_count = 0;
-  for (unsigned i = 0; i < kTxPages; ++i) q.tx_free[q.tx_free_count++] = static_cast<uint16_t>(kTxPages - 1 - i);
+  for (unsigned i = 0; i < q.tx_pages; ++i) q.tx_free[q.tx_free_count++] = static_cast<uint16_t>(q.tx_pages - 1 - i);
   q.tx_busy = {};
   q.rx_posted = {};
   q.rx_taken_count = 0;
@@ -154,7 +157,7 @@ void NetFront::reap_tx(Queue& q) {
         ++q.owner->m_counters.tx_errors;
       }
       // A hostile backend could name a page twice or one it was never given.
-      if (rsp.id < kTxPages && q.tx_busy[rsp.id]) {
+      if (rsp.id < q.tx_pages && q.tx_busy[rsp.id]) {
         q.tx_busy[rsp.id] = false;
         q.tx_free[q.tx_free_count++] = rsp.id;
       }

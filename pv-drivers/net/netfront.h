@@ -7,7 +7,7 @@
 //   queues  transmit() picks a queue by a hash of the frame's flow (addresses
 //           and ports), so a flow keeps its order; poll_rx() drains them all.
 //
-//   tx  a frame is copied into as many of kTxPages granted pages as it
+//   tx  a frame is copied into as many of the queue's granted pages as it
 //       spans, one request (slot) a page; the pages are reused once the
 //       backend answers. TCP checksums are left to the backend
 //       (NETTXF_csum_blank), and a TCP segment larger than the MTU goes out
@@ -140,6 +140,7 @@ class NetFront final : private xs::XenbusDriver {
     std::array<uint16_t, kTxPages> tx_free{};  // a stack of free tx page ids
     unsigned tx_free_count = 0;
     std::array<bool, kTxPages> tx_busy{};  // handed to the backend, not answered
+    unsigned tx_pages = 0;                  // kTxPages with TSO, half without
     // rx: which buffers are on the ring, which buffer each ring slot was
     // posted with (an extra-info response names none), and the packet being
     // assembled (its buffers go back on the ring when it is complete).
