@@ -98,5 +98,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   printf("phase=%s value=%.1f\n", phase, value);
+  // What the data path cost, for bench/RESULTS.md: notifications (hypercalls)
+  // to the backend, and waits that polled or slept.
+  const auto& s = d->stats();
+  printf("blk_bench: slots=%llu notifications=%llu spins=%llu spin_done=%llu sleeps=%llu\n",
+         static_cast<unsigned long long>(s.slots), static_cast<unsigned long long>(s.notifications),
+         static_cast<unsigned long long>(s.spins), static_cast<unsigned long long>(s.spin_done),
+         static_cast<unsigned long long>(s.sleeps));
   return 0;
 }

@@ -129,15 +129,26 @@ void BlkBack::on_guest_notify(uint64_t generation, unsigned queue) {
   if (generation != m_generation || queue >= m_queues.size()) return;
   consume_requests(queue);
   if (m_uring_ok) {
-    bool barrier = m_barrier;  // one taken off the ring just now holds the rest back
     io_uring_submit(&m_uring);
-    // Reads the page cache holds complete inside io_uring_submit(): answer
-    // them in the same push (one notification) instead of a trip through the
-    // event loop and a second push.
-    reap_completions();
-    if (barrier && !m_barrier) consume_all();
+    settle();
   }
   push_responses();
+}
+
+void BlkBack::settle() {
+  bool barrier = m_barrier;
+  // Reads the page cache holds complete inside io_uring_submit(): answer
+  // them in the same push (one notification) instead of a trip through the
+  // event loop and a second push.
+  reap_completions();
+  // A barrier completed (the requests behind it may go now), or the rings
+  // were left without req_event armed and the I/O in flight that would have
+  // brought us back is done: look again (arming req_event this time).
+  while (!m_queues.empty() && ((barrier && !m_barrier) || (m_unarmed && m_inflight < kPollInFlight))) {
+    barrier = m_barrier;
+    consume_all();
+    reap_completions();
+  }
 }
 
 void BlkBack::consume_requests(unsigned queue) {
@@ -148,10 +159,19 @@ void BlkBack::consume_requests(unsigned queue) {
     // A barrier holds back every later request, on every queue, until it has completed.
     while (ring() && !m_barrier && ring()->unconsumed_requests()) start(queue, ring()->take_request());
     if (m_barrier) break;  // its completion consumes the rest
-  } while (ring() && ring()->final_check_for_requests());
+    if (!ring()) return;
+    // Enough I/O in flight: every completion looks at the rings again
+    // (on_uring_ready), so req_event stays behind and the frontend's pushes
+    // until then cost it no notification (a hypercall here).
+    if (m_uring_ok && m_inflight >= kPollInFlight) {
+      m_unarmed = true;
+      return;
+    }
+  } while (ring()->final_check_for_requests());
 }
 
 void BlkBack::consume_all() {
+  m_unarmed = false;
   for (unsigned q = 0; q < m_queues.size() && !m_barrier; ++q) consume_requests(q);
   if (m_uring_ok) io_uring_submit(&m_uring);
 }
@@ -256,14 +276,36 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   // Checked against the disk's size already, so this cannot overflow.
   off_t discard_len = static_cast<off_t>(request_sectors(req) * 512);
   bool discard = req.operation == BLKIF_OP_DISCARD;
+  // The durability contract: a flush covers every write completed (blkback:
+  // submitted) before it. When every write submitted so far is covered by an
+  // fdatasync that has completed, a flush has only its own data to make
+  // durable: one write with RWF_DSYNC does that (the kernel syncs it, the
+  // disk cache included, before the write completes), and a bare flush has
+  // nothing to do. A barrier always drains and syncs.
+  bool clean = m_write_seq == m_synced_seq;
+  bool flush = req.operation == BLKIF_OP_FLUSH_DISKCACHE;
+  if (flush && clean && !f.nr_segments) {
+    ++m_flushes_elided;
+    complete(&f);
+    return true;
+  }
+  f.dsync = flush && clean && f.nr_segments;
+  if (f.dsync) ++m_dsync_writes;
+  else if (discard || (f.nr_segments && f.data_op == BLKIF_OP_WRITE)) ++m_write_seq;
+  f.sync_covers = m_write_seq;
+  bool sync = f.sync_after && !f.dsync;  // an fdatasync follows (IO_DRAIN: after everything before it)
   if (!m_uring_ok) {
     ssize_t n = 0;
     if (discard) n = fallocate(m_fd, kPunchHole, offset, discard_len) == 0 ? 0 : -errno;
     else if (f.nr_segments && f.data_op == BLKIF_OP_READ) n = preadv(m_fd, f.iov.data(), f.nr_segments, offset);
-    else if (f.nr_segments) n = pwritev(m_fd, f.iov.data(), f.nr_segments, offset);
+    else if (f.nr_segments) n = pwritev2(m_fd, f.iov.data(), f.nr_segments, offset, f.dsync ? RWF_DSYNC : 0);
     if (!discard && f.nr_segments) record_result(f, n < 0 ? -errno : static_cast<int>(n), false);
     else if (discard) record_result(f, static_cast<int>(n), false);
-    if (f.sync_after) record_result(f, fdatasync(m_fd) == 0 ? 0 : -errno, true);
+    if (sync) {
+      int res = fdatasync(m_fd) == 0 ? 0 : -errno;
+      record_result(f, res, true);
+      if (res == 0) note_synced(f.sync_covers);
+    }
     complete(&f);
     return true;
   }
@@ -275,9 +317,13 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   if (discard) {
     io_uring_prep_fallocate(sqe, m_fd, kPunchHole, offset, discard_len);
   } else if (f.nr_segments) {
-    if (f.data_op == BLKIF_OP_READ) io_uring_prep_readv(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
-    else io_uring_prep_writev(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
-    if (f.sync_after) {
+    if (f.data_op == BLKIF_OP_READ) {
+      io_uring_prep_readv(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
+    } else {
+      io_uring_prep_writev(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
+      if (f.dsync) sqe->rw_flags = RWF_DSYNC;
+    }
+    if (sync) {
       // Flush or barrier with data: after every request submitted before it,
       // the write, then (linked: only if the write succeeded) the fdatasync.
       sqe->flags |= IOSQE_IO_DRAIN | IOSQE_IO_LINK;
@@ -286,7 +332,7 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
       f.cqes_pending = 1;
     }
   }
-  if (f.sync_after && (f.nr_segments || !discard)) {
+  if (sync) {
     // The durability contract: a flush is answered after fdatasync, and it
     // covers every write submitted before it (IO_DRAIN waits for them).
     io_uring_prep_fsync(sqe, m_fd, IORING_FSYNC_DATASYNC);
@@ -303,9 +349,18 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
 void BlkBack::on_uring_ready() {
   bool barrier = m_barrier;
   reap_completions();
-  // A barrier completed: the requests behind it may go now.
-  if (barrier && !m_barrier) consume_all();
+  // Requests pushed while enough I/O was in flight (the frontend was not
+  // asked to notify: see consume_requests), or held back by a barrier that
+  // has completed.
+  if (m_unarmed || (barrier && !m_barrier)) {
+    consume_all();
+    settle();
+  }
   push_responses();
+}
+
+void BlkBack::note_synced(uint64_t covers) {
+  if (covers > m_synced_seq) m_synced_seq = covers;
 }
 
 void BlkBack::reap_completions() {
@@ -317,6 +372,7 @@ void BlkBack::reap_completions() {
     io_uring_cqe_seen(&m_uring, cqe);
     if (!f) continue;
     record_result(*f, res, tagged & 1);
+    if ((tagged & 1) && res == 0) note_synced(f->sync_covers);
     if (--f->cqes_pending == 0) complete(f);
   }
 }
@@ -357,10 +413,12 @@ void BlkBack::push_responses() {
 
 void BlkBack::drain_inflight() {
   m_barrier = false;  // nothing more is taken off the ring while draining
+  m_unarmed = false;  // nothing more is taken off the ring either
   while (m_uring_ok && m_inflight) {
     io_uring_cqe* cqe = nullptr;
     if (io_uring_wait_cqe(&m_uring, &cqe) != 0) break;
-    on_uring_ready();
+    reap_completions();
+    push_responses();
   }
 }
 

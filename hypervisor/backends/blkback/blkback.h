@@ -67,6 +67,15 @@ class BlkBack {
 
   bool connected() const { return !m_queues.empty(); }
   uint64_t requests_served() const { return m_served; }
+  // Flushes carrying data sent as one RWF_DSYNC write, and bare flushes
+  // answered at once, because no write since the last fdatasync needed one.
+  uint64_t dsync_writes() const { return m_dsync_writes; }
+  uint64_t flushes_elided() const { return m_flushes_elided; }
+
+  // While at least this many requests are in flight the backend looks at the
+  // rings on every completion and leaves req_event behind, so the frontend's
+  // pushes need no notification (see docs/block.md, "Notifications").
+  static constexpr unsigned kPollInFlight = 4;
 
   // feature-max-indirect-segments (Linux blkback's MAX_INDIRECT_SEGMENTS).
   static constexpr unsigned kMaxIndirectSegments = 256;
@@ -80,6 +89,9 @@ class BlkBack {
     uint8_t operation = 0;       // answered in the response
     uint8_t data_op = 0;         // READ or WRITE when it moves data
     bool sync_after = false;     // flush or barrier: fdatasync once written
+    // A flush carrying data sent as one RWF_DSYNC write (nothing else needed syncing).
+    bool dsync = false;
+    uint64_t sync_covers = 0;    // the fdatasync makes writes up to this m_write_seq durable
     unsigned cqes_pending = 0;
     bool failed = false;
     bool unsupported = false;  // a discard the file system cannot punch
@@ -103,6 +115,12 @@ class BlkBack {
   void disconnect_ring();
   void on_guest_notify(uint64_t generation, unsigned queue);
   void on_uring_ready();
+  // After a submit: reaps what completed inside it, and consumes again while
+  // a barrier has just completed or the rings were left unarmed with fewer
+  // than kPollInFlight requests in flight (no completion may come to look).
+  void settle();
+  // A completed fdatasync made every write up to `covers` durable.
+  void note_synced(uint64_t covers);
   // Takes every completion off io_uring (responses written, not pushed).
   void reap_completions();
   void consume_requests(unsigned queue);
@@ -160,7 +178,17 @@ class BlkBack {
   std::vector<uint64_t> m_persistent_handles;
   // A WRITE_BARRIER is in flight: no request is taken off the ring until it completes.
   bool m_barrier = false;
+  // consume_requests() left a ring without arming req_event (enough was in
+  // flight): every completion must look at the rings again.
+  bool m_unarmed = false;
   uint64_t m_served = 0;
+  // Writes (and discards) submitted that an fdatasync must cover, and how many
+  // of them a completed fdatasync has covered: equal means a flush has
+  // nothing to do beyond the request's own data.
+  uint64_t m_write_seq = 0;
+  uint64_t m_synced_seq = 0;
+  uint64_t m_dsync_writes = 0;
+  uint64_t m_flushes_elided = 0;
   // Captured by callbacks that can outlive us (the domain's end hook).
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };

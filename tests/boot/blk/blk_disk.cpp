@@ -58,7 +58,17 @@ bool write_pattern(blk::BlkFront& d, uint8_t* buf) {
 }
 
 [[noreturn]] void run_durable(blk::BlkFront& d, uint8_t* buf) {
+  // Both of blkback's flush paths: plain writes then a bare flush (an
+  // fdatasync after them), then, with nothing left unsynced, the last chunk
+  // rewritten by write_flush() (one RWF_DSYNC write per ring request) and a
+  // bare flush that has nothing to sync.
+  uint64_t last = (d.sectors() - 1) / kChunkSectors * kChunkSectors;
+  size_t last_sectors = d.sectors() - last;
   bool ok = write_pattern(d, buf) && d.flush().ok();
+  memset(buf, 0, last_sectors * 512);
+  ok = ok && d.write(last, buf, last_sectors).ok() && d.flush().ok();  // zeroes, synced
+  fill(reinterpret_cast<uint64_t*>(buf), last, last_sectors);
+  ok = ok && d.write_flush(last, buf, last_sectors).ok() && d.flush().ok();
   printf("blk_disk: %s\n", ok ? "flushed" : "FAILED to write and flush");
   fflush(stdout);
   for (;;) sched::sleep_ns(1000000000ULL);
