@@ -96,6 +96,8 @@ class Domain {
   void serve_notification();
   Reply dispatch(const seccomp_notif& n);
   Reply sched_op(const seccomp_notif& n);
+  Reply block(uint64_t notification_id);
+  Reply multicall(const seccomp_notif& n);
   long console_io(uint64_t cmd, uint64_t count, uint64_t buffer);
   long event_channel_op(uint64_t cmd, uint64_t arg);
   long xen_version(uint64_t cmd, uint64_t arg);

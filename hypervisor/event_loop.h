@@ -37,11 +37,19 @@ class EventLoop {
   // Runs until stop() is called.
   void run();
   void stop() { m_stopped = true; }
+  // After handling events, run_once() polls without sleeping for up to `ns`
+  // before it blocks: the next hypercall or frame usually follows within
+  // microseconds, and catching it saves a sleep and a wakeup (the TCP round
+  // trip to an appliance went from ~56 to ~35-44 us at 100 us here).
+  void set_busy_poll(uint64_t ns) { m_busy_poll_ns = ns; }
   bool stopped() const { return m_stopped; }
 
  private:
   int m_epoll;
   bool m_stopped = false;
+  // After events, run_once() polls without sleeping for this long first.
+  uint64_t m_busy_poll_ns = 0;
+  uint64_t m_busy_until = 0;
   std::unordered_map<int, std::shared_ptr<FdHandler>> m_fds;
   std::multimap<uint64_t, std::pair<TimerId, TimerHandler>> m_timers;
   TimerId m_next_timer = 1;

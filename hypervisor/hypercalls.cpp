@@ -70,8 +70,52 @@ Domain::Reply Domain::dispatch(const seccomp_notif& n) {
     case __HYPERVISOR_vcpu_op: return {Reply::kValue, vcpu_op(a[0], a[1], a[2])};
     case __HYPERVISOR_callback_op: return {Reply::kValue, callback_op(a[0], a[1])};
     case __HYPERVISOR_grant_table_op: return {Reply::kValue, grant_table_op(a[0], a[1], a[2])};
+    case __HYPERVISOR_multicall: return multicall(n);
     default: return {Reply::kValue, kENoSys};
   }
+}
+
+Domain::Reply Domain::block(uint64_t notification_id) {
+  // Xen: re-enable event delivery, then sleep unless an event is already due.
+  __atomic_store_n(&vcpu0()->evtchn_upcall_mask, uint8_t{0}, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&vcpu0()->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) return {Reply::kValue, 0};
+  m_blocked = Blocked{notification_id};
+  return {Reply::kDefer};
+}
+
+// HYPERVISOR_multicall(list, count): the calls in order, each one's result
+// written into its entry. A guest going idle sends its pending notifications,
+// programs its timer and blocks in one crossing: event_channel_op,
+// set_timer_op, and sched_op(SCHEDOP_block) as the last entry are what a
+// multicall may hold here (anything else gets -ENOSYS in its entry).
+Domain::Reply Domain::multicall(const seccomp_notif& n) {
+  constexpr uint64_t kMaxCalls = 32;
+  const uint64_t list = n.data.args[0], count = n.data.args[1];
+  if (count > kMaxCalls) return {Reply::kValue, kEInval};
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t at = list + i * sizeof(multicall_entry);
+    multicall_entry e;
+    if (!m_memory.read(at, e)) return {Reply::kValue, kEFault};
+    long result = kENoSys;
+    bool last = i + 1 == count;
+    switch (e.op) {
+      case __HYPERVISOR_event_channel_op: result = event_channel_op(e.args[0], e.args[1]); break;
+      case __HYPERVISOR_set_timer_op: result = set_timer(e.args[0]); break;
+      case __HYPERVISOR_sched_op:
+        if (e.args[0] == SCHEDOP_block && last) {
+          e.result = 0;  // what block returns when it wakes
+          if (!m_memory.write(at, e)) return {Reply::kValue, kEFault};
+          return block(n.id);
+        }
+        result = kEInval;
+        break;
+      default: break;
+    }
+    if (ended()) return {Reply::kEnd};  // a call ended the domain
+    e.result = static_cast<xen_ulong_t>(result);
+    if (!m_memory.write(at, e)) return {Reply::kValue, kEFault};
+  }
+  return {Reply::kValue, 0};
 }
 
 Domain::Reply Domain::sched_op(const seccomp_notif& n) {
@@ -80,11 +124,7 @@ Domain::Reply Domain::sched_op(const seccomp_notif& n) {
     case SCHEDOP_yield:
       return {Reply::kValue, 0};
     case SCHEDOP_block:
-      // Xen: re-enable event delivery, then sleep unless an event is already due.
-      __atomic_store_n(&vcpu0()->evtchn_upcall_mask, uint8_t{0}, __ATOMIC_SEQ_CST);
-      if (__atomic_load_n(&vcpu0()->evtchn_upcall_pending, __ATOMIC_SEQ_CST)) return {Reply::kValue, 0};
-      m_blocked = Blocked{n.id};
-      return {Reply::kDefer};
+      return block(n.id);
     case SCHEDOP_poll: {
       sched_poll poll;
       if (!m_memory.read(a[1], poll)) return {Reply::kValue, kEFault};

@@ -118,6 +118,31 @@ Result<void> send(EvtchnPort port) {
   return {};
 }
 
+namespace {
+// Ports send_deferred() queued; a port is queued once however often it asks.
+constexpr unsigned kMaxDeferred = 16;
+evtchn_port_t g_deferred[kMaxDeferred];
+unsigned g_deferred_count = 0;
+}  // namespace
+
+void send_deferred(EvtchnPort port) {
+  for (unsigned i = 0; i < g_deferred_count; ++i)
+    if (g_deferred[i] == port.value()) return;
+  if (g_deferred_count == kMaxDeferred) flush_deferred();
+  g_deferred[g_deferred_count++] = port.value();
+}
+
+void flush_deferred() {
+  // Taken first: send() may run an upcall whose handler queues again.
+  while (g_deferred_count) (void)send(EvtchnPort(g_deferred[--g_deferred_count]));
+}
+
+unsigned take_deferred(uint32_t* out, unsigned max) {
+  unsigned n = 0;
+  while (g_deferred_count && n < max) out[n++] = g_deferred[--g_deferred_count];
+  return n;
+}
+
 Result<void> close(EvtchnPort port) {
   unbind(port);
   evtchn_close op{port.value()};

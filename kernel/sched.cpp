@@ -113,6 +113,9 @@ void schedule() {
   Thread* next = run_queue_pop();
   if (!next) next = g_idle;
   Thread* prev = g_current;
+  // Deferred notifications go out at every switch but the one to idle,
+  // which sends them with its block (one hypercall for all).
+  if (next != g_idle) evtchn::flush_deferred();
   if (next == prev) return;
   check_stack(prev);
   g_current = next;
@@ -131,6 +134,43 @@ void block_current(uint64_t deadline) {
   schedule();
 }
 
+bool g_multicall = true;  // until the hypervisor says it has none
+constexpr long kXenENoSys = -38;  // ABI: xen/errno.h
+
+// Sends the deferred notifications, programs the timer and blocks: as one
+// multicall, so a guest that answers a request and goes idle crosses into
+// the hypervisor once instead of three times.
+void block_vcpu(uint64_t deadline) {
+  constexpr unsigned kMax = 16;
+  evtchn_port_t ports[kMax];
+  evtchn_send sends[kMax];
+  multicall_entry calls[kMax + 2] = {};
+  unsigned n = 0;
+  if (g_multicall) {
+    unsigned k = evtchn::take_deferred(ports, kMax);
+    for (unsigned i = 0; i < k; ++i) {
+      sends[i].port = ports[i];
+      calls[n].op = __HYPERVISOR_event_channel_op;
+      calls[n].args[0] = EVTCHNOP_send;
+      calls[n++].args[1] = hypercall::ptr(&sends[i]);
+    }
+    if (time::claim_timer(deadline)) {
+      calls[n].op = __HYPERVISOR_set_timer_op;
+      calls[n++].args[0] = deadline;
+    }
+    calls[n].op = __HYPERVISOR_sched_op;
+    calls[n++].args[0] = SCHEDOP_block;
+    if (hypercall::multicall(calls, n) != kXenENoSys) return;
+    // No multicalls (not a Xen we know): the calls one by one from now on.
+    g_multicall = false;
+    for (unsigned i = 0; i < k; ++i) (void)evtchn::send(EvtchnPort(ports[i]));
+    if (n > k + 1) hypercall::set_timer_op(deadline);
+  }
+  evtchn::flush_deferred();
+  time::set_timer(deadline);
+  hypercall::sched_op(SCHEDOP_block, nullptr);
+}
+
 // The idle thread: runs only when no other thread is runnable, and then blocks
 // the vCPU in the hypervisor until the next sleeper's deadline or any event.
 void idle_loop(void*) {
@@ -142,10 +182,9 @@ void idle_loop(void*) {
       evtchn::upcalls_restore(was);
       continue;
     }
-    time::set_timer(g_sleepers ? g_sleepers->deadline : 0);
     // SCHEDOP_block re-enables upcalls atomically with going to sleep, so an event
     // between our check and the block is not lost; it makes block return at once.
-    hypercall::sched_op(SCHEDOP_block, nullptr);
+    block_vcpu(g_sleepers ? g_sleepers->deadline : 0);
     evtchn::upcall();
   }
 }

@@ -55,6 +55,12 @@ uint64_t wallclock_ns() {
   return sec * 1000000000ULL + nsec + monotonic_ns();
 }
 
+bool claim_timer(uint64_t deadline_ns) {
+  if (deadline_ns == g_timer_deadline) return false;
+  g_timer_deadline = deadline_ns;
+  return true;
+}
+
 void set_timer(uint64_t deadline_ns) {
   if (deadline_ns == g_timer_deadline) return;
   g_timer_deadline = deadline_ns;

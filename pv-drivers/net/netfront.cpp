@@ -170,7 +170,9 @@ void NetFront::flush_tx() {
     Queue& q = m_queues[n];
     if (!q.tx_notify_pending) continue;
     q.tx_notify_pending = false;
-    if (q.port) (void)evtchn::send(*q.port);
+    // Told when this thread next waits or the guest goes idle: the frames
+    // of every send() until then cost the backend one notification.
+    if (q.port) evtchn::send_deferred(*q.port);
   }
 }
 

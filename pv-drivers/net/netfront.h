@@ -97,7 +97,8 @@ class NetFront final : private xs::XenbusDriver {
   // kMaxFrame must be TCP, and tso() true for its family). With `defer`,
   // the backend is told later, by flush_tx(): a burst costs one notification.
   Result<void> transmit(std::span<const std::span<const uint8_t>> pieces, bool defer = false);
-  // Notifies the backend of frames transmit(defer) queued, if it asked for it.
+  // Notifies the backend of frames transmit(defer) queued, if it asked for it,
+  // by the time this thread waits or the guest idles (evtchn::send_deferred).
   void flush_tx();
   // Hands every received packet to `receive` (valid only during the call) and
   // reposts the buffers; returns how many packets it handed over.

@@ -3,7 +3,9 @@
 // must come back with an error (or a harmless success), and the domain and the
 // hypervisor must carry on.
 #include <xen/callback.h>
+#include <xen/event_channel.h>
 #include <xen/sched.h>
+#include <xen/xen.h>
 
 #include "atoll/hosted_abi.h"
 #include "atoll/platform.h"
@@ -59,5 +61,29 @@ int main() {
         "and copies out to good buffers (%s)", extra);
   CHECK(atoll_hypercall(__HYPERVISOR_console_io, 0 /*write*/, 1ULL << 40, reinterpret_cast<uint64_t>(extra), 0, 0) < 0,
         "a console write of 1 TiB is refused");
+
+  // Multicalls: too many entries, a block that is not last, an op a multicall
+  // may not hold, a list past the end of RAM. Each entry gets its own result.
+  multicall_entry mc[33] = {};
+  CHECK(atoll_hypercall(__HYPERVISOR_multicall, reinterpret_cast<uint64_t>(mc), 33, 0, 0, 0) < 0,
+        "a multicall of 33 entries is refused");
+  evtchn_send unbound{4000};
+  mc[0].op = __HYPERVISOR_sched_op;
+  mc[0].args[0] = SCHEDOP_block;
+  mc[1].op = __HYPERVISOR_xen_version;
+  mc[2].op = __HYPERVISOR_event_channel_op;
+  mc[2].args[0] = EVTCHNOP_send;
+  mc[2].args[1] = reinterpret_cast<uint64_t>(&unbound);
+  mc[3].op = __HYPERVISOR_set_timer_op;
+  mc[3].args[0] = 0;
+  long rc = atoll_hypercall(__HYPERVISOR_multicall, reinterpret_cast<uint64_t>(mc), 4, 0, 0, 0);
+  CHECK(rc == 0 && static_cast<long>(mc[0].result) < 0 && static_cast<long>(mc[1].result) < 0 &&
+            static_cast<long>(mc[2].result) < 0 && mc[3].result == 0,
+        "a multicall answers each entry: block not last %ld, xen_version %ld, send to an unbound port %ld, "
+        "timer %ld",
+        static_cast<long>(mc[0].result), static_cast<long>(mc[1].result), static_cast<long>(mc[2].result),
+        static_cast<long>(mc[3].result));
+  CHECK(atoll_hypercall(__HYPERVISOR_multicall, ram_end - 64, 2, 0, 0, 0) < 0,
+        "a multicall list running past the end of RAM is refused");
   return check_result("hostile_hypercalls");
 }

@@ -22,6 +22,16 @@ Result<EvtchnPort> bind_virq(uint32_t virq, Handler handler, void* data);
 Result<EvtchnPort> alloc_unbound(DomId remote);
 Result<EvtchnPort> bind_interdomain(DomId remote, EvtchnPort remote_port);
 Result<void> send(EvtchnPort port);
+// Notifies `port` before this vCPU next switches threads or goes idle, not
+// now: the notifications a thread raises while it runs cost one hypercall
+// each at its next switch, or ride on the idle loop's block (one multicall
+// for all of them). For drivers whose peer only needs to hear of work by
+// the time the guest waits (netfront's transmit kicks).
+void send_deferred(EvtchnPort port);
+// Sends what send_deferred() queued (the scheduler calls it).
+void flush_deferred();
+// Hands the queued ports to the idle loop, which sends them with its block.
+unsigned take_deferred(uint32_t* out, unsigned max);
 Result<void> close(EvtchnPort port);
 void mask(EvtchnPort port);
 void unmask(EvtchnPort port);

@@ -7,6 +7,7 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/version.h>
+#include <xen/xen.h>
 
 #include "atoll/platform.h"
 
@@ -28,6 +29,9 @@ inline long set_timer_op(uint64_t deadline_ns) {
 }
 inline long xen_version(int cmd, void* arg) {
   return atoll_hypercall(__HYPERVISOR_xen_version, cmd, ptr(arg), 0, 0, 0);
+}
+inline long multicall(multicall_entry* calls, unsigned count) {
+  return atoll_hypercall(__HYPERVISOR_multicall, ptr(calls), count, 0, 0, 0);
 }
 inline long vcpu_op(int cmd, unsigned vcpu, void* arg) {
   return atoll_hypercall(__HYPERVISOR_vcpu_op, cmd, vcpu, ptr(arg), 0, 0);
