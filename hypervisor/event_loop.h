@@ -40,7 +40,9 @@ class EventLoop {
   // After handling events, run_once() polls without sleeping for up to `ns`
   // before it blocks: the next hypercall or frame usually follows within
   // microseconds, and catching it saves a sleep and a wakeup (the TCP round
-  // trip to an appliance went from ~56 to ~35-44 us at 100 us here).
+  // trip to an appliance over a TAP went from ~60 to ~35-44 us at 100 us
+  // here). Off by default: on a 2-CPU host the spinning took CPU from the
+  // slirp helper and from disk completions (bench/RESULTS.md).
   void set_busy_poll(uint64_t ns) { m_busy_poll_ns = ns; }
   bool stopped() const { return m_stopped; }
 
