@@ -57,7 +57,7 @@ void EventLoop::run_once(int max_wait_ms) {
   // Busy-poll briefly after activity: a guest that just got an answer
   // usually makes its next hypercall (or a peer its next request) within
   // microseconds, and catching it here saves a sleep and a wakeup.
-  while (timeout != 0 && m_busy_poll_ns && monotonic_ns() < m_busy_until) {
+  while (timeout != 0 && monotonic_ns() < m_busy_until) {
     n = epoll_wait(m_epoll, events, 32, 0);
     if (n != 0) break;
     if (!m_timers.empty() && m_timers.begin()->first <= monotonic_ns()) {
@@ -66,7 +66,7 @@ void EventLoop::run_once(int max_wait_ms) {
     }
   }
   if (n == 0) n = epoll_wait(m_epoll, events, 32, timeout);
-  if (n > 0) m_busy_until = monotonic_ns() + m_busy_poll_ns;
+  if (n > 0 && m_busy_poll_ns) poll_briefly(m_busy_poll_ns);
   for (int i = 0; i < n && !m_stopped; ++i) {
     auto it = m_fds.find(events[i].data.fd);
     if (it == m_fds.end()) continue;  // removed by an earlier handler in this batch
@@ -79,6 +79,11 @@ void EventLoop::run_once(int max_wait_ms) {
     m_timers.erase(m_timers.begin());
     h();
   }
+}
+
+void EventLoop::poll_briefly(uint64_t ns) {
+  uint64_t until = monotonic_ns() + ns;
+  if (until > m_busy_until) m_busy_until = until;
 }
 
 void EventLoop::run() {

@@ -44,6 +44,9 @@ class EventLoop {
   // here). Off by default: on a 2-CPU host the spinning took CPU from the
   // slirp helper and from disk completions (bench/RESULTS.md).
   void set_busy_poll(uint64_t ns) { m_busy_poll_ns = ns; }
+  // Once: the next run_once() polls without sleeping for up to `ns` (a caller
+  // that just woke a guest expects its answer soon).
+  void poll_briefly(uint64_t ns);
   bool stopped() const { return m_stopped; }
 
  private:

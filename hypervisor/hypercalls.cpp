@@ -25,6 +25,8 @@ using namespace hosted;
 
 namespace {
 constexpr long kEFault = -EFAULT, kEInval = -EINVAL, kENoSys = -ENOSYS;
+// How long the loop polls after waking a blocked guest (EventLoop::poll_briefly).
+constexpr uint64_t kWakePollNs = 30'000;
 long to_xen(Errno e) { return -to_int(e); }
 }  // namespace
 
@@ -481,6 +483,9 @@ void Domain::wake_blocked_if_ready() {
   uint64_t id = m_blocked->notif_id;
   m_blocked.reset();
   answer(id, 0);
+  // The guest runs now and usually comes back within microseconds (a reply
+  // to send, the next request): wait for that without sleeping, briefly.
+  m_loop.poll_briefly(kWakePollNs);
 }
 
 // The upcall flag just went up. A blocked guest is woken by answering its
