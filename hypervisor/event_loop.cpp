@@ -1,5 +1,7 @@
 #include "event_loop.h"
 
+#include <sched.h>
+
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -57,22 +59,26 @@ void EventLoop::run_once(int max_wait_ms) {
   // Busy-poll briefly after activity: a guest that just got an answer
   // usually makes its next hypercall (or a peer its next request) within
   // microseconds, and catching it here saves a sleep and a wakeup.
-  while (timeout != 0 && monotonic_ns() < m_busy_until) {
+  while (timeout != 0 && m_busy_poll_holds <= 0 && monotonic_ns() < m_busy_until) {
     n = epoll_wait(m_epoll, events, 32, 0);
     if (n != 0) break;
+    // Anything else runnable on this CPU (the slirp helper, the kernel's I/O
+    // workers, the guest itself) goes first: the poll only uses idle time.
+    sched_yield();
     if (!m_timers.empty() && m_timers.begin()->first <= monotonic_ns()) {
       timeout = 0;
       break;
     }
   }
   if (n == 0) n = epoll_wait(m_epoll, events, 32, timeout);
-  if (n > 0 && m_busy_poll_ns) poll_briefly(m_busy_poll_ns);
   for (int i = 0; i < n && !m_stopped; ++i) {
     auto it = m_fds.find(events[i].data.fd);
     if (it == m_fds.end()) continue;  // removed by an earlier handler in this batch
     std::shared_ptr<FdHandler> handler = it->second;  // survives remove_fd() inside itself
     (*handler)(events[i].events);
   }
+  // After the handlers: they may have started disk I/O (a hold).
+  if (n > 0 && m_busy_poll_ns && m_busy_poll_holds <= 0) poll_briefly(m_busy_poll_ns);
   uint64_t now = monotonic_ns();
   while (!m_stopped && !m_timers.empty() && m_timers.begin()->first <= now) {
     TimerHandler h = std::move(m_timers.begin()->second.second);

@@ -40,13 +40,18 @@ class EventLoop {
   // After handling events, run_once() polls without sleeping for up to `ns`
   // before it blocks: the next hypercall or frame usually follows within
   // microseconds, and catching it saves a sleep and a wakeup (the TCP round
-  // trip to an appliance over a TAP went from ~60 to ~35-44 us at 100 us
-  // here). Off by default: on a 2-CPU host the spinning took CPU from the
-  // slirp helper and from disk completions (bench/RESULTS.md).
+  // trip to an appliance over a TAP went from ~57 to ~26-39 us at 100 us
+  // here). The poll yields the CPU to anything runnable (the slirp helper,
+  // the guest) and stops while disk requests are in flight (hold_busy_poll):
+  // without both, a 2-CPU host lost slirp and disk throughput to it.
   void set_busy_poll(uint64_t ns) { m_busy_poll_ns = ns; }
   // Once: the next run_once() polls without sleeping for up to `ns` (a caller
   // that just woke a guest expects its answer soon).
   void poll_briefly(uint64_t ns);
+  // While holds are taken (blkback, for each disk request in flight), events
+  // do not start the set_busy_poll() spin: what the loop waits for then is a
+  // device, and on a small host the spin takes the CPU its completion needs.
+  void hold_busy_poll(int delta) { m_busy_poll_holds += delta; }
   bool stopped() const { return m_stopped; }
 
  private:
@@ -55,6 +60,7 @@ class EventLoop {
   // After events, run_once() polls without sleeping for this long first.
   uint64_t m_busy_poll_ns = 0;
   uint64_t m_busy_until = 0;
+  int m_busy_poll_holds = 0;
   std::unordered_map<int, std::shared_ptr<FdHandler>> m_fds;
   std::multimap<uint64_t, std::pair<TimerId, TimerHandler>> m_timers;
   TimerId m_next_timer = 1;

@@ -64,9 +64,9 @@ const char* kRunHelp =
     "                           domain until Ctrl-C, e.g. to attach a debugger's eyes)\n"
     "      --max-restarts N     give up after N restarts in a row (default 10)\n"
     "      --console-log FILE   also append everything the guest prints to FILE\n"
-    "      --busy-poll USEC     after activity, poll this long before sleeping (default 0:\n"
-    "                           sleep at once); lowers round-trip latency over a TAP, costs\n"
-    "                           CPU that slirp and disk I/O may need on a small host\n"
+    "      --busy-poll USEC     after activity, poll this long before sleeping (default 100;\n"
+    "                           0: sleep at once). Yields to anything runnable, and stops\n"
+    "                           while disk requests are in flight\n"
     "      --disk PATH[,ro][,direct][,queues=N]\n"
     "                           a raw disk image as the next vbd (repeatable); direct: O_DIRECT;\n"
     "                           queues: ring queues offered (1-16, default 4)\n"
@@ -220,7 +220,7 @@ int cmd_run(int argc, char** argv) {
   std::vector<VifConfig> vifs;
   bool net_none = false, net_given = false;
   std::vector<HostFwd> published;
-  uint64_t busy_poll_us = 0;
+  uint64_t busy_poll_us = 100;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {

@@ -187,6 +187,7 @@ void BlkBack::start(unsigned queue, const blkif_request& req) {
   }
   auto* f = new InFlight;
   ++m_inflight;
+  m_loop.hold_busy_poll(+1);  // waiting on the disk: spinning would only take its CPU
   f->queue = queue;
   f->id = req.id;
   f->operation = data_op;
@@ -390,6 +391,7 @@ void BlkBack::record_result(InFlight& f, int res, bool sync) {
 void BlkBack::complete(InFlight* f) {
   for (unsigned i = 0; i < f->nr_maps; ++i) m_domain.gnttab().unmap(f->map_handles[i]);
   --m_inflight;
+  m_loop.hold_busy_poll(-1);
   if (f->operation == BLKIF_OP_WRITE_BARRIER) m_barrier = false;
   int16_t status = f->unsupported ? BLKIF_RSP_EOPNOTSUPP : f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
   respond(f->queue, f->id, f->operation, status);

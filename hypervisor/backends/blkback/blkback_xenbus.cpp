@@ -146,6 +146,7 @@ BlkBack::~BlkBack() {
                static_cast<unsigned long long>(m_flushes_elided));
   if (m_watch) m_store.unwatch(m_watch);
   disconnect_ring();
+  if (m_inflight) m_loop.hold_busy_poll(-static_cast<int>(m_inflight));  // never completed
   if (m_uring_ok) {
     m_loop.remove_fd(m_uring.ring_fd);
     io_uring_queue_exit(&m_uring);
