@@ -9,6 +9,7 @@
 #include "atoll/evtchn.h"
 #include "atoll/gnttab.h"
 #include "atoll/kernel.h"
+#include "atoll/inet_frame.h"
 #include "frame.h"
 
 namespace atl::net {
@@ -25,7 +26,6 @@ static_assert(NetFront::kTxPages <= NetifTxFrontRing::kSize && NetFront::kRxBuff
 static_assert((NetFront::kMaxGsoFrame + kPage - 1) / kPage + 1 <= XEN_NETIF_NR_SLOTS_MIN);
 static_assert(NetFront::kMaxFrame <= kPage);
 
-constexpr uint8_t kTcp = 6;
 
 }  // namespace
 
@@ -181,7 +181,7 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
   for (auto p : pieces) total += p.size();
   if (total < 14 || total > kMaxGsoFrame) return Errno::kInval;
   // The headers may be spread over pieces: gather the first bytes.
-  uint8_t head[kFrameHeadMax];
+  uint8_t head[inet::kFrameHeadMax];
   size_t head_len = 0;
   for (auto p : pieces) {
     size_t k = p.size() < sizeof head - head_len ? p.size() : sizeof head - head_len;
@@ -190,14 +190,15 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
     if (head_len == sizeof head) break;
   }
   std::span<const uint8_t> head_span(head, head_len);
-  std::optional<FrameHeaders> h = parse_frame(head_span, total);
-  bool tcp = h && h->proto == kTcp;
+  std::optional<inet::FrameHeaders> h = inet::parse_frame_headers(head_span, total);
+  bool tcp = h && h->proto == inet::kIpProtoTcp;
+  bool ipv6 = h && h->ip_version == 6;
   uint16_t gso_size = 0;
   if (total > kMaxFrame) {
     // TSO: the backend (or the host's kernel behind it) cuts the segment at
     // the MSS the MTU leaves, headers included.
-    if (!tcp || !tso(h->ipv6)) return Errno::kInval;
-    size_t headers = h->l4 - h->l3 + h->l4_header;
+    if (!tcp || !tso(ipv6)) return Errno::kInval;
+    size_t headers = h->payload - h->l3;
     if (headers >= kMtu) return Errno::kInval;
     gso_size = static_cast<uint16_t>(kMtu - headers);
   }
@@ -206,7 +207,7 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
   Queue* q;
   for (;;) {
     if (!m_connected || m_queue_count == 0) return Errno::kNoDev;
-    q = &m_queues[m_queue_count > 1 ? (h ? h->flow : flow_hash(head_span)) % m_queue_count : 0];
+    q = &m_queues[m_queue_count > 1 ? flow_hash(head_span) % m_queue_count : 0];
     reap_tx(*q);
     if (q->tx_free_count >= pages && q->tx->free_slots() >= slots) break;
     flush_tx();  // the backend must hear of what is queued before we wait on it
@@ -235,24 +236,23 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
   // checksum, netfront computes it.
   uint16_t flags = 0;
   if (tcp) {
-    uint8_t* field = page(ids[0]) + h->checksum_at();  // within the first page: kFrameHeadMax < kPage
-    if (!h->ipv6 || m_offloads.ipv6_csum) {
-      uint16_t seed = pseudo_header_sum(head_span, *h);
-      field[0] = static_cast<uint8_t>(seed >> 8);
-      field[1] = static_cast<uint8_t>(seed);
+    size_t at = h->l4 + h->csum_offset();  // within the first page: kFrameHeadMax < kPage
+    uint8_t* field = page(ids[0]) + at;
+    uint16_t seed = inet::pseudo_header_sum(head_span, *h, h->l4_length());
+    if (!ipv6 || m_offloads.ipv6_csum) {
+      inet::store_be16(field, seed);
       flags = NETTXF_csum_blank | NETTXF_data_validated;
     } else {
-      field[0] = field[1] = 0;
-      InetSum sum;
-      sum.add_u32(pseudo_header_sum(head_span, *h));
-      for (size_t off = h->l4, end = h->l4 + h->l4_length; off < end;) {
-        size_t k = end - off < kPage - off % kPage ? end - off : kPage - off % kPage;
-        sum.add({page(ids[off / kPage]) + off % kPage, k});
+      // Each piece below starts at an even offset (l4 is, pages are), so
+      // their sums chain.
+      inet::store_be16(field, 0);
+      uint16_t sum = seed;
+      for (size_t off = h->l4; off < h->end;) {
+        size_t k = h->end - off < kPage - off % kPage ? h->end - off : kPage - off % kPage;
+        sum = inet::ones_sum({page(ids[off / kPage]) + off % kPage, k}, sum);
         off += k;
       }
-      uint16_t c = static_cast<uint16_t>(~sum.folded());
-      field[0] = static_cast<uint8_t>(c >> 8);
-      field[1] = static_cast<uint8_t>(c);
+      inet::store_be16(field, static_cast<uint16_t>(~sum));
     }
   }
   netif_tx_request& first = q->tx->next_request();
@@ -265,7 +265,7 @@ Result<void> NetFront::transmit(std::span<const std::span<const uint8_t>> pieces
     netif_extra_info extra{};
     extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
     extra.u.gso.size = gso_size;
-    extra.u.gso.type = static_cast<uint8_t>(h->ipv6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4);
+    extra.u.gso.type = static_cast<uint8_t>(ipv6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4);
     memcpy(&q->tx->next_request(), &extra, sizeof extra);
   }
   for (unsigned i = 1; i < pages; ++i) {

@@ -13,14 +13,7 @@
 
 namespace atl::hv {
 
-// The one's complement sum of `bytes` read as big-endian 16-bit words (an odd
-// last byte padded with zero), plus `seed`, folded to 16 bits, not inverted.
-// Sums 64 bits at a time: it runs over whole 64 KiB GSO packets.
-uint16_t ones_sum(std::span<const uint8_t> bytes, uint32_t seed = 0);
-
-// The pseudo-header sum (addresses, protocol, TCP/UDP length) of `h`, folded,
-// not inverted: what Linux leaves in the field of a CHECKSUM_PARTIAL packet.
-uint16_t pseudo_header_sum(std::span<const uint8_t> frame, const FrameHeaders& h, size_t l4_length);
+// ones_sum() and pseudo_header_sum() come from atoll/inet_frame.h.
 
 // Writes the pseudo-header sum of `h` into its checksum field.
 void seed_pseudo_header(std::span<uint8_t> frame, const FrameHeaders& h);
