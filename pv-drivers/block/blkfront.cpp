@@ -127,6 +127,48 @@ void BlkFront::free_ring() {
   }
 }
 
+void* BlkFront::alloc_buffer(size_t bytes) {
+  size_t pages = (bytes + kPage - 1) / kPage;
+  if (pages == 0 || m_queues.empty()) return nullptr;
+  auto* va = static_cast<uint8_t*>(aligned_alloc(kPage, pages * kPage));
+  if (!va) return nullptr;
+  Buffer b{va, pages, m_backend, {}};
+  b.refs.reserve(pages);
+  for (size_t i = 0; i < pages; ++i) {
+    auto ref = gnttab::grant_access(m_backend, gnttab::virt_to_gfn(va + i * kPage), gnttab::Access::kReadWrite);
+    if (!ref.ok()) {
+      for (GrantRef r : b.refs) (void)gnttab::end_access(r);  // never used: nothing maps them
+      free(va);
+      return nullptr;
+    }
+    b.refs.push_back(*ref);
+  }
+  m_buffers.push_back(std::move(b));
+  return va;
+}
+
+void BlkFront::free_buffer(void* buf) {
+  for (auto it = m_buffers.begin(); it != m_buffers.end(); ++it) {
+    if (it->va != buf) continue;
+    bool mapped = false;
+    for (GrantRef r : it->refs)
+      if (!gnttab::end_access(r)) mapped = true;
+    if (mapped) kernel::console_print("blkfront: the backend still maps a buffer's pages; leaking them\n");
+    else free(it->va);
+    m_buffers.erase(it);
+    return;
+  }
+}
+
+const BlkFront::Buffer* BlkFront::granted_buffer(const void* p, size_t bytes) const {
+  auto* at = static_cast<const uint8_t*>(p);
+  if (reinterpret_cast<uintptr_t>(at) % kPage) return nullptr;
+  for (const Buffer& b : m_buffers)
+    if (at >= b.va && at < b.va + b.pages * kPage)
+      return b.backend == m_backend && bytes <= static_cast<size_t>(b.va + b.pages * kPage - at) ? &b : nullptr;
+  return nullptr;
+}
+
 void BlkFront::on_event(EvtchnPort, void* data) { static_cast<BlkFront*>(data)->m_waiters.wake_all(); }
 
 Result<void> BlkFront::read(uint64_t sector, void* buf, size_t sectors) {
@@ -307,10 +349,14 @@ bool BlkFront::fill_slot(Slot& slot, blkif_request& req) {
                                                   : 0;
   size_t room = max_pages * kSectorsPerPage;
   size_t n = head.sectors - first < room ? head.sectors - first : room;
-  // Adjacent whole reads or writes waiting behind the head ride in the same slot.
+  // The head's own granted pages, or adjacent whole reads or writes waiting
+  // behind it riding in the same slot (their bytes copied through the pool).
+  const Buffer* buffer = carries_data(head.op)
+                             ? granted_buffer(static_cast<uint8_t*>(head.buf) + first * kSectorSize, n * kSectorSize)
+                             : nullptr;
   unsigned parts = 1;
   size_t total = n;
-  Request* last = first + n == head.sectors ? &head : nullptr;
+  Request* last = first + n == head.sectors && !buffer ? &head : nullptr;
   while (last && (head.op == Op::kRead || head.op == Op::kWrite) && parts < kMaxParts) {
     Request* next = last->m_next;
     if (!next || next->op != head.op || next->sector != sector + total || next->sectors > room - total) break;
@@ -320,7 +366,15 @@ bool BlkFront::fill_slot(Slot& slot, blkif_request& req) {
   }
   unsigned pages = static_cast<unsigned>((total + kSectorsPerPage - 1) / kSectorsPerPage);
   bool indirect = pages > BLKIF_MAX_SEGMENTS_PER_REQUEST;
-  if (carries_data(head.op) && !take_pages(slot, pages, indirect)) return false;
+  if (carries_data(head.op) && !take_pages(slot, buffer ? 0 : pages, indirect)) return false;
+  if (buffer) {
+    size_t page0 = static_cast<size_t>(static_cast<uint8_t*>(head.buf) + first * kSectorSize - buffer->va) / kPage;
+    for (unsigned i = 0; i < pages; ++i)
+      slot.pages[i] = PooledPage{buffer->va + (page0 + i) * kPage, buffer->refs[page0 + i]};
+    slot.nr_pages = pages;
+    slot.borrowed = true;
+    ++m_stats.zero_copy;
+  }
 
   slot.busy = true;
   slot.operation = operation;
@@ -330,7 +384,7 @@ bool BlkFront::fill_slot(Slot& slot, blkif_request& req) {
     Request& r = *m_queue_head;
     size_t s = i == 0 ? n : r.sectors;
     size_t offset = (i == 0 ? first : 0) * kSectorSize;
-    if (head.op != Op::kRead && carries_data(head.op))
+    if (head.op != Op::kRead && carries_data(head.op) && !slot.borrowed)
       copy_to_pages(slot.pages, at, static_cast<const uint8_t*>(r.buf) + offset, s * kSectorSize);
     slot.parts[slot.nr_parts++] = Part{&r, offset, s * kSectorSize};
     at += s * kSectorSize;
@@ -429,10 +483,11 @@ void BlkFront::complete_slot(Slot& slot, int16_t status) {
   bool read = slot.operation == BLKIF_OP_READ;
   for (unsigned i = 0; i < slot.nr_parts; ++i) {
     const Part& p = slot.parts[i];
-    if (ok && read) copy_from_pages(slot.pages, at, static_cast<uint8_t*>(p.req->buf) + p.offset, p.bytes);
+    if (ok && read && !slot.borrowed) copy_from_pages(slot.pages, at, static_cast<uint8_t*>(p.req->buf) + p.offset, p.bytes);
     at += p.bytes;
   }
-  for (unsigned i = 0; i < slot.nr_pages; ++i) m_pool->put(slot.pages[i]);
+  if (!slot.borrowed)
+    for (unsigned i = 0; i < slot.nr_pages; ++i) m_pool->put(slot.pages[i]);
   if (slot.indirect) m_pool->put(*slot.indirect);
   // The slot is free before any callback runs: a callback may submit again.
   unsigned nr_parts = slot.nr_parts;
@@ -442,6 +497,7 @@ void BlkFront::complete_slot(Slot& slot, int16_t status) {
   if (m_in_flight) --m_in_flight;
   slot.busy = false;
   slot.nr_pages = slot.nr_parts = 0;
+  slot.borrowed = false;
   slot.indirect.reset();
   for (unsigned i = 0; i < nr_parts; ++i) {
     Request& r = *parts[i].req;

@@ -9,7 +9,8 @@
 // a FIFO, and adjacent reads or writes waiting there are merged into one ring
 // slot when they are issued. Data moves through persistent grants (blkfront_grant_pool.h): pages
 // granted once and copied into and out of, so the caller's buffer may have any
-// alignment and nothing is granted per request. With the backend's
+// alignment and nothing is granted per request. A buffer from alloc_buffer()
+// is granted once itself, and I/O into and out of it is not copied. With the backend's
 // feature-max-indirect-segments a slot carries up to 64 pages (256 KiB)
 // through one indirect page; without it, 11.
 //
@@ -68,7 +69,7 @@ enum class Op : uint8_t {
 struct Request {
   Op op = Op::kRead;
   uint64_t sector = 0;
-  void* buf = nullptr;  // read into / written from; any alignment
+  void* buf = nullptr;  // read into / written from; any alignment (see alloc_buffer)
   size_t sectors = 0;   // 512-byte sectors; 0 for kFlush
   // Runs once, on the thread that reaps the response; it may submit() again
   // (this request too) but must not block.
@@ -116,6 +117,17 @@ class BlkFront final : private xs::XenbusDriver {
   // Takes responses off the ring, runs completions and issues queued requests.
   void poll();
 
+  // Page-aligned memory for I/O without copies: its pages are granted to the
+  // backend once, and a request whose buffer starts on one of its pages puts
+  // them on the ring itself instead of copying through the pool (the backend
+  // reads or writes them directly, as the device would DMA on hardware).
+  // nullptr when memory or grant entries run out. Meant to be kept for the
+  // device's life: free_buffer() ends the grants, and pages the backend still
+  // maps (feature-persistent keeps them mapped until it disconnects) are
+  // leaked rather than reused.
+  void* alloc_buffer(size_t bytes);
+  void free_buffer(void* buf);
+
   // Blocking I/O in 512-byte sectors. Errors: kNoDev (not connected), kRange
   // (past the end), kIo (the backend refused: a read-only disk, say).
   Result<void> read(uint64_t sector, void* buf, size_t sectors);
@@ -150,6 +162,7 @@ class BlkFront final : private xs::XenbusDriver {
     uint64_t slots = 0;     // ring requests sent
     uint64_t merged = 0;    // Requests that shared a slot with the one before
     uint64_t indirect = 0;  // ring requests sent as BLKIF_OP_INDIRECT
+    uint64_t zero_copy = 0; // ring requests whose data pages were an alloc_buffer()'s
     std::array<uint64_t, kMaxQueues> per_queue{};  // ring requests sent on each queue
     uint64_t notifications = 0;  // event channel sends (hypercalls) to the backend
     uint64_t spins = 0;          // wait()s that polled the rings before sleeping
@@ -189,6 +202,7 @@ class BlkFront final : private xs::XenbusDriver {
     unsigned nr_pages = 0;
     std::array<PooledPage, kMaxIndirectSegments> pages{};
     std::optional<PooledPage> indirect;
+    bool borrowed = false;  // `pages` are an alloc_buffer()'s, not the pool's
     unsigned nr_parts = 0;
     std::array<Part, kMaxParts> parts{};
     uint64_t issued_ns = 0;  // when it went on the ring
@@ -215,6 +229,15 @@ class BlkFront final : private xs::XenbusDriver {
   // the pool is short of pages (nothing taken).
   bool fill_slot(Slot& slot, blkif_request& req);
   bool take_pages(Slot& slot, unsigned pages, bool indirect);
+  // An alloc_buffer() memory granted to the current backend that holds
+  // `bytes` from `p` (page-aligned), for a zero-copy slot.
+  struct Buffer {
+    uint8_t* va;
+    size_t pages;
+    DomId backend;
+    std::vector<GrantRef> refs;
+  };
+  const Buffer* granted_buffer(const void* p, size_t bytes) const;
   // Takes responses off every ring; `arm` asks the backend to notify the next
   // one (final check), as before sleeping; without it, reaping leaves that alone.
   void reap_responses(bool arm);
@@ -246,6 +269,7 @@ class BlkFront final : private xs::XenbusDriver {
   Request* m_queue_head = nullptr;
   Request* m_queue_tail = nullptr;
   std::optional<GrantPool<PageGranter>> m_pool;
+  std::vector<Buffer> m_buffers;
   Stats m_stats;
   // Recent time from issue to response (an average over about 8 slots), and
   // slots out now: their ratio guesses how soon the next response comes.

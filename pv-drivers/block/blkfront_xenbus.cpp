@@ -45,6 +45,7 @@ Result<std::unique_ptr<BlkFront>> BlkFront::try_create(xs::Client& client, const
 BlkFront::~BlkFront() {
   // FIXME: an orderly close (close(), then wait for Closed) before the ring is
   // freed; devices live as long as the domain for now.
+  while (!m_buffers.empty()) free_buffer(m_buffers.back().va);
   m_device.reset();
 }
 
