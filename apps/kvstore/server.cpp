@@ -142,13 +142,12 @@ void Server::accept_clients() {
 
 void Server::read_from(Connection& c) {
   if (c.eof || c.closing || c.dead) return;
-  constexpr size_t kReadSize = 64 * 1024;
-  size_t had = c.in.size();
-  c.in.resize(had + kReadSize);
-  ssize_t n = ::recv(c.fd, c.in.data() + had, kReadSize, 0);
-  c.in.resize(had + (n > 0 ? static_cast<size_t>(n) : 0));
-  if (n == 0) c.eof = true;
-  else if (n < 0 && !would_block(errno)) c.dead = true;
+  // Through a scratch buffer: growing c.in by a whole read first would
+  // zero-fill 64 KiB per call, kilobytes per pipelined command.
+  ssize_t n = ::recv(c.fd, m_read_buf.data(), m_read_buf.size(), 0);
+  if (n > 0) c.in.append(m_read_buf.data(), static_cast<size_t>(n));
+  else if (n == 0) c.eof = true;
+  else if (!would_block(errno)) c.dead = true;
 }
 
 void Server::process_input(Connection& c, int64_t now_ms) {

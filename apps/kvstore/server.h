@@ -55,6 +55,7 @@ class Server {
 
   static constexpr size_t kOutputHighWater = 1u << 20;
   static constexpr int64_t kCronMs = 100;
+  static constexpr size_t kReadSize = 64 * 1024;
 
   void build_pollfds(int64_t mono_ms);
   void accept_clients();
@@ -77,6 +78,7 @@ class Server {
   int64_t m_accept_paused_until = 0;  // out of descriptors: retry at the next timer pass
   std::vector<std::unique_ptr<Connection>> m_conns;
   std::vector<pollfd> m_pollfds;
+  std::vector<char> m_read_buf = std::vector<char>(kReadSize);
   uint64_t m_next_id = 1;
   int64_t m_next_cron_ms = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <algorithm>
+
 namespace kv {
 
 namespace {
@@ -30,12 +32,14 @@ bool WriteBehindDevice::write(uint64_t offset, const void* buf, size_t len) {
     last = &m_queue.back();
     last->bytes.clear();
   }
+  // What overlays the extent is copied in place and the rest appended:
+  // growing it first would zero-fill bytes only to overwrite them.
   size_t at = static_cast<size_t>(offset - last->at);
-  if (at + len > last->bytes.size()) {
-    m_queued_bytes += at + len - last->bytes.size();
-    last->bytes.resize(at + len);
-  }
-  memcpy(last->bytes.data() + at, buf, len);
+  size_t over = std::min(len, last->bytes.size() - at);
+  const auto* src = static_cast<const uint8_t*>(buf);
+  if (over > 0) memcpy(last->bytes.data() + at, src, over);
+  last->bytes.insert(last->bytes.end(), src + over, src + len);
+  m_queued_bytes += len - over;
   last->seq = ++m_seq;
   // Nothing starts here, so a flush() right after can carry the extent
   // (kWriteFlush); poll() starts it otherwise. Past the bound, the caller

@@ -7,9 +7,13 @@
 # own namespace), else through user-mode networking (slirp hostfwd).
 #
 #   bench/kvstore/run.sh [BUILD_DIR] [REQUESTS]
+#
+# ROWS selects rows as persistence:pipeline pairs, e.g.
+# ROWS=everysec:16 bench/kvstore/run.sh build 50000 (default: all four).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 n=${2:-100000}
+rows=${ROWS:-off:1 off:16 everysec:1 everysec:16}
 cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || { echo "bench/kvstore: installing redis-server"; apt-get install -y -qq redis-server >/dev/null; }
 command -v redis-benchmark >/dev/null || apt-get install -y -qq redis-tools >/dev/null
@@ -40,6 +44,7 @@ wait_port() { for _ in $(seq 200); do redis-cli -h "$1" -p "$2" ping >/dev/null 
 
 printf '%-22s %-7s %-8s %12s %12s %8s %8s\n' persistence pipe server GET/s SET/s GET SET
 for mode in off everysec; do
+  [[ " $rows " == *" $mode:"* ]] || continue
   if [[ $mode == off ]]; then redis_args=(--save '' --appendonly no); kv_args=(--aof off)
   else redis_args=(--save '' --appendonly yes --appendfsync everysec --dir "$tmp"); kv_args=(--appendfsync everysec); fi
   redis-server --port 6400 --bind 127.0.0.1 "${redis_args[@]}" >/dev/null & pids+=($!)
@@ -49,6 +54,7 @@ for mode in off everysec; do
   wait_port 127.0.0.1 6400
   wait_port "$app_host" "$app_port"
   for p in 1 16; do
+    [[ " $rows " == *" $mode:$p "* ]] || continue
     read -r rg rs < <(bench 127.0.0.1 6400 $p)
     read -r ag as < <(bench "$app_host" "$app_port" $p)
     printf '%-22s %-7s %-8s %12s %12s %8s %8s\n' "$mode" "$p" redis "$rg" "$rs" 1.00 1.00

@@ -134,6 +134,21 @@ TEST(WriteBehind, AppendsWhileAWriteIsInFlightBecomeOneWrite) {
   EXPECT_EQ(r.dev.stats().waits, 0u);
 }
 
+// A write over bytes the extent already holds (the log's partial block)
+// replaces them in place; what runs past its end extends it.
+TEST(WriteBehind, WritesOverlayTheExtentAndExtendIt) {
+  Rig r;
+  ASSERT_TRUE(r.put(0, 4, 'a'));
+  ASSERT_TRUE(r.put(1, 1, 'b'));  // inside
+  EXPECT_EQ(r.dev.queued_bytes(), 4 * kB);
+  ASSERT_TRUE(r.put(3, 3, 'c'));  // over the last block and past it
+  EXPECT_EQ(r.dev.queued_bytes(), 6 * kB);
+  ASSERT_TRUE(r.dev.flush());
+  ASSERT_EQ(r.disk->started.size(), 1u);
+  EXPECT_EQ(r.disk->started[0].len, 6 * kB);
+  EXPECT_TRUE(r.on_disk_as_expected());
+}
+
 TEST(WriteBehind, FlushCarriesASmallExtentInOneRoundTrip) {
   Rig r;
   ASSERT_TRUE(r.put(8, 3, 'x'));
