@@ -92,6 +92,20 @@ GrantStatus GrantTable::copy_from(GrantRef ref, DomId grantee, uint32_t offset, 
   return GrantStatus::kOkay;
 }
 
+GrantStatus GrantTable::begin_read(GrantRef ref, DomId grantee, uint32_t offset, uint32_t length,
+                                   std::span<const uint8_t>* out) {
+  if (offset > kPageSize || length > kPageSize - offset) return GrantStatus::kBadCopyArg;
+  std::span<uint8_t> page;
+  // Pinned, as a mapping is: a packet may name the same grant twice, and the
+  // entry stays in use until the last of its reads ends.
+  GrantStatus st = acquire(ref, grantee, false, true, &page);
+  if (st != GrantStatus::kOkay) return st;
+  *out = page.subspan(offset, length);
+  return GrantStatus::kOkay;
+}
+
+void GrantTable::end_read(GrantRef ref) { drop(ref, false, true); }
+
 GrantStatus GrantTable::copy_to(GrantRef ref, DomId grantee, uint32_t offset, std::span<const uint8_t> in) {
   if (offset > kPageSize || in.size() > kPageSize - offset) return GrantStatus::kBadCopyArg;
   std::span<uint8_t> page;

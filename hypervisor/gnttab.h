@@ -54,6 +54,15 @@ class GrantTable {
   GrantStatus copy_from(GrantRef ref, DomId grantee, uint32_t offset, std::span<uint8_t> out);
   GrantStatus copy_to(GrantRef ref, DomId grantee, uint32_t offset, std::span<const uint8_t> in);
 
+  // Bytes [offset, offset + length) of a granted page, to be read in place
+  // (by a writev, say) instead of copied: checked like a copy, and the entry
+  // stays in use until end_read(ref), so the guest cannot end the grant
+  // meanwhile. The guest can still write the page: whatever the caller must
+  // validate, it copies out first and validates the copy.
+  GrantStatus begin_read(GrantRef ref, DomId grantee, uint32_t offset, uint32_t length,
+                         std::span<const uint8_t>* out);
+  void end_read(GrantRef ref);
+
  private:
   grant_entry_v1_t* entry(GrantRef ref) const;
   // Marks the entry in use and finds its page; `pin` also counts it as mapped.

@@ -154,61 +154,48 @@ void Connection::start_reply(Reply reply, ConnContext& ctx) {
   m_deadline_us = ctx.now_us + us_from_ms(ctx.options.idle_timeout_ms);
 }
 
-// Sends what the socket takes now. A file body goes through the shared scratch
-// buffer chunk by chunk; bytes the socket refused are read again on the next
-// POLLOUT, so a connection holds no file data between calls.
+// Sends what the socket takes now. A cached file's body goes straight from its
+// contents; a streamed one through the shared scratch buffer chunk by chunk,
+// and bytes the socket refused are read again on the next POLLOUT, so a
+// connection holds no file data between calls.
 Connection::Flush Connection::flush(ConnContext& ctx) {
-  int fd = m_fd.get();
   uint64_t progress_deadline = ctx.now_us + us_from_ms(ctx.options.idle_timeout_ms);
-  // The head and the body's first chunk in one call: with TCP_NODELAY two
-  // sends would be two segments, and a small file fits one with its head.
-  while (m_out_sent < m_reply.out.size() && m_file_sent < m_reply.file_length) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(ctx.scratch.size(), m_reply.file_length - m_file_sent));
-    ssize_t got = ::pread(m_reply.file.get(), ctx.scratch.data(), want,
-                          static_cast<off_t>(m_reply.file_offset + m_file_sent));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return Flush::Failed;
-    iovec iov[2] = {{m_reply.out.data() + m_out_sent, m_reply.out.size() - m_out_sent},
-                    {ctx.scratch.data(), static_cast<size_t>(got)}};
+  uint64_t turn_end = m_file_sent + k_max_flush_bytes;
+  while (m_out_sent < m_reply.out.size() || m_file_sent < m_reply.file_length) {
+    if (m_file_sent >= turn_end) return Flush::Blocked;
+    // The head and the body's first chunk in one call: with TCP_NODELAY two
+    // sends would be two segments, and a small file fits one with its head.
+    // lwIP refuses an empty piece, so only the non-empty ones go.
+    iovec iov[2];
+    size_t pieces = 0;
+    size_t head_left = m_reply.out.size() - m_out_sent;
+    if (head_left > 0) iov[pieces++] = {m_reply.out.data() + m_out_sent, head_left};
+    uint64_t body_at = m_reply.file_offset + m_file_sent;
+    uint64_t body_left = std::min(m_reply.file_length - m_file_sent, turn_end - m_file_sent);
+    if (body_left > 0 && m_reply.cached) {
+      iov[pieces++] = {const_cast<char*>(m_reply.cached->data()) + body_at, static_cast<size_t>(body_left)};
+    } else if (body_left > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(ctx.scratch.size(), body_left));
+      ssize_t got = ::pread(m_reply.file.get(), ctx.scratch.data(), want, static_cast<off_t>(body_at));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return Flush::Failed;  // the file shrank: the promised length cannot be kept
+      iov[pieces++] = {ctx.scratch.data(), static_cast<size_t>(got)};
+    }
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
-    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    msg.msg_iovlen = pieces;
+    ssize_t n = ::sendmsg(m_fd.get(), &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       return would_block(errno) ? Flush::Blocked : Flush::Failed;
     }
-    size_t head = std::min(static_cast<size_t>(n), iov[0].iov_len);
+    size_t head = std::min(static_cast<size_t>(n), head_left);
     m_out_sent += head;
     m_file_sent += static_cast<uint64_t>(n) - head;
     m_deadline_us = progress_deadline;
-    if (static_cast<size_t>(n) < iov[0].iov_len + iov[1].iov_len) return Flush::Blocked;
-  }
-  while (m_out_sent < m_reply.out.size()) {
-    ssize_t n = ::send(fd, m_reply.out.data() + m_out_sent, m_reply.out.size() - m_out_sent, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return would_block(errno) ? Flush::Blocked : Flush::Failed;
-    }
-    m_out_sent += static_cast<size_t>(n);
-    m_deadline_us = progress_deadline;
-  }
-  uint64_t turn_end = m_file_sent + k_max_flush_bytes;
-  while (m_file_sent < m_reply.file_length) {
-    if (m_file_sent >= turn_end) return Flush::Blocked;
-    size_t want = static_cast<size_t>(std::min<uint64_t>(ctx.scratch.size(), m_reply.file_length - m_file_sent));
-    ssize_t got = ::pread(m_reply.file.get(), ctx.scratch.data(), want,
-                          static_cast<off_t>(m_reply.file_offset + m_file_sent));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return Flush::Failed;  // the file shrank: the promised length cannot be kept
-    ssize_t n = ::send(fd, ctx.scratch.data(), static_cast<size_t>(got), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return would_block(errno) ? Flush::Blocked : Flush::Failed;
-    }
-    m_file_sent += static_cast<uint64_t>(n);
-    m_deadline_us = progress_deadline;
-    if (n < got) return Flush::Blocked;  // the socket buffer is full
+    size_t offered = 0;
+    for (size_t i = 0; i < pieces; ++i) offered += iov[i].iov_len;
+    if (static_cast<size_t>(n) < offered) return Flush::Blocked;  // the socket buffer is full
   }
   return Flush::Done;
 }

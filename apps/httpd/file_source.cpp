@@ -16,6 +16,7 @@ namespace {
 // The cache is dropped whole when it would grow past either bound: simple, and a
 // static site's working set fits long before that.
 constexpr uint64_t k_cache_max_bytes = 8 * 1024 * 1024;
+static_assert(k_cached_file_max <= k_cache_max_bytes / 4);
 constexpr size_t k_cache_max_entries = 1024;
 // A listing stops here rather than build an unbounded page.
 constexpr size_t k_listing_max_entries = 10'000;
@@ -65,8 +66,8 @@ OpenedFile FileSource::open(std::string_view url_path) {
   // Devices and FIFOs are not content (and opening a FIFO would block).
   if (!S_ISREG(st.st_mode)) return f;
   f.size = static_cast<uint64_t>(st.st_size);
-  if (f.size <= k_small_file_max) {
-    f.contents = read_small(path, st);
+  if (f.size <= k_cached_file_max) {
+    f.contents = read_cached(path, st);
     if (!f.contents) {
       f.kind = kind_for_errno(errno);
       return f;
@@ -90,7 +91,7 @@ OpenedFile FileSource::open(std::string_view url_path) {
 
 // Cached copies are checked against stat() on every request; a change of inode,
 // size, mtime or ctime reloads the file.
-std::shared_ptr<const std::string> FileSource::read_small(const std::string& path, const struct stat& st) {
+std::shared_ptr<const std::string> FileSource::read_cached(const std::string& path, const struct stat& st) {
   auto it = m_cache.find(path);
   if (it != m_cache.end()) {
     const CacheEntry& e = it->second;
@@ -103,7 +104,7 @@ std::shared_ptr<const std::string> FileSource::read_small(const std::string& pat
   UniqueFd fd(::open(path.c_str(), O_RDONLY));
   if (!fd.valid()) return nullptr;
   struct stat now;
-  if (::fstat(fd.get(), &now) != 0 || !S_ISREG(now.st_mode) || static_cast<uint64_t>(now.st_size) > k_small_file_max) {
+  if (::fstat(fd.get(), &now) != 0 || !S_ISREG(now.st_mode) || static_cast<uint64_t>(now.st_size) > k_cached_file_max) {
     errno = ENOENT;
     return nullptr;
   }

@@ -1,5 +1,5 @@
-// The document root: files opened for serving, small ones from a memory cache,
-// and generated listings for directories without an index.html.
+// The document root: files opened for serving, all but the largest from a
+// memory cache, and generated listings for directories without an index.html.
 #pragma once
 
 #include <stdint.h>
@@ -18,14 +18,16 @@
 namespace atl::httpd {
 
 // Files up to this size are read whole (and cached); larger ones are streamed.
-constexpr uint64_t k_small_file_max = 64 * 1024;
+// A quarter of the cache: a few of the largest fit at once, and serving one
+// costs no read of the disk per request.
+constexpr uint64_t k_cached_file_max = 2 * 1024 * 1024;
 
 struct OpenedFile {
   enum class Kind { NotFound, Forbidden, Regular, Directory };
   Kind kind = Kind::NotFound;
   uint64_t size = 0;
   time_t mtime = 0;
-  // Regular files: the whole contents when small, else an fd to stream from.
+  // Regular files: the whole contents when cached, else an fd to stream from.
   std::shared_ptr<const std::string> contents;
   UniqueFd fd;
 };
@@ -52,7 +54,7 @@ class FileSource {
   };
 
   std::string fs_path(std::string_view url_path) const;
-  std::shared_ptr<const std::string> read_small(const std::string& path, const struct stat& st);
+  std::shared_ptr<const std::string> read_cached(const std::string& path, const struct stat& st);
 
   std::string m_root;
   std::unordered_map<std::string, CacheEntry> m_cache;

@@ -140,12 +140,9 @@ Reply Handler::serve_file(const Request& req, OpenedFile file, std::string_view 
                                   std::to_string(file.size));
   add_connection(head, &req, close);
 
-  if (file.contents) {
-    std::string_view body(*file.contents);
-    return in_memory(status, std::move(head), body.substr(first, length), head_only, close);
-  }
   Reply r = in_memory(status, std::move(head), {}, true, close);
   if (!head_only && length > 0) {
+    r.cached = std::move(file.contents);
     r.file = std::move(file.fd);
     r.file_offset = first;
     r.file_length = length;

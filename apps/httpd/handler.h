@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,9 +22,13 @@ constexpr uint64_t k_max_skipped_body = 1024 * 1024;
 
 struct Reply {
   Status status = Status::Ok;
-  std::string out;           // the head, then the body if it is in memory
-  UniqueFd file;             // else the body is streamed from here...
-  uint64_t file_offset = 0;  // ...starting at this offset
+  std::string out;           // the head, then the body if it was generated
+  // A file's body: sent straight from the cached contents when there are
+  // some (shared, so a cache flush does not pull them from under a reply in
+  // flight), else streamed from the descriptor...
+  std::shared_ptr<const std::string> cached;
+  UniqueFd file;
+  uint64_t file_offset = 0;  // ...starting at this offset of either
   uint64_t file_length = 0;
   uint64_t body_bytes = 0;   // body bytes to be sent, for the access log
   bool close_after = false;

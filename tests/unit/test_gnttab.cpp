@@ -165,6 +165,35 @@ TEST_F(GrantTableTest, CopiesAreBoundsChecked) {
   EXPECT_EQ(m_table->copy_from(GrantRef(20), DomId(0), 0, {buf, 8}), GrantStatus::kBadGntref);
 }
 
+TEST_F(GrantTableTest, ReadsInPlaceHoldTheEntryUntilTheLastEnds) {
+  gnttab_v1::grant(entry(21), 0, 5, true);
+  std::span<const uint8_t> a, b;
+  ASSERT_EQ(m_table->begin_read(GrantRef(21), DomId(0), 4032, 64, &a), GrantStatus::kOkay);
+  EXPECT_EQ(a.data(), m_mem->ram_at(5 * 4096) + 4032);
+  EXPECT_EQ(a.size(), 64u);
+  // A packet naming the same grant twice: two reads of one entry.
+  ASSERT_EQ(m_table->begin_read(GrantRef(21), DomId(0), 0, 4096, &b), GrantStatus::kOkay);
+  EXPECT_FALSE(gnttab_v1::end_access(entry(21))) << "the guest ended a grant being read";
+  m_table->end_read(GrantRef(21));
+  EXPECT_FALSE(gnttab_v1::end_access(entry(21))) << "the first end released the second read";
+  m_table->end_read(GrantRef(21));
+  EXPECT_TRUE(gnttab_v1::end_access(entry(21)));
+}
+
+TEST_F(GrantTableTest, ReadsInPlaceAreCheckedLikeCopies) {
+  gnttab_v1::grant(entry(22), 0, 5, true);
+  std::span<const uint8_t> s;
+  EXPECT_EQ(m_table->begin_read(GrantRef(22), DomId(0), 4033, 64, &s), GrantStatus::kBadCopyArg);
+  EXPECT_EQ(m_table->begin_read(GrantRef(22), DomId(0), 0xFFFFFFFF, 1, &s), GrantStatus::kBadCopyArg);
+  EXPECT_EQ(m_table->begin_read(GrantRef(22), DomId(0), 0, 0xFFFFFFFF, &s), GrantStatus::kBadCopyArg);
+  EXPECT_EQ(m_table->begin_read(GrantRef(22), DomId(3), 0, 8, &s), GrantStatus::kBadGntref) << "another grantee";
+  EXPECT_EQ(m_table->begin_read(GrantRef(512), DomId(0), 0, 8, &s), GrantStatus::kBadGntref);
+  gnttab_v1::grant(entry(23), 0, 256, true);  // past the end of RAM
+  EXPECT_EQ(m_table->begin_read(GrantRef(23), DomId(0), 0, 8, &s), GrantStatus::kBadPage);
+  EXPECT_TRUE(gnttab_v1::end_access(entry(22))) << "a refused read left the entry busy";
+  EXPECT_TRUE(gnttab_v1::end_access(entry(23))) << "a refused read left the entry busy";
+}
+
 TEST_F(GrantTableTest, SetupGrowsButNeverShrinksOrOverflows) {
   uint64_t gfns[GrantTable::kMaxFrames];
   EXPECT_EQ(m_table->setup(4, gfns), GrantStatus::kOkay);

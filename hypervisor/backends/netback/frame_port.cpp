@@ -68,18 +68,25 @@ FramePort::~FramePort() {
 }
 
 bool FramePort::send(std::span<const uint8_t> frame, const FrameOffload& offload) {
+  return send(std::span<const std::span<const uint8_t>>(&frame, 1), offload);
+}
+
+bool FramePort::send(std::span<const std::span<const uint8_t>> pieces, const FrameOffload& offload) {
   if (m_hung_up) return false;
-  if (!carries_offload() && !offload.none()) {
+  if ((!carries_offload() && !offload.none()) || pieces.size() > kMaxPieces) {
     ++m_dropped;
     return false;
   }
   VirtioNetHdr hdr = to_virtio_net_hdr(offload);
   // One writev is one message: the header and its frame never come apart.
-  iovec iov[2] = {{&hdr, sizeof hdr}, {const_cast<uint8_t*>(frame.data()), frame.size()}};
-  int first = carries_offload() ? 0 : 1;
-  size_t want = frame.size() + (carries_offload() ? sizeof hdr : 0);
+  iovec iov[1 + kMaxPieces];
+  int count = 0;
+  size_t want = 0;
+  if (carries_offload()) iov[count++] = {&hdr, sizeof hdr};
+  for (std::span<const uint8_t> p : pieces) iov[count++] = {const_cast<uint8_t*>(p.data()), p.size()};
+  for (int i = 0; i < count; ++i) want += iov[i].iov_len;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ssize_t n = writev(m_fd, iov + first, 2 - first);
+    ssize_t n = writev(m_fd, iov, count);
     if (n == static_cast<ssize_t>(want)) return true;
     if (n >= 0 || errno != EAGAIN) break;
     // Full: give the reader a moment rather than drop at once (a drop costs a

@@ -63,6 +63,9 @@ class FramePort {
   // Sends one frame; a plain port refuses offload metadata (the caller
   // completes checksums and segments first).
   bool send(std::span<const uint8_t> frame, const FrameOffload& offload = {});
+  // The same, for a frame gathered from up to kMaxPieces pieces.
+  static constexpr size_t kMaxPieces = 24;
+  bool send(std::span<const std::span<const uint8_t>> pieces, const FrameOffload& offload = {});
   const std::string& what() const { return m_what; }
   uint64_t dropped() const { return m_dropped; }
 

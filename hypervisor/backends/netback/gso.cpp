@@ -38,11 +38,16 @@ const char* to_string(GsoCheck check) {
 
 GsoCheck check_tcp_gso(std::span<const uint8_t> frame, GsoType type, uint16_t mss, size_t max_segment,
                        FrameHeaders& h) {
-  std::optional<FrameHeaders> parsed = parse_frame_headers(frame);
+  return check_tcp_gso(frame, frame.size(), type, mss, max_segment, h);
+}
+
+GsoCheck check_tcp_gso(std::span<const uint8_t> head, size_t frame_size, GsoType type, uint16_t mss,
+                       size_t max_segment, FrameHeaders& h) {
+  std::optional<FrameHeaders> parsed = inet::parse_frame_headers(head, frame_size);
   if (!parsed || parsed->proto != kIpProtoTcp || type == GsoType::kNone) return GsoCheck::kNotTcp;
   if (gso_type_for(*parsed) != type) return GsoCheck::kWrongFamily;
   // No Ethernet padding after a packet this large: its IP length is the frame's.
-  if (parsed->end != frame.size()) return GsoCheck::kLengthMismatch;
+  if (parsed->end != frame_size) return GsoCheck::kLengthMismatch;
   if (parsed->payload == parsed->end) return GsoCheck::kNoPayload;
   if (mss < kMinGsoSize) return GsoCheck::kBadSize;
   if (parsed->payload + mss > max_segment) return GsoCheck::kSegmentTooBig;

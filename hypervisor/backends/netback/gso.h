@@ -37,6 +37,10 @@ const char* to_string(GsoCheck check);
 // frames of at most `max_segment` bytes; fills `h` when it is.
 GsoCheck check_tcp_gso(std::span<const uint8_t> frame, GsoType type, uint16_t mss, size_t max_segment,
                        FrameHeaders& h);
+// The same from the frame's first bytes (all of it, or at least
+// inet::kFrameHeadMax) and its size, for a frame not gathered in one place.
+GsoCheck check_tcp_gso(std::span<const uint8_t> head, size_t frame_size, GsoType type, uint16_t mss,
+                       size_t max_segment, FrameHeaders& h);
 
 // The GSO type of a TCP packet by its IP version.
 inline GsoType gso_type_for(const FrameHeaders& h) { return h.ip_version == 4 ? GsoType::kTcpV4 : GsoType::kTcpV6; }

@@ -3,6 +3,7 @@
 // from the uplink copied into the buffers the guest posted on the rx ring.
 #include "netback.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -16,6 +17,21 @@ namespace {
 constexpr uint64_t kRxRetryNs = 10'000'000;  // when the guest posts buffers without notifying
 
 bool is_group_address(const uint8_t* mac) { return (mac[0] & 1) != 0; }
+
+// Fills `head` from the start of the packet `fragments` hold and puts what
+// follows it in `rest`; returns how many pieces that is.
+unsigned copy_head(std::span<const std::span<const uint8_t>> fragments, std::span<uint8_t> head,
+                   std::span<const uint8_t>* rest) {
+  unsigned count = 0;
+  size_t at = 0;
+  for (std::span<const uint8_t> f : fragments) {
+    size_t take = std::min(f.size(), head.size() - at);
+    memcpy(head.data() + at, f.data(), take);
+    at += take;
+    if (take < f.size()) rest[count++] = f.subspan(take);
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -151,6 +167,24 @@ void NetBack::answer_tx(Queue& q, const TxPacket& packet, int16_t status) {
 }
 
 void NetBack::transmit(Queue& q, const TxPacket& packet) {
+  bool in_place = packet.gso && m_uplink.carries_offload();
+  switch (in_place ? send_in_place(packet) : send_copied(packet)) {
+    case TxVerdict::kSent:
+      ++m_counters.tx_packets;
+      m_counters.tx_bytes += packet.total_size;
+      if (packet.gso) ++m_counters.tx_gso;
+      return answer_tx(q, packet, NETIF_RSP_OKAY);
+    case TxVerdict::kSpoofed:
+      ++m_counters.tx_spoofed;
+      return answer_tx(q, packet, NETIF_RSP_OKAY);
+    case TxVerdict::kRefused:
+    case TxVerdict::kMalformed:
+      ++m_counters.tx_errors;
+      return answer_tx(q, packet, NETIF_RSP_ERROR);
+  }
+}
+
+NetBack::TxVerdict NetBack::send_copied(const TxPacket& packet) {
   m_frame.resize(packet.total_size);
   size_t at = 0;
   for (unsigned i = 0; i < packet.nr_fragments; ++i) {
@@ -159,56 +193,67 @@ void NetBack::transmit(Queue& q, const TxPacket& packet) {
     GrantStatus st = m_domain.gnttab().copy_from(GrantRef(f.gref), DomId(0), f.offset,
                                                  std::span<uint8_t>(m_frame.data() + at, size));
     if (st != GrantStatus::kOkay) {
-      ++m_counters.tx_errors;
       m_domain.log("netback: vif %u: fragment %u grant %u refused (%d)", m_devid, i, f.gref, static_cast<int>(st));
-      return answer_tx(q, packet, NETIF_RSP_ERROR);
+      return TxVerdict::kRefused;
     }
     at += size;
   }
   // Anti-spoofing: a guest sends from its own MAC only.
-  if (memcmp(m_frame.data() + 6, m_vif.mac.data(), 6) != 0) {
-    ++m_counters.tx_spoofed;
-    return answer_tx(q, packet, NETIF_RSP_OKAY);
-  }
+  if (memcmp(m_frame.data() + 6, m_vif.mac.data(), 6) != 0) return TxVerdict::kSpoofed;
   FrameOffload offload;
   FrameHeaders headers;
-  if (!prepare_tx_offload(packet, offload, headers)) {
-    ++m_counters.tx_errors;
-    return answer_tx(q, packet, NETIF_RSP_ERROR);
-  }
-  answer_tx(q, packet, NETIF_RSP_OKAY);
-  ++m_counters.tx_packets;
-  m_counters.tx_bytes += m_frame.size();
-  if (offload.gso != GsoType::kNone) ++m_counters.tx_gso;
+  if (!prepare_tx_offload(packet, offload, headers)) return TxVerdict::kMalformed;
   if (offload.gso == GsoType::kNone || m_uplink.carries_offload()) {
     m_uplink.send(m_frame, offload);
-    return;
+  } else {
+    tcp_segment(m_frame, headers, offload.gso_size, [this](std::span<const uint8_t> segment) { m_uplink.send(segment); });
   }
-  tcp_segment(m_frame, headers, offload.gso_size, [this](std::span<const uint8_t> segment) { m_uplink.send(segment); });
+  return TxVerdict::kSent;
+}
+
+// The payload of a large TCP segment crosses into the kernel in the writev
+// that hands it to the TAP, straight from the guest's pages: copying it here
+// first would be a second pass over every byte. Only the headers are copied,
+// and everything the uplink trusts (MAC, lengths, the seeded checksum) is
+// checked and written in that private copy, which is what the kernel reads.
+// The guest may still change the payload under the writev; that garbles only
+// its own packet, whose checksum the kernel computes from what it copied.
+NetBack::TxVerdict NetBack::send_in_place(const TxPacket& packet) {
+  GrantTable& gt = m_domain.gnttab();
+  std::array<std::span<const uint8_t>, kMaxTxSlots> fragments;
+  unsigned held = 0;
+  TxVerdict verdict = TxVerdict::kSent;
+  for (; held < packet.nr_fragments; ++held) {
+    const TxFragment& f = packet.fragments[held];
+    uint32_t size = held == 0 ? first_fragment_size(packet) : f.size;
+    GrantStatus st = gt.begin_read(GrantRef(f.gref), DomId(0), f.offset, size, &fragments[held]);
+    if (st != GrantStatus::kOkay) {
+      m_domain.log("netback: vif %u: fragment %u grant %u refused (%d)", m_devid, held, f.gref, static_cast<int>(st));
+      verdict = TxVerdict::kRefused;
+      break;
+    }
+  }
+  if (verdict == TxVerdict::kSent) {
+    // The headers, copied once: everything below reads the copy only.
+    m_frame.resize(std::min<size_t>(packet.total_size, inet::kFrameHeadMax));
+    std::array<std::span<const uint8_t>, 1 + kMaxTxSlots> pieces;
+    pieces[0] = m_frame;
+    unsigned count = 1 + copy_head(std::span(fragments.data(), held), m_frame, pieces.data() + 1);
+    FrameOffload offload;
+    FrameHeaders headers;
+    if (memcmp(m_frame.data() + 6, m_vif.mac.data(), 6) != 0)
+      verdict = TxVerdict::kSpoofed;
+    else if (!prepare_gso_offload(packet, m_frame, packet.total_size, offload, headers))
+      verdict = TxVerdict::kMalformed;
+    else
+      m_uplink.send(std::span<const std::span<const uint8_t>>(pieces.data(), count), offload);
+  }
+  for (unsigned i = 0; i < held; ++i) gt.end_read(GrantRef(packet.fragments[i].gref));
+  return verdict;
 }
 
 bool NetBack::prepare_tx_offload(const TxPacket& packet, FrameOffload& offload, FrameHeaders& h) {
-  if (packet.gso) {
-    GsoType type = packet.gso->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 ? GsoType::kTcpV4 : GsoType::kTcpV6;
-    uint16_t mss = packet.gso->u.gso.size;
-    // Segments must be frames the MTU allows, whoever cuts them.
-    GsoCheck check = check_tcp_gso(m_frame, type, mss, kMaxFrame, h);
-    if (check != GsoCheck::kOk) {
-      m_domain.log("netback: vif %u: GSO packet dropped: %s", m_devid, to_string(check));
-      return false;
-    }
-    // A GSO packet's checksum is always to be done (Linux's netback forces
-    // CHECKSUM_PARTIAL too), whatever NETTXF_csum_blank said.
-    seed_pseudo_header(m_frame, h);
-    offload.partial_csum = true;
-    offload.csum_start = static_cast<uint16_t>(h.l4);
-    offload.csum_offset = static_cast<uint16_t>(h.csum_offset());
-    offload.gso = type;
-    offload.gso_size = mss;
-    offload.hdr_len = static_cast<uint16_t>(h.payload);
-    offload.gso_ecn = (m_frame[h.l4 + 13] & 0x80) != 0;  // CWR
-    return true;
-  }
+  if (packet.gso) return prepare_gso_offload(packet, m_frame, m_frame.size(), offload, h);
   if (!(packet.flags & NETTXF_csum_blank)) return true;
   std::optional<FrameHeaders> parsed = parse_frame_headers(m_frame);
   if (!parsed) return true;  // not a checksum we know how to do: sent as it is
@@ -222,6 +267,29 @@ bool NetBack::prepare_tx_offload(const TxPacket& packet, FrameOffload& offload, 
   } else {
     fill_l4_checksum(m_frame, h);
   }
+  return true;
+}
+
+bool NetBack::prepare_gso_offload(const TxPacket& packet, std::span<uint8_t> head, size_t frame_size,
+                                  FrameOffload& offload, FrameHeaders& h) {
+  GsoType type = packet.gso->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 ? GsoType::kTcpV4 : GsoType::kTcpV6;
+  uint16_t mss = packet.gso->u.gso.size;
+  // Segments must be frames the MTU allows, whoever cuts them.
+  GsoCheck check = check_tcp_gso(head, frame_size, type, mss, kMaxFrame, h);
+  if (check != GsoCheck::kOk) {
+    m_domain.log("netback: vif %u: GSO packet dropped: %s", m_devid, to_string(check));
+    return false;
+  }
+  // A GSO packet's checksum is always to be done (Linux's netback forces
+  // CHECKSUM_PARTIAL too), whatever NETTXF_csum_blank said.
+  seed_pseudo_header(head, h);
+  offload.partial_csum = true;
+  offload.csum_start = static_cast<uint16_t>(h.l4);
+  offload.csum_offset = static_cast<uint16_t>(h.csum_offset());
+  offload.gso = type;
+  offload.gso_size = mss;
+  offload.hdr_len = static_cast<uint16_t>(h.payload);
+  offload.gso_ecn = (head[h.l4 + 13] & 0x80) != 0;  // CWR
   return true;
 }
 

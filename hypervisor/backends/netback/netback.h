@@ -3,7 +3,9 @@
 // checked (netif_request.h), copied out of the guest, checked against the
 // vif's MAC and handed to the uplink: with their checksum offload and GSO
 // metadata when the uplink carries it (a TAP with a virtio-net header), else
-// checksummed and segmented here (checksum.h, gso.h). Frames from the uplink
+// checksummed and segmented here (checksum.h, gso.h). A GSO packet for such
+// an uplink is not copied whole: its headers are, and the payload is handed
+// to the uplink's writev in place (send_in_place). Frames from the uplink
 // are copied into the rx buffers the guest posted: as multi-slot, GSO and
 // blank-checksum packets to a frontend that asked for them, else as single
 // complete frames.
@@ -96,10 +98,20 @@ class NetBack {
   // Takes transmit requests off the ring until it is empty or the rate limit bites.
   void drain_tx(Queue& q);
   void transmit(Queue& q, const TxPacket& packet);
+  enum class TxVerdict { kSent, kRefused, kSpoofed, kMalformed };
+  // Copies the packet out of the guest into m_frame, checks it and sends it.
+  TxVerdict send_copied(const TxPacket& packet);
+  // A GSO packet for an uplink that takes it whole: only the headers are
+  // copied (into m_frame) and checked, the payload is read in place.
+  TxVerdict send_in_place(const TxPacket& packet);
   // Works out the offload metadata of m_frame (GSO checked, pseudo-header
   // seeded, `h` filled) or completes its checksum; false when a GSO packet is
   // malformed.
   bool prepare_tx_offload(const TxPacket& packet, FrameOffload& offload, FrameHeaders& h);
+  // The GSO part of it, from the frame's headers (`head`, a private copy
+  // whose checksum field is seeded) and its size.
+  bool prepare_gso_offload(const TxPacket& packet, std::span<uint8_t> head, size_t frame_size,
+                           FrameOffload& offload, FrameHeaders& h);
   void answer_tx(Queue& q, const TxPacket& packet, int16_t status);
   void on_uplink_frame(std::span<const uint8_t> frame, const FrameOffload& offload);
   void queue_rx(RxPacket packet);
@@ -136,7 +148,7 @@ class NetBack {
   std::vector<std::unique_ptr<Queue>> m_queues;
   std::deque<RxPacket> m_rx_backlog;
   size_t m_rx_backlog_bytes = 0;
-  std::vector<uint8_t> m_frame;  // the packet being copied out of the guest
+  std::vector<uint8_t> m_frame;  // the packet (or its headers) being copied out of the guest
   uint64_t m_generation = 0;
   // Rate limit: bytes of credit, refilled every m_vif.rate_interval_ns.
   uint64_t m_credit = 0;

@@ -1,5 +1,6 @@
 // A hostile network frontend: no NetFront, its own tx and rx rings on the real
-// xenbus handshake of device/vif/0 (run with `--net user`), then transmit
+// xenbus handshake of device/vif/0 (run with `--net user`, and over a TAP by
+// hostile_tap_test.py, where netback reads GSO packets in place), then transmit
 // requests with every field wrong: a runt, fragments crossing their page,
 // fragments adding up to more than the packet, grant refs past the table,
 // ended or granted to another domain, an unknown extra-info slot, a frame too
@@ -7,7 +8,7 @@
 // version, segments over the MTU, a segment size under the minimum). Each must be answered with an error while the vif stays
 // Connected. Frames with a spoofed source MAC are answered OKAY but must not go
 // out: one sent from the broadcast address asks slirp for 10.0.2.2's MAC, and
-// slirp's broadcast reply would come back on the rx ring if it had gone out;
+// slirp's (or the host's) broadcast reply would come back on the rx ring if it had gone out;
 // the same request from our own MAC does get its reply. Finally the tx ring is
 // overrun: the backend must disconnect the vif (Closing) and the xenbus
 // handshake brings it back on fresh rings. The guest exiting 0 under
@@ -397,6 +398,20 @@ int main() {
          {frag(g, kTcp, kTcpSize, blank | NETTXF_more_data), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 700),
           frag(g, kTcp + 1000, 500)},
          NETIF_RSP_OKAY, {false, true, false});
+  {
+    // Over a TAP, netback reads a GSO packet in place, holding each grant
+    // until the write: a refused second fragment must not leave the first
+    // one's grant held.
+    auto first = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadOnly);
+    CHECK(first.ok(), "a grant for the first fragment");
+    if (first.ok()) {
+      expect("a GSO packet with a bad grant in its second fragment",
+             {frag(first->value(), kTcp, kTcpSize, blank | NETTXF_more_data), gso_extra(XEN_NETIF_GSO_TYPE_TCPV4, 700),
+              frag(100000, 0, 500)},
+             NETIF_RSP_ERROR, {false, true, false});
+      CHECK(gnttab::end_access(*first), "the backend let go of the first fragment's grant");
+    }
+  }
   be_state = client->read(device.backend_key("state"));
   CHECK(vif.connected && !vif.saw_closing && be_state.ok() && *be_state == "4",
         "the backend stayed Connected through all of it (%s)", be_state.ok() ? be_state->c_str() : "?");

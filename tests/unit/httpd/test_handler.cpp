@@ -25,6 +25,7 @@ class HandlerTest : public ::testing::Test {
     m_root = tmpl;
     write_file("/hello.txt", "hello, world\n");
     write_file("/big.bin", std::string(200 * 1024, 'b') + "END");
+    write_file("/huge.bin", std::string(k_cached_file_max, 'h') + "END");
     ASSERT_EQ(mkdir((m_root + "/site").c_str(), 0755), 0);
     write_file("/site/index.html", "<p>site</p>");
     ASSERT_EQ(mkdir((m_root + "/list").c_str(), 0755), 0);
@@ -60,7 +61,12 @@ class HandlerTest : public ::testing::Test {
   }
 
   static std::string head_of(const Reply& r) { return r.out.substr(0, r.out.find("\r\n\r\n") + 4); }
-  static std::string body_of(const Reply& r) { return r.out.substr(r.out.find("\r\n\r\n") + 4); }
+  // A generated body follows the head in `out`; a cached file's is a range of its contents.
+  static std::string body_of(const Reply& r) {
+    std::string body = r.out.substr(r.out.find("\r\n\r\n") + 4);
+    if (r.cached) body += r.cached->substr(r.file_offset, r.file_length);
+    return body;
+  }
   static bool has(const Reply& r, const std::string& field) {
     return head_of(r).find("\r\n" + field + "\r\n") != std::string::npos;
   }
@@ -85,17 +91,33 @@ TEST_F(HandlerTest, HeadHasTheSameFieldsAndNoBody) {
   Reply r = get("/hello.txt", "", "HEAD");
   EXPECT_TRUE(has(r, "Content-Length: 13"));
   EXPECT_EQ(body_of(r), "");
-  Reply big = get("/big.bin", "", "HEAD");
-  EXPECT_FALSE(big.file.valid());
-  EXPECT_EQ(big.body_bytes, 0u);
+  for (const char* path : {"/big.bin", "/huge.bin"}) {
+    Reply big = get(path, "", "HEAD");
+    EXPECT_FALSE(big.file.valid());
+    EXPECT_FALSE(big.cached);
+    EXPECT_EQ(big.body_bytes, 0u);
+  }
 }
 
-TEST_F(HandlerTest, StreamsALargeFile) {
+TEST_F(HandlerTest, ServesAFileUpToTheCacheLimitFromMemory) {
   Reply r = get("/big.bin");
   EXPECT_TRUE(has(r, "Content-Length: 204803"));
-  EXPECT_TRUE(r.file.valid());
+  EXPECT_FALSE(r.file.valid());
+  ASSERT_TRUE(r.cached);
   EXPECT_EQ(r.file_offset, 0u);
   EXPECT_EQ(r.file_length, 204803u);
+  EXPECT_EQ(r.body_bytes, 204803u);
+  EXPECT_EQ(head_of(r), r.out);  // the body is not copied after the head
+  EXPECT_EQ(body_of(r), std::string(200 * 1024, 'b') + "END");
+}
+
+TEST_F(HandlerTest, StreamsAFileOverTheCacheLimit) {
+  Reply r = get("/huge.bin");
+  EXPECT_TRUE(has(r, "Content-Length: " + std::to_string(k_cached_file_max + 3)));
+  EXPECT_TRUE(r.file.valid());
+  EXPECT_FALSE(r.cached);
+  EXPECT_EQ(r.file_offset, 0u);
+  EXPECT_EQ(r.file_length, k_cached_file_max + 3);
   EXPECT_EQ(body_of(r), "");
 }
 
@@ -122,6 +144,10 @@ TEST_F(HandlerTest, Ranges) {
   EXPECT_EQ(big.status, Status::PartialContent);
   EXPECT_EQ(big.file_offset, 204800u);
   EXPECT_EQ(big.file_length, 3u);
+  EXPECT_EQ(body_of(big), "END");
+  Reply huge = get("/huge.bin", "Range: bytes=-3");
+  EXPECT_EQ(huge.file_offset, k_cached_file_max);
+  EXPECT_EQ(huge.file_length, 3u);
 
   Reply bad = get("/hello.txt", "Range: bytes=13-");
   EXPECT_EQ(bad.status, Status::RangeNotSatisfiable);

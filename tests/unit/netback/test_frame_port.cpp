@@ -141,6 +141,25 @@ TEST(FramePortVnet, SendPutsTheHeaderAndFrameInOneMessage) {
   EXPECT_EQ(h.gso_type, kVirtioGsoNone);
 }
 
+TEST(FramePortVnet, GatheredPiecesAreOneMessage) {
+  PortPair p(Framing::kVirtioNetHdr);
+  ASSERT_TRUE(p.port);
+  Bytes frame = frame_of(9000);
+  std::span<const uint8_t> whole(frame);
+  std::span<const uint8_t> pieces[] = {whole.subspan(0, 66), whole.subspan(66, 4030), whole.subspan(4096)};
+  ASSERT_TRUE(p.port->send(pieces, tso(GsoType::kTcpV4)));
+  Bytes msg = p.read_peer();
+  ASSERT_EQ(msg.size(), sizeof(VirtioNetHdr) + frame.size());
+  VirtioNetHdr h;
+  memcpy(&h, msg.data(), sizeof h);
+  EXPECT_EQ(h.gso_type, kVirtioGsoTcpV4);
+  EXPECT_TRUE(std::equal(frame.begin(), frame.end(), msg.begin() + sizeof h));
+
+  std::vector<std::span<const uint8_t>> too_many(FramePort::kMaxPieces + 1, whole.subspan(0, 1));
+  EXPECT_FALSE(p.port->send(too_many));
+  EXPECT_EQ(p.port->dropped(), 1u);
+}
+
 TEST(FramePortVnet, ReceiveSplitsTheHeaderOff) {
   PortPair p(Framing::kVirtioNetHdr);
   ASSERT_TRUE(p.port);

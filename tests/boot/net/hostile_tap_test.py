@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The hostile netfront image (net_hostile.cpp) over a TAP instead of slirp:
+there netback offers GSO and reads a GSO packet's payload in place from the
+guest's pages, a different path from the copy slirp gets. The TAP's host side
+is 10.0.2.2/24, the address the image asks for, so the host kernel answers its
+ARP requests as slirp would. Skips (77) where the privilege to create a
+namespace or a TAP device is missing.
+
+usage: hostile_tap_test.py RUNNER ATOLL IMAGE"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def inside(runner, atoll, image):
+    for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "atl0", "mode", "tap"],
+                ["ip", "addr", "add", "10.0.2.2/24", "dev", "atl0"], ["ip", "link", "set", "atl0", "up"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    return subprocess.run([sys.executable, runner, atoll, image, "--atoll-arg=--net",
+                           "--atoll-arg=tap=atl0,ip=10.0.2.15/24", "--timeout", "50",
+                           "--stdout", "net_hostile: PASSED",
+                           "--stderr", "vif 0: the frontend overran the tx ring; disconnecting the vif"]).returncode
+
+
+def main():
+    if sys.argv[1] == "--inside":
+        return inside(*sys.argv[2:5])
+    runner, atoll, image = sys.argv[1:4]
+    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare") or \
+            not shutil.which("ip"):
+        print("SKIP: needs root, /dev/net/tun, unshare and ip")
+        return 77
+    probe = subprocess.run(["unshare", "--net", "ip", "tuntap", "add", "probe0", "mode", "tap"], capture_output=True)
+    if probe.returncode != 0:
+        print("SKIP: cannot create a TAP device in a new network namespace: " + probe.stderr.decode().strip())
+        return 77
+    return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside",
+                           os.path.abspath(runner), atoll, image]).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
