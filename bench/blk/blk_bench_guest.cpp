@@ -109,11 +109,10 @@ int main(int argc, char** argv) {
   }
   printf("phase=%s value=%.1f\n", phase, value);
   // What the data path cost, for bench/RESULTS.md: notifications (hypercalls)
-  // to the backend, and waits that polled or slept.
+  // to the backend, waits that slept, slots that needed no copy.
   const auto& s = d->stats();
-  printf("blk_bench: slots=%llu notifications=%llu spins=%llu spin_done=%llu sleeps=%llu zero_copy=%llu\n",
+  printf("blk_bench: slots=%llu notifications=%llu sleeps=%llu zero_copy=%llu\n",
          static_cast<unsigned long long>(s.slots), static_cast<unsigned long long>(s.notifications),
-         static_cast<unsigned long long>(s.spins), static_cast<unsigned long long>(s.spin_done),
          static_cast<unsigned long long>(s.sleeps), static_cast<unsigned long long>(s.zero_copy));
   return 0;
 }

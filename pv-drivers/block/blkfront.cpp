@@ -230,9 +230,9 @@ Result<void> BlkFront::submit(Request& req) {
 
 Result<void> BlkFront::wait(Request& req) {
   while (!req.done()) {
-    poll_rings(false);
-    if (!req.done()) spin(req);
-    if (req.done()) break;
+    // No polling first: with synchronous wake-ups (docs/architecture.md) a
+    // vCPU that polls holds the CPU the hypervisor would answer on, and
+    // measured slower at every queue depth than sleeping at once.
     // Sleep until the backend's event (or a completion another thread reaps):
     // poll() asks for the event and re-checks with upcalls masked, so one
     // that comes in between is not lost.
@@ -245,59 +245,12 @@ Result<void> BlkFront::wait(Request& req) {
   return req.result();
 }
 
-void BlkFront::poll() { poll_rings(true); }
-
-void BlkFront::poll_rings(bool arm) {
+void BlkFront::poll() {
   evtchn::UpcallGuard guard;
   m_reaping = true;
-  reap_responses(arm);
+  reap_responses();
   m_reaping = false;
   issue_queued();
-}
-
-bool BlkFront::responses_waiting() const {
-  for (const Queue& q : m_queues)
-    if (q.ring->unconsumed_responses()) return true;
-  return false;
-}
-
-void BlkFront::spin(Request& req) {
-  if (m_queues.empty() || m_in_flight == 0) return;
-  // Poll only when the oldest slot out is due within kSpinNs, judging by the
-  // recent issue-to-response time; otherwise the vCPU sleeps at once (polling
-  // for longer costs a host CPU that the backend's I/O may need).
-  uint64_t now = time::monotonic_ns(), oldest = now;
-  for (const Slot& s : m_slots)
-    if (s.busy && s.issued_ns < oldest) oldest = s.issued_ns;
-  if (m_service_ns > now - oldest + kSpinNs) return;
-  ++m_stats.spins;
-  // Tell the backend not to notify: rsp_event at an index it has passed
-  // already (xen/io/ring.h: it notifies when rsp_event falls in what it
-  // pushes). The final check below sets it again.
-  for (Queue& q : m_queues) {
-    auto* sring = static_cast<BlkifFrontRing::Shared*>(q.pages);
-    __atomic_store_n(&sring->header.rsp_event, q.ring->rsp_cons().value(), __ATOMIC_RELAXED);
-  }
-  // At most kSpinLimitNs in all: a steady stream of responses (a deep queue)
-  // gains nothing from polling that sleeping between batches loses, and a
-  // vCPU that never sleeps competes with the backend for host CPUs.
-  uint64_t start = time::monotonic_ns(), last = start;
-  while (!req.done() && !m_queues.empty()) {
-    if (responses_waiting()) {
-      poll_rings(false);
-      last = time::monotonic_ns();
-      if (last - start > kSpinLimitNs) break;
-      continue;
-    }
-    if (time::monotonic_ns() - last > kSpinNs) break;
-    // Other runnable threads go first; the vCPU stays with us otherwise.
-    sched::yield();
-    __builtin_ia32_pause();
-  }
-  if (req.done()) ++m_stats.spin_done;
-  // Ask for the backend's event again (and take what raced with that): other
-  // threads sleeping in wait() and the next sleep rely on it.
-  poll_rings(true);
 }
 
 void BlkFront::issue_queued() {
@@ -321,8 +274,6 @@ void BlkFront::issue_queued() {
     if (!fill_slot(*slot, req)) break;
     req.id = static_cast<uint64_t>(slot - m_slots.data());
     slot->queue = static_cast<unsigned>(queue - m_queues.data());
-    slot->issued_ns = time::monotonic_ns();
-    ++m_in_flight;
     memcpy(&queue->ring->next_request(), &req, sizeof req);
     ++m_stats.slots;
     ++m_stats.per_queue[slot->queue];
@@ -461,7 +412,7 @@ bool BlkFront::take_pages(Slot& slot, unsigned pages, bool indirect) {
   return false;
 }
 
-void BlkFront::reap_responses(bool arm) {
+void BlkFront::reap_responses() {
   // A completion callback may close the device: index, never hold, the queues.
   for (unsigned q = 0; q < m_queues.size(); ++q) {
     do {
@@ -471,7 +422,7 @@ void BlkFront::reap_responses(bool arm) {
         if (rsp.id >= m_slots.size() || !m_slots[rsp.id].busy || m_slots[rsp.id].queue != q) continue;
         complete_slot(m_slots[rsp.id], rsp.status);
       }
-    } while (arm && q < m_queues.size() && m_queues[q].ring->final_check_for_responses());
+    } while (q < m_queues.size() && m_queues[q].ring->final_check_for_responses());
   }
 }
 
@@ -492,9 +443,6 @@ void BlkFront::complete_slot(Slot& slot, int16_t status) {
   // The slot is free before any callback runs: a callback may submit again.
   unsigned nr_parts = slot.nr_parts;
   std::array<Part, kMaxParts> parts = slot.parts;
-  uint64_t service = time::monotonic_ns() - slot.issued_ns;
-  m_service_ns = m_service_ns ? m_service_ns - m_service_ns / 8 + service / 8 : service;
-  if (m_in_flight) --m_in_flight;
   slot.busy = false;
   slot.nr_pages = slot.nr_parts = 0;
   slot.borrowed = false;

@@ -165,19 +165,10 @@ class BlkFront final : private xs::XenbusDriver {
     uint64_t zero_copy = 0; // ring requests whose data pages were an alloc_buffer()'s
     std::array<uint64_t, kMaxQueues> per_queue{};  // ring requests sent on each queue
     uint64_t notifications = 0;  // event channel sends (hypercalls) to the backend
-    uint64_t spins = 0;          // wait()s that polled the rings before sleeping
-    uint64_t spin_done = 0;      // ... and were done before they had to sleep
     uint64_t sleeps = 0;         // wait()s that slept on the backend's event
   };
   const Stats& stats() const { return m_stats; }
   static constexpr unsigned kMaxIndirectSegments = 64;
-  // wait() polls the rings (the backend asked not to notify) until this long
-  // has passed without a response, before it sleeps on the backend's event:
-  // a response that comes sooner costs no block/wake cycle (two hypercalls and
-  // a wake-up). It does not poll when the recent issue-to-response time says
-  // the oldest request out is due later than that.
-  static constexpr uint64_t kSpinNs = 50'000;
-  static constexpr uint64_t kSpinLimitNs = 200'000;
   // Persistently granted pages per device (data and indirect pages).
   static constexpr size_t kPoolPages = 256;
 
@@ -205,7 +196,6 @@ class BlkFront final : private xs::XenbusDriver {
     bool borrowed = false;  // `pages` are an alloc_buffer()'s, not the pool's
     unsigned nr_parts = 0;
     std::array<Part, kMaxParts> parts{};
-    uint64_t issued_ns = 0;  // when it went on the ring
   };
 
   BlkFront() = default;
@@ -238,14 +228,9 @@ class BlkFront final : private xs::XenbusDriver {
     std::vector<GrantRef> refs;
   };
   const Buffer* granted_buffer(const void* p, size_t bytes) const;
-  // Takes responses off every ring; `arm` asks the backend to notify the next
-  // one (final check), as before sleeping; without it, reaping leaves that alone.
-  void reap_responses(bool arm);
-  void poll_rings(bool arm);
-  // Polls for `req` (see kSpinNs); returns with the rings armed again.
-  void spin(Request& req);
-  // True when some ring holds responses not yet taken.
-  bool responses_waiting() const;
+  // Takes responses off every ring and asks the backend to notify the next
+  // one (final check), as before sleeping.
+  void reap_responses();
   void complete_slot(Slot& slot, int16_t status);
   void finish(Request& req);
   void fail_pending();
@@ -271,10 +256,6 @@ class BlkFront final : private xs::XenbusDriver {
   std::optional<GrantPool<PageGranter>> m_pool;
   std::vector<Buffer> m_buffers;
   Stats m_stats;
-  // Recent time from issue to response (an average over about 8 slots), and
-  // slots out now: their ratio guesses how soon the next response comes.
-  uint64_t m_service_ns = 0;
-  unsigned m_in_flight = 0;
   bool m_reaping = false;  // in poll(): submit() leaves issuing to it
   bool m_connected = false;
   bool m_handshake_done = false;  // connected or failed: wait_connected() returns
