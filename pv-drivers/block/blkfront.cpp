@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kPage = 4096;
 constexpr size_t kSectorsPerPage = kPage / BlkFront::kSectorSize;
+constexpr size_t kBufferAlignMax = size_t{1} << 20;
 // ABI: xen/io/blkif.h, struct blkif_request: the layout both sides agree on.
 static_assert(sizeof(blkif_request) == 112 && sizeof(blkif_response) == 16);
 static_assert(BlkifFrontRing::kSize == 32);
@@ -130,7 +131,14 @@ void BlkFront::free_ring() {
 void* BlkFront::alloc_buffer(size_t bytes) {
   size_t pages = (bytes + kPage - 1) / kPage;
   if (pages == 0 || m_queues.empty()) return nullptr;
-  auto* va = static_cast<uint8_t*>(aligned_alloc(kPage, pages * kPage));
+  // Aligned to its size (a power of two up to 1 MiB), so it crosses no
+  // larger boundary than it must: the hosted backend registers guest RAM
+  // with io_uring in 1 MiB pieces, and a request inside one piece needs no
+  // per-request page pinning there.
+  size_t align = kPage;
+  while (align < pages * kPage && align < kBufferAlignMax) align <<= 1;
+  size_t rounded = (pages * kPage + align - 1) / align * align;
+  auto* va = static_cast<uint8_t*>(aligned_alloc(align, rounded));
   if (!va) return nullptr;
   Buffer b{va, pages, m_backend, {}};
   b.refs.reserve(pages);

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -57,10 +58,26 @@ bool BlkBack::setup_uring(std::string& error) {
     return true;
   }
   m_uring_ok = true;
+  if ((fcntl(m_fd, F_GETFL) & O_DIRECT) && !register_guest_ram()) {
+    m_domain.log("blkback: guest RAM not registered with io_uring (%s): O_DIRECT pins pages per request",
+                 strerror(errno));
+  }
   if (!m_loop.add_fd(m_uring.ring_fd, EPOLLIN, [this](uint32_t) { on_uring_ready(); })) {
     error = "cannot watch the io_uring completion queue";
     return false;
   }
+  return true;
+}
+
+bool BlkBack::register_guest_ram() {
+  uint64_t chunks = (m_domain.memory().size() + kFixedChunk - 1) / kFixedChunk;
+  if (chunks > kMaxFixedChunks) chunks = kMaxFixedChunks;  // RAM above that takes the ordinary path
+  int rc = io_uring_register_buffers_sparse(&m_uring, static_cast<unsigned>(chunks));
+  if (rc < 0) {
+    errno = -rc;
+    return false;
+  }
+  m_fixed_chunks.assign(chunks, FixedChunk::kUnregistered);
   return true;
 }
 
@@ -318,12 +335,17 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   if (discard) {
     io_uring_prep_fallocate(sqe, m_fd, kPunchHole, offset, discard_len);
   } else if (f.nr_segments) {
-    if (f.data_op == BLKIF_OP_READ) {
+    if (auto fixed = fixed_span(f)) {
+      ++m_fixed_io;
+      auto bytes = static_cast<unsigned>(f.expected_bytes);
+      if (f.data_op == BLKIF_OP_READ) io_uring_prep_read_fixed(sqe, m_fd, fixed->data, bytes, offset, fixed->index);
+      else io_uring_prep_write_fixed(sqe, m_fd, fixed->data, bytes, offset, fixed->index);
+    } else if (f.data_op == BLKIF_OP_READ) {
       io_uring_prep_readv(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
     } else {
       io_uring_prep_writev(sqe, m_fd, f.iov.data(), f.nr_segments, offset);
-      if (f.dsync) sqe->rw_flags = RWF_DSYNC;
     }
+    if (f.data_op == BLKIF_OP_WRITE && f.dsync) sqe->rw_flags = RWF_DSYNC;
     if (sync) {
       // Flush or barrier with data: after every request submitted before it,
       // the write, then (linked: only if the write succeeded) the fdatasync.
@@ -345,6 +367,29 @@ bool BlkBack::submit_io(InFlight& f, const blkif_request& req) {
   }
   ++f.cqes_pending;
   return true;
+}
+
+std::optional<BlkBack::FixedSpan> BlkBack::fixed_span(const InFlight& f) {
+  if (m_fixed_chunks.empty() || f.nr_segments == 0) return std::nullopt;
+  auto* first = static_cast<uint8_t*>(f.iov[0].iov_base);
+  for (unsigned i = 1; i < f.nr_segments; ++i)
+    if (static_cast<uint8_t*>(f.iov[i - 1].iov_base) + f.iov[i - 1].iov_len != f.iov[i].iov_base) return std::nullopt;
+  // Segments are granted guest pages, so the run lies in guest RAM; one
+  // registered chunk must hold all of it.
+  uint8_t* ram = m_domain.memory().ram_at(0);
+  uint64_t start = static_cast<uint64_t>(first - ram), last = start + f.expected_bytes - 1;
+  uint64_t chunk = start / kFixedChunk;
+  if (chunk != last / kFixedChunk || chunk >= m_fixed_chunks.size()) return std::nullopt;
+  if (m_fixed_chunks[chunk] == FixedChunk::kUnregistered) {
+    // Registering pins (and first populates) the chunk: once, on first use,
+    // rather than all of RAM at boot.
+    uint64_t base = chunk * kFixedChunk, size = std::min(kFixedChunk, m_domain.memory().size() - base);
+    iovec iov{ram + base, size};
+    bool ok = io_uring_register_buffers_update_tag(&m_uring, static_cast<unsigned>(chunk), &iov, nullptr, 1) == 1;
+    m_fixed_chunks[chunk] = ok ? FixedChunk::kRegistered : FixedChunk::kRefused;
+  }
+  if (m_fixed_chunks[chunk] != FixedChunk::kRegistered) return std::nullopt;
+  return FixedSpan{first, static_cast<unsigned>(chunk)};
 }
 
 void BlkBack::on_uring_ready() {

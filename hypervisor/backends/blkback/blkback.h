@@ -107,6 +107,20 @@ class BlkBack {
 
   // Data path (blkback.cpp).
   bool setup_uring(std::string& error);
+  // With O_DIRECT, guest RAM is registered with io_uring in kFixedChunk
+  // pieces, each on the first request into it and then pinned for the
+  // domain's life, so a request whose pages are adjacent inside one piece
+  // (an alloc_buffer() in the guest) goes as one READ_FIXED/WRITE_FIXED and
+  // the kernel pins nothing per request. This sets up the (sparse) table;
+  // false, errno set, when the kernel refuses.
+  bool register_guest_ram();
+  struct FixedSpan {
+    uint8_t* data;
+    unsigned index;  // the registered buffer holding it
+  };
+  // `f`'s data as one run inside one registered piece (registered now if
+  // need be); nullopt otherwise (readv/writev then).
+  std::optional<FixedSpan> fixed_span(const InFlight& f);
   // Maps every queue's ring and binds its event channel; all or nothing.
   Result<void> connect_rings(const FrontendRings& rings);
   // The ring's pages, mapped one by one and refused unless they are adjacent
@@ -162,6 +176,10 @@ class BlkBack {
 
   io_uring m_uring{};
   bool m_uring_ok = false;
+  static constexpr uint64_t kFixedChunk = uint64_t{1} << 20;
+  static constexpr uint64_t kMaxFixedChunks = 16384;  // io_uring's limit on registered buffers
+  enum class FixedChunk : uint8_t { kUnregistered, kRegistered, kRefused };
+  std::vector<FixedChunk> m_fixed_chunks;  // empty: no table (buffered I/O, or refused)
   struct Queue {
     std::optional<BlkifBackRing> ring;
     std::vector<uint64_t> ring_maps;  // grant mapping handles, one per ring page
@@ -189,6 +207,7 @@ class BlkBack {
   uint64_t m_synced_seq = 0;
   uint64_t m_dsync_writes = 0;
   uint64_t m_flushes_elided = 0;
+  uint64_t m_fixed_io = 0;  // reads and writes sent as READ_FIXED/WRITE_FIXED
   // Captured by callbacks that can outlive us (the domain's end hook).
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };

@@ -141,9 +141,10 @@ std::unique_ptr<BlkBack> BlkBack::try_create(Domain& domain, xs::Xenstored& stor
 }
 
 BlkBack::~BlkBack() {
-  m_domain.log("blkback: vbd %u: %llu requests; flushes: %llu as one RWF_DSYNC write, %llu with nothing to sync",
-               m_devid, static_cast<unsigned long long>(m_served), static_cast<unsigned long long>(m_dsync_writes),
-               static_cast<unsigned long long>(m_flushes_elided));
+  m_domain.log("blkback: vbd %u: %llu requests (%llu through registered guest RAM); flushes: %llu as one "
+               "RWF_DSYNC write, %llu with nothing to sync",
+               m_devid, static_cast<unsigned long long>(m_served), static_cast<unsigned long long>(m_fixed_io),
+               static_cast<unsigned long long>(m_dsync_writes), static_cast<unsigned long long>(m_flushes_elided));
   if (m_watch) m_store.unwatch(m_watch);
   disconnect_ring();
   if (m_inflight) m_loop.hold_busy_poll(-static_cast<int>(m_inflight));  // never completed

@@ -12,6 +12,7 @@ direct: rw with the disk opened O_DIRECT (`--disk path,direct`).
 Exits 77 (skip) when this atoll has no --disk option yet.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def run_and_kill(atoll, arg, image):
 
 
 def run_to_end(atoll, arg, image, mode):
-    p = subprocess.run([atoll, 'run', '--disk', arg, image, '--', mode],
+    p = subprocess.run([atoll, 'run', '-v', '--disk', arg, image, '--', mode],
                        capture_output=True, text=True, timeout=120)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
@@ -85,6 +86,15 @@ def run_to_end(atoll, arg, image, mode):
     if p.returncode != 0 or marker not in p.stdout:
         print(f'FAILED: atoll exited {p.returncode}')
         return False
+    if mode == 'direct':
+        # The guest's alloc_buffer() requests go through registered guest RAM
+        # (READ_FIXED/WRITE_FIXED) unless this host has no io_uring at all.
+        log = p.stdout + p.stderr
+        m = re.search(r'requests \((\d+) through registered guest RAM\)', log)
+        if 'io_uring unavailable' not in log and 'not registered' not in log and (not m or int(m.group(1)) == 0):
+            print('FAILED: no request went through registered guest RAM')
+            return False
+        print(f'{m.group(1) if m else 0} requests through registered guest RAM')
     return True
 
 
