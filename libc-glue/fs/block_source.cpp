@@ -29,6 +29,7 @@ Result<void> CachedSource::read(uint64_t offset, void* buf, size_t len) {
   if (!in_bounds(offset, len, m_size)) return Errno::kRange;
   auto* out = static_cast<uint8_t*>(buf);
   uint64_t filled_end = 0;  // blocks below this were loaded by this call
+  bool streaming = false;   // ... as a long run, left cold
   while (len > 0) {
     const uint64_t block = offset / kBlockSize;
     auto it = m_where.find(block);
@@ -38,15 +39,18 @@ Result<void> CachedSource::read(uint64_t offset, void* buf, size_t len) {
       const size_t limit = std::min(kMaxBatch, m_slots.size());
       size_t run = 1;
       while (run < limit && block + run <= last && !m_where.count(block + run)) ++run;
-      if (auto r = fill(block, run); !r.ok()) return r;
+      streaming = run >= kStreamBlocks;
+      if (auto r = fill(block, run, streaming); !r.ok()) return r;
       filled_end = block + run;
       it = m_where.find(block);
     } else if (block >= filled_end) {
       ++m_stats.hits;
     }
     const uint32_t slot = it->second;
-    unlink(slot);
-    push_front(slot);
+    if (!(streaming && block < filled_end)) {
+      unlink(slot);
+      push_front(slot);
+    }
     const size_t in_block = offset % kBlockSize;
     const size_t n = std::min(len, kBlockSize - in_block);
     memcpy(out, data(slot) + in_block, n);
@@ -57,21 +61,26 @@ Result<void> CachedSource::read(uint64_t offset, void* buf, size_t len) {
   return {};
 }
 
-Result<void> CachedSource::fill(uint64_t first, size_t count) {
+Result<void> CachedSource::fill(uint64_t first, size_t count, bool cold) {
   const uint64_t first_sector = first * kSectorsPerBlock;
   const uint64_t sectors = std::min<uint64_t>(count * kSectorsPerBlock, m_device.sectors() - first_sector);
   ++m_stats.device_reads;
   if (auto r = m_device.read_sectors(first_sector, m_staging, sectors); !r.ok()) return r;
   const uint64_t bytes = sectors * SectorDevice::kSectorSize;
+  // Every slot first: a cold run goes in at the least recently used end,
+  // where taking the next slot would otherwise evict the block just put there.
+  uint32_t slots[kMaxBatch];
+  for (size_t i = 0; i < count; ++i) slots[i] = take_slot();
   for (size_t i = 0; i < count; ++i) {
-    const uint32_t slot = take_slot();
+    const uint32_t slot = slots[i];
     const uint64_t begin = uint64_t{i} * kBlockSize;
     const size_t valid = begin >= bytes ? 0 : static_cast<size_t>(std::min<uint64_t>(kBlockSize, bytes - begin));
     memcpy(data(slot), m_staging + begin, valid);
     memset(data(slot) + valid, 0, kBlockSize - valid);
     m_slots[slot].block = first + i;
     m_where[first + i] = slot;
-    push_front(slot);
+    if (cold) push_back(slot);
+    else push_front(slot);
     ++m_stats.misses;
   }
   return {};
@@ -90,6 +99,15 @@ void CachedSource::unlink(uint32_t slot) {
   if (s.prev != kNone) m_slots[s.prev].next = s.next; else if (m_head == slot) m_head = s.next;
   if (s.next != kNone) m_slots[s.next].prev = s.prev; else if (m_tail == slot) m_tail = s.prev;
   s.prev = s.next = kNone;
+}
+
+void CachedSource::push_back(uint32_t slot) {
+  Slot& s = m_slots[slot];
+  s.next = kNone;
+  s.prev = m_tail;
+  if (m_tail != kNone) m_slots[m_tail].next = slot;
+  m_tail = slot;
+  if (m_head == kNone) m_head = slot;
 }
 
 void CachedSource::push_front(uint32_t slot) {

@@ -2,6 +2,12 @@
 // the guest, a fake in unit tests) through a small LRU cache of 4 KiB blocks;
 // MemorySource reads an archive sealed into the image.
 //
+// The cache resists scans: blocks one read() loads as a long run (a file
+// streamed through in big reads) go in at the least recently used end and
+// stay there until read again, so streaming a file larger than the cache
+// neither flushes the blocks in use nor misses on every block when the same
+// file is streamed again (plain LRU would, for a file one block too big).
+//
 // Not thread-safe: a device read blocks the calling thread, so the guest wraps
 // each CachedSource's reads in a lock (vfs.cpp).
 #pragma once
@@ -34,6 +40,8 @@ class CachedSource final : public ByteSource {
   // Misses next to each other are read from the device in one request of up
   // to this many blocks.
   static constexpr size_t kMaxBatch = 32;
+  // A run of at least this many missing blocks is streaming (see above).
+  static constexpr size_t kStreamBlocks = 8;
 
   struct Stats {
     uint64_t hits = 0;          // blocks found in the cache
@@ -59,11 +67,13 @@ class CachedSource final : public ByteSource {
     uint32_t next = kNone;  // towards the least recently used
   };
 
-  // Loads blocks [first, first + count) (all missing) through the staging buffer.
-  Result<void> fill(uint64_t first, size_t count);
+  // Loads blocks [first, first + count) (all missing) through the staging
+  // buffer, at the most recently used end, or with `cold` the least.
+  Result<void> fill(uint64_t first, size_t count, bool cold);
   uint32_t take_slot();  // a free slot, or the least recently used one, unlinked
   void unlink(uint32_t slot);
   void push_front(uint32_t slot);
+  void push_back(uint32_t slot);
   uint8_t* data(uint32_t slot) { return m_memory + size_t{slot} * kBlockSize; }
 
   SectorDevice& m_device;

@@ -1,7 +1,9 @@
 // CachedSource over a fake sector device: bytes across block boundaries and
-// the device's partial last block, LRU eviction, batched misses, errors.
+// the device's partial last block, LRU eviction, batched misses, scans that
+// go in cold, errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -112,6 +114,41 @@ TEST(BlockCache, MissesNextToEachOtherAreOneDeviceRead) {
   EXPECT_EQ(cache.stats().hits, 8u);
   EXPECT_EQ(cache.stats().misses, 16u + 56u);
   EXPECT_EQ(dev.requests.size(), 3u);  // 1 + 32 blocks + 24 blocks
+}
+
+TEST(BlockCache, AFileOneBlockTooBigStillHitsWhenStreamedAgain) {
+  // 257 blocks through a 256-block cache in 64 KiB reads: plain LRU misses on
+  // every block of every pass; cold runs lose about one block a pass.
+  FakeDevice dev(8 * 300);
+  CachedSource cache(dev, 256);
+  std::vector<uint8_t> buf(64 * 1024);
+  auto stream = [&] {
+    for (uint64_t at = 0; at < 257 * 4096; at += buf.size()) {
+      size_t n = std::min<uint64_t>(buf.size(), 257 * 4096 - at);
+      ASSERT_TRUE(cache.read(at, buf.data(), n).ok());
+      ASSERT_TRUE(matches(std::vector<uint8_t>(buf.begin(), buf.begin() + n), at));
+    }
+  };
+  stream();
+  EXPECT_EQ(cache.stats().misses, 257u);
+  stream();
+  EXPECT_LE(cache.stats().misses, 257u + 2u);
+  EXPECT_GE(cache.stats().hits, 255u);
+}
+
+TEST(BlockCache, StreamingDoesNotEvictBlocksInUse) {
+  FakeDevice dev(8 * 2048);  // 8 MiB
+  CachedSource cache(dev, 64);
+  uint8_t b;
+  for (uint64_t block : {0, 1, 2, 3}) ASSERT_TRUE(cache.read(block * 4096, &b, 1).ok());
+  std::vector<uint8_t> buf(128 * 1024);
+  for (uint64_t at = 1024 * 1024; at < 5 * 1024 * 1024; at += buf.size())
+    ASSERT_TRUE(cache.read(at, buf.data(), buf.size()).ok());
+  for (uint64_t block : {0, 1, 2, 3}) EXPECT_TRUE(cache.cached(block)) << block;
+  // A streamed block read again is in use from then on, like any other.
+  ASSERT_TRUE(cache.read(5 * 1024 * 1024 - 4096, &b, 1).ok());
+  ASSERT_TRUE(cache.read(6 * 1024 * 1024, buf.data(), buf.size()).ok());
+  EXPECT_TRUE(cache.cached((5 * 1024 * 1024 - 4096) / 4096));
 }
 
 TEST(BlockCache, BatchesNeverOutgrowASmallCache) {
