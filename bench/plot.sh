@@ -5,12 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v gnuplot >/dev/null || apt-get install -y -qq gnuplot-nox >/dev/null
 gnuplot <<'GP'
-set terminal pngcairo size 1450,540 font "sans,10" noenhanced
+set terminal pngcairo size 1600,540 font "sans,10" noenhanced
 set output "comparison.png"
 set title "Atoll against native peers, same machine, same run (1.0 = parity; higher is better)"
 set style fill solid 0.8 border -1
 set boxwidth 0.6
-set yrange [0:1.2]
+set yrange [0:2.4]
 set grid ytics
 set ylabel "ratio"
 set bmargin 6
