@@ -8,11 +8,11 @@ the whole test passes only when both halves that could run passed.
 usage: bulk_test.py ATOLL IMAGE"""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import threading
+from netns import tap_unavailable
 
 MIB = "8"
 
@@ -69,13 +69,9 @@ def main():
         print("FAIL: bulk transfer through user networking")
         return 1
     print("== TAP in a network namespace")
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare") or \
-            not shutil.which("ip"):
-        print("SKIP: the TAP half needs root, /dev/net/tun, unshare and ip")
-        return 77
-    probe = subprocess.run(["unshare", "--net", "ip", "tuntap", "add", "probe0", "mode", "tap"], capture_output=True)
-    if probe.returncode != 0:
-        print("SKIP: cannot create a TAP device in a new network namespace")
+    why = tap_unavailable()
+    if why:
+        print("SKIP: the TAP half " + why)
         return 77
     r = subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside", atoll, image])
     return r.returncode

@@ -9,9 +9,9 @@ namespace or a TAP device is missing.
 usage: hostile_tap_test.py RUNNER ATOLL IMAGE"""
 
 import os
-import shutil
 import subprocess
 import sys
+from netns import tap_unavailable
 
 
 def inside(runner, atoll, image):
@@ -28,13 +28,9 @@ def main():
     if sys.argv[1] == "--inside":
         return inside(*sys.argv[2:5])
     runner, atoll, image = sys.argv[1:4]
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare") or \
-            not shutil.which("ip"):
-        print("SKIP: needs root, /dev/net/tun, unshare and ip")
-        return 77
-    probe = subprocess.run(["unshare", "--net", "ip", "tuntap", "add", "probe0", "mode", "tap"], capture_output=True)
-    if probe.returncode != 0:
-        print("SKIP: cannot create a TAP device in a new network namespace: " + probe.stderr.decode().strip())
+    why = tap_unavailable()
+    if why:
+        print("SKIP: " + why)
         return 77
     return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside",
                            os.path.abspath(runner), atoll, image]).returncode

@@ -8,12 +8,12 @@ or a TAP device is missing.
 usage: tap_test.py ATOLL ECHO_IMAGE NETBENCH"""
 
 import os
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "apps"))
 from appliance import Appliance  # noqa: E402
+from netns import tap_unavailable  # noqa: E402
 
 
 def sh(*cmd):
@@ -52,13 +52,9 @@ def main():
     if sys.argv[1] == "--inside":
         return inside(*sys.argv[2:5])
     atoll, echo, netbench = sys.argv[1:4]
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare") or \
-            not shutil.which("ip") or not shutil.which("nc"):
-        print("SKIP: needs root, /dev/net/tun, unshare, ip and nc")
-        return 77
-    probe = subprocess.run(["unshare", "--net", "ip", "tuntap", "add", "probe0", "mode", "tap"], capture_output=True)
-    if probe.returncode != 0:
-        print("SKIP: cannot create a TAP device in a new network namespace: " + probe.stderr.decode().strip())
+    why = tap_unavailable("nc")
+    if why:
+        print("SKIP: " + why)
         return 77
     return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside", atoll, echo,
                            netbench]).returncode
