@@ -110,7 +110,7 @@ Result<void> BlkBack::connect_rings(const FrontendRings& rings) {
                                                           })
                             : Result<void>(sring.error());
     if (!bound.ok()) {
-      disconnect_ring();
+      disconnect();
       return bound.error();
     }
     queue.ring.emplace(*sring, size);
@@ -119,7 +119,7 @@ Result<void> BlkBack::connect_rings(const FrontendRings& rings) {
   return {};
 }
 
-void BlkBack::disconnect_ring() {
+void BlkBack::disconnect() {
   drain_inflight();
   unmap_persistent();
   m_barrier = false;
@@ -134,12 +134,6 @@ void BlkBack::unmap_persistent() {
   for (uint64_t handle : m_persistent_handles) m_domain.gnttab().unmap(handle);
   m_persistent_handles.clear();
   m_persistent_pages.clear();
-}
-
-void BlkBack::fail_device(const char* why) {
-  fprintf(stderr, "atoll: dom%u vbd %u: %s; disconnecting the device\n", m_domain.domid(), m_devid, why);
-  disconnect_ring();
-  set_state(XenbusStateClosing);
 }
 
 void BlkBack::on_guest_notify(uint64_t generation, unsigned queue) {
@@ -169,10 +163,10 @@ void BlkBack::settle() {
 }
 
 void BlkBack::consume_requests(unsigned queue) {
-  // fail_device() empties m_queues: check before every use.
+  // fail() empties m_queues: check before every use.
   auto ring = [&]() -> BlkifBackRing* { return queue < m_queues.size() ? &*m_queues[queue].ring : nullptr; };
   do {
-    if (ring()->overflowed()) return fail_device("the frontend overran a request ring");
+    if (ring()->overflowed()) return fail("the frontend overran a request ring");
     // A barrier holds back every later request, on every queue, until it has completed.
     while (ring() && !m_barrier && ring()->unconsumed_requests()) start(queue, ring()->take_request());
     if (m_barrier) break;  // its completion consumes the rest

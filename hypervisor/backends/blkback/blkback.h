@@ -29,6 +29,7 @@
 
 #include "atoll/shared_ring.h"
 #include "atoll/types.h"
+#include "backend_device.h"
 #include "blkback_request.h"
 #include "blkback_xenbus.h"
 #include "domain.h"
@@ -55,15 +56,13 @@ using BlkifBackRing = BackRing<blkif_request, blkif_response>;
 static_assert(BlkifSharedRing::kSize == 32);
 static_assert(BlkifSharedRing::size_for_pages(1u << kMaxRingPageOrder) == 512);
 
-class BlkBack {
+class BlkBack final : private BackendDevice {
  public:
   // Opens the disk (before the guest starts, so a bad path is a clear error),
   // creates the vbd device directories and publishes the backend's keys.
   static std::unique_ptr<BlkBack> try_create(Domain& domain, xs::Xenstored& store, EventLoop& loop,
                                              const DiskConfig& disk, uint32_t devid, std::string& error);
-  ~BlkBack();
-  BlkBack(const BlkBack&) = delete;
-  BlkBack& operator=(const BlkBack&) = delete;
+  ~BlkBack() override;
 
   bool connected() const { return !m_queues.empty(); }
   uint64_t requests_served() const { return m_served; }
@@ -103,7 +102,7 @@ class BlkBack {
   };
 
   BlkBack(Domain& domain, xs::Xenstored& store, EventLoop& loop, int fd, DiskGeometry geometry, uint32_t devid)
-      : m_domain(domain), m_store(store), m_loop(loop), m_fd(fd), m_geometry(geometry), m_devid(devid) {}
+      : BackendDevice(domain, store, "vbd", devid), m_loop(loop), m_fd(fd), m_geometry(geometry) {}
 
   // Data path (blkback.cpp).
   bool setup_uring(std::string& error);
@@ -126,7 +125,7 @@ class BlkBack {
   // The ring's pages, mapped one by one and refused unless they are adjacent
   // in guest memory (see docs/block.md, "Multi-page rings").
   Result<BlkifSharedRing*> map_ring(const std::vector<GrantRef>& refs, std::vector<uint64_t>& maps);
-  void disconnect_ring();
+  void disconnect() override;
   void on_guest_notify(uint64_t generation, unsigned queue);
   void on_uring_ready();
   // After a submit: reaps what completed inside it, and consumes again while
@@ -154,25 +153,14 @@ class BlkBack {
   void respond(unsigned queue, uint64_t id, uint8_t operation, int16_t status);
   void push_responses();
   void drain_inflight();
-  // Ends the connection after a protocol violation (ring overrun).
-  void fail_device(const char* why);
 
   // Xenstore side (blkback_xenbus.cpp).
-  void publish_backend_keys();
-  void on_frontend_state();
-  void set_state(XenbusState state);
-  Result<void> connect_from_keys();
+  Result<void> connect_from_keys() override;
+  void on_connected() override;
 
-  Domain& m_domain;
-  xs::Xenstored& m_store;
   EventLoop& m_loop;
   int m_fd;
   DiskGeometry m_geometry;
-  uint32_t m_devid;
-  std::string m_fe_path;
-  std::string m_be_path;
-  uint64_t m_watch = 0;
-  XenbusState m_state = XenbusStateInitialising;
 
   io_uring m_uring{};
   bool m_uring_ok = false;
@@ -208,8 +196,6 @@ class BlkBack {
   uint64_t m_dsync_writes = 0;
   uint64_t m_flushes_elided = 0;
   uint64_t m_fixed_io = 0;  // reads and writes sent as READ_FIXED/WRITE_FIXED
-  // Captured by callbacks that can outlive us (the domain's end hook).
-  std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };
 
 }  // namespace atl::hv

@@ -123,20 +123,9 @@ std::unique_ptr<BlkBack> BlkBack::try_create(Domain& domain, xs::Xenstored& stor
   std::unique_ptr<BlkBack> b(new BlkBack(domain, store, loop, fd, geometry, devid));
   b->m_max_queues = disk.queues;
   if (!b->setup_uring(error)) return nullptr;
-  std::string d = std::to_string(domain.domid()), n = std::to_string(devid);
-  b->m_fe_path = "/local/domain/" + d + "/device/vbd/" + n;
-  b->m_be_path = "/local/domain/0/backend/vbd/" + d + "/" + n;
   auto keys = blkback_keys(geometry, disk.queues);
   keys["params"] = disk.path;
-  store.create_device_layout(domain.domid(), "vbd", devid, keys,
-                             {{"virtual-device", n}, {"device-type", "disk"}});
-  b->set_state(XenbusStateInitWait);
-  BlkBack* self = b.get();
-  b->m_watch = store.watch(b->m_fe_path + "/state", [self](const std::string&) { self->on_frontend_state(); });
-  std::weak_ptr<bool> alive = b->m_alive;
-  domain.on_end([self, alive] {
-    if (!alive.expired()) self->disconnect_ring();
-  });
+  b->publish(keys, {{"virtual-device", std::to_string(devid)}, {"device-type", "disk"}});
   return b;
 }
 
@@ -145,19 +134,13 @@ BlkBack::~BlkBack() {
                "RWF_DSYNC write, %llu with nothing to sync",
                m_devid, static_cast<unsigned long long>(m_served), static_cast<unsigned long long>(m_fixed_io),
                static_cast<unsigned long long>(m_dsync_writes), static_cast<unsigned long long>(m_flushes_elided));
-  if (m_watch) m_store.unwatch(m_watch);
-  disconnect_ring();
+  disconnect();
   if (m_inflight) m_loop.hold_busy_poll(-static_cast<int>(m_inflight));  // never completed
   if (m_uring_ok) {
     m_loop.remove_fd(m_uring.ring_fd);
     io_uring_queue_exit(&m_uring);
   }
   close(m_fd);
-}
-
-void BlkBack::set_state(XenbusState state) {
-  m_state = state;
-  (void)m_store.write(m_be_path + "/state", std::to_string(static_cast<int>(state)));
 }
 
 Result<void> BlkBack::connect_from_keys() {
@@ -173,22 +156,9 @@ Result<void> BlkBack::connect_from_keys() {
   return connect_rings(*rings);
 }
 
-void BlkBack::on_frontend_state() {
-  auto text = m_store.read(m_fe_path + "/state");
-  BackendReaction r = react_to_frontend(text.ok() ? std::optional(text.value()) : std::nullopt, m_state);
-  if (r.disconnect) disconnect_ring();
-  if (r.connect) {
-    if (auto c = connect_from_keys(); !c.ok()) {
-      fprintf(stderr, "atoll: dom%u vbd %u: cannot connect to the frontend's ring (error %d)\n", m_domain.domid(),
-              m_devid, to_int(c.error()));
-      set_state(XenbusStateClosing);
-      return;
-    }
-    set_state(XenbusStateConnected);
-    consume_all();  // requests queued before we connected
-    push_responses();
-  }
-  if (r.state) set_state(*r.state);
+void BlkBack::on_connected() {
+  consume_all();  // requests queued before we connected
+  push_responses();
 }
 
 }  // namespace atl::hv

@@ -93,12 +93,6 @@ void NetBack::disconnect() {
   m_rx_retry_timer.reset();
 }
 
-void NetBack::fail_vif(const char* why) {
-  fprintf(stderr, "atoll: dom%u vif %u: %s; disconnecting the vif\n", m_domain.domid(), m_devid, why);
-  disconnect();
-  set_state(XenbusStateClosing);
-}
-
 void NetBack::on_tx_notify(uint64_t generation, unsigned queue) {
   if (generation != m_generation || queue >= m_queues.size()) return;
   drain_tx(*m_queues[queue]);
@@ -108,7 +102,7 @@ void NetBack::on_tx_notify(uint64_t generation, unsigned queue) {
 
 void NetBack::on_rx_notify(uint64_t generation, unsigned queue) {
   if (generation != m_generation || queue >= m_queues.size()) return;
-  if (m_queues[queue]->rx->overflowed()) return fail_vif("the frontend overran the rx ring");
+  if (m_queues[queue]->rx->overflowed()) return fail("the frontend overran the rx ring");
   fill_rx();
 }
 
@@ -116,7 +110,7 @@ void NetBack::drain_tx(Queue& q) {
   auto& ring = *q.tx;
   bool answered = false;
   do {
-    if (ring.overflowed()) return fail_vif("the frontend overran the tx ring");
+    if (ring.overflowed()) return fail("the frontend overran the tx ring");
     while (ring.unconsumed_requests()) {
       // Over the rate limit: leave the rest on the ring until the credit
       // refills (the guest's ring fills up and its stack slows down, as with
@@ -132,7 +126,7 @@ void NetBack::drain_tx(Queue& q) {
       if (step == TxAssembler::Step::kError) {
         ++m_counters.tx_errors;
         m_domain.log("netback: vif %u: packet dropped: %s", m_devid, to_string(q.assembler.error()));
-        if (q.assembler.error() == TxCheck::kTooManySlots) return fail_vif("a packet took more slots than allowed");
+        if (q.assembler.error() == TxCheck::kTooManySlots) return fail("a packet took more slots than allowed");
         answer_tx(q, packet, NETIF_RSP_ERROR);
       } else {
         transmit(q, packet);

@@ -28,6 +28,7 @@
 
 #include "atoll/shared_ring.h"
 #include "atoll/types.h"
+#include "backend_device.h"
 #include "domain.h"
 #include "event_loop.h"
 #include "frame_headers.h"
@@ -49,7 +50,7 @@ struct VifCounters {
   uint64_t tx_gso = 0, rx_gso = 0;
 };
 
-class NetBack {
+class NetBack final : private BackendDevice {
  public:
   static constexpr unsigned kMaxQueues = 4;
   // Packets (and their bytes) waiting for the guest to post rx buffers before
@@ -63,9 +64,7 @@ class NetBack {
   static std::unique_ptr<NetBack> try_create(Domain& domain, xs::Xenstored& store, EventLoop& loop,
                                              const VifConfig& vif, uint32_t devid, FramePort& uplink,
                                              std::string& error);
-  ~NetBack();
-  NetBack(const NetBack&) = delete;
-  NetBack& operator=(const NetBack&) = delete;
+  ~NetBack() override;
 
   bool connected() const { return !m_queues.empty(); }
   const VifCounters& counters() const { return m_counters; }
@@ -88,11 +87,11 @@ class NetBack {
 
   NetBack(Domain& domain, xs::Xenstored& store, EventLoop& loop, const VifConfig& vif, uint32_t devid,
           FramePort& uplink)
-      : m_domain(domain), m_store(store), m_loop(loop), m_vif(vif), m_devid(devid), m_uplink(uplink) {}
+      : BackendDevice(domain, store, "vif", devid), m_loop(loop), m_vif(vif), m_uplink(uplink) {}
 
   // Data path (netback.cpp).
   Result<void> connect_queue(const QueueKeys& keys);
-  void disconnect();
+  void disconnect() override;
   void on_tx_notify(uint64_t generation, unsigned queue);
   void on_rx_notify(uint64_t generation, unsigned queue);
   // Takes transmit requests off the ring until it is empty or the rate limit bites.
@@ -125,24 +124,14 @@ class NetBack {
   bool take_credit(uint32_t bytes);
   // Resumes transmit when the rate limit's credit refills.
   void schedule_refill();
-  void fail_vif(const char* why);
 
   // Xenstore side (netback_xenbus.cpp).
-  void publish_backend_keys();
-  void on_frontend_state();
-  void set_state(XenbusState state);
-  Result<void> connect_from_keys();
+  Result<void> connect_from_keys() override;
+  void on_connected() override;
 
-  Domain& m_domain;
-  xs::Xenstored& m_store;
   EventLoop& m_loop;
   VifConfig m_vif;
-  uint32_t m_devid;
   FramePort& m_uplink;
-  std::string m_fe_path;
-  std::string m_be_path;
-  uint64_t m_watch = 0;
-  XenbusState m_state = XenbusStateInitialising;
   FrontendFeatures m_fe;
 
   std::vector<std::unique_ptr<Queue>> m_queues;
@@ -156,7 +145,6 @@ class NetBack {
   std::optional<EventLoop::TimerId> m_refill_timer;
   std::optional<EventLoop::TimerId> m_rx_retry_timer;
   VifCounters m_counters;
-  std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };
 
 }  // namespace atl::hv

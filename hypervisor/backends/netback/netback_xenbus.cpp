@@ -29,9 +29,7 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
                                              std::string&) {
   std::unique_ptr<NetBack> b(new NetBack(domain, store, loop, vif, devid, uplink));
   if (!b->m_vif.mac_given) b->m_vif.mac = default_mac(domain.domid(), devid);
-  std::string d = std::to_string(domain.domid()), n = std::to_string(devid);
-  b->m_fe_path = "/local/domain/" + d + "/device/vif/" + n;
-  b->m_be_path = "/local/domain/0/backend/vif/" + d + "/" + n;
+  std::string n = std::to_string(devid);
   std::string mac = format_mac(b->m_vif.mac);
   std::map<std::string, std::string> keys = {
       {"mac", mac},
@@ -52,19 +50,13 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
       {"feature-gso-tcpv6", uplink.carries_offload() ? "1" : "0"},
   };
   if (!vif.ip.empty()) keys["ip"] = static_ip_key(vif);
-  store.create_device_layout(domain.domid(), "vif", devid, keys, {{"mac", mac}, {"handle", n}});
-  b->set_state(XenbusStateInitWait);
+  b->publish(keys, {{"mac", mac}, {"handle", n}});
   NetBack* self = b.get();
   b->m_uplink.set_receiver(
       [self](std::span<const uint8_t> frame, const FrameOffload& offload) { self->on_uplink_frame(frame, offload); });
   b->m_uplink.set_on_hangup([self] {
     fprintf(stderr, "atoll: dom%u vif %u: the uplink (%s) went away\n", self->m_domain.domid(), self->m_devid,
             self->m_uplink.what().c_str());
-  });
-  b->m_watch = store.watch(b->m_fe_path + "/state", [self](const std::string&) { self->on_frontend_state(); });
-  std::weak_ptr<bool> alive = b->m_alive;
-  domain.on_end([self, alive] {
-    if (!alive.expired()) self->disconnect();
   });
   return b;
 }
@@ -79,13 +71,7 @@ NetBack::~NetBack() {
                (unsigned long long)c.rx_gso, (unsigned long long)c.rx_dropped, (unsigned long long)m_uplink.dropped());
   m_uplink.set_receiver(nullptr);
   m_uplink.set_on_hangup(nullptr);
-  if (m_watch) m_store.unwatch(m_watch);
   disconnect();
-}
-
-void NetBack::set_state(XenbusState state) {
-  m_state = state;
-  (void)m_store.write(m_be_path + "/state", std::to_string(static_cast<int>(state)));
 }
 
 Result<void> NetBack::connect_from_keys() {
@@ -120,23 +106,9 @@ Result<void> NetBack::connect_from_keys() {
   return {};
 }
 
-void NetBack::on_frontend_state() {
-  auto text = m_store.read(m_fe_path + "/state");
-  BackendReaction r = react_to_frontend(text.ok() ? std::optional(text.value()) : std::nullopt, m_state);
-  if (r.disconnect) disconnect();
-  if (r.connect) {
-    if (auto c = connect_from_keys(); !c.ok()) {
-      fprintf(stderr, "atoll: dom%u vif %u: cannot connect to the frontend's rings (error %d)\n", m_domain.domid(),
-              m_devid, to_int(c.error()));
-      disconnect();
-      set_state(XenbusStateClosing);
-      return;
-    }
-    set_state(XenbusStateConnected);
-    for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
-    fill_rx();
-  }
-  if (r.state) set_state(*r.state);
+void NetBack::on_connected() {
+  for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
+  fill_rx();
 }
 
 }  // namespace atl::hv
