@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Networking: the echo appliance through user-mode networking (slirp hostfwd)
-# against the same echo server as a Linux process on loopback (the ceiling),
+# Networking: the echo appliance through user-mode networking (libslirp, the
+# default, and passt; -p forwards) against the same echo server as a Linux
+# process on loopback (the ceiling),
 # same client (netbench), same run. TAP is measured too when this host lets us
 # create a TAP device (root with /dev/net/tun); otherwise its row says why not.
 #
@@ -16,27 +17,44 @@ trap cleanup EXIT
 
 p_native=$(free_port)
 "$build/bench/net/echo-native" "$p_native" >/dev/null & pids+=($!)
-p_app=$(free_port)
-"$build/hypervisor/atoll" run "$build/apps/echo/echo" -p "$p_app:7" -p "$p_app:7/udp" >/dev/null 2>&1 & pids+=($!)
-for _ in $(seq 100); do nc -z 127.0.0.1 "$p_app" 2>/dev/null && nc -z 127.0.0.1 "$p_native" 2>/dev/null && break; sleep 0.1; done
+# User-mode networking: libslirp (the default path) and passt (backend=passt),
+# each its own appliance on its own port.
+declare -A port
+for be in passt slirp; do
+  port[$be]=$(free_port)
+  "$build/hypervisor/atoll" run "$build/apps/echo/echo" --net "user,backend=$be" -p "${port[$be]}:7" \
+    -p "${port[$be]}:7/udp" >/dev/null 2>&1 & pids+=($!)
+done
+# Ready when a byte comes back: the forwarder accepts before the guest listens.
+echoes() { python3 -c 'import socket,sys
+try:
+  s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1); s.settimeout(1); s.sendall(b"x"); sys.exit(s.recv(1)!=b"x")
+except OSError: sys.exit(1)' "$1"; }
+for _ in $(seq 100); do
+  echoes "${port[passt]}" && echoes "${port[slirp]}" && echoes "$p_native" && break
+  sleep 0.1
+done
 
 row() {  # name metric native appliance better(lower|higher)
   local ratio
   ratio=$(echo "$4 / $3" | bc -l)
   printf '%-34s %14s %14s %8.2f\n' "$1" "$3" "$4" "$ratio"
 }
-printf '%-34s %14s %14s %8s\n' measure "native loopback" "atoll (slirp)" ratio
 read -r _ n50 n99 < <("$nb" rr 127.0.0.1 "$p_native" 5000)
-read -r _ a50 a99 < <("$nb" rr 127.0.0.1 "$p_app" 5000)
-row "TCP 1-byte RR median (us)" x "$n50" "$a50"
-row "TCP 1-byte RR p99 (us)" x "$n99" "$a99"
 read -r _ nb_mbps < <("$nb" bulk 127.0.0.1 "$p_native" 256)
-read -r _ ab_mbps < <("$nb" bulk 127.0.0.1 "$p_app" 64)
-row "TCP bulk, both ways at once (MB/s)" x "$nb_mbps" "$ab_mbps"
 read -r _ nu _ < <("$nb" udp 127.0.0.1 "$p_native" 50000)
-read -r _ au lost < <("$nb" udp 127.0.0.1 "$p_app" 50000)
-row "UDP 64-byte echo (packets/s)" x "$nu" "$au"
-echo "(udp: $lost of 50000 datagrams lost through slirp)"
+for be in slirp passt; do
+  p_app=${port[$be]}
+  printf '%-34s %14s %14s %8s\n' measure "native loopback" "atoll ($be)" ratio
+  read -r _ a50 a99 < <("$nb" rr 127.0.0.1 "$p_app" 5000)
+  row "TCP 1-byte RR median (us)" x "$n50" "$a50"
+  row "TCP 1-byte RR p99 (us)" x "$n99" "$a99"
+  read -r _ ab_mbps < <("$nb" bulk 127.0.0.1 "$p_app" 64)
+  row "TCP bulk, both ways at once (MB/s)" x "$nb_mbps" "$ab_mbps"
+  read -r _ au lost < <("$nb" udp 127.0.0.1 "$p_app" 50000)
+  row "UDP 64-byte echo (packets/s)" x "$nu" "$au"
+  echo "(udp: $lost of 50000 datagrams lost through $be)"
+done
 # TAP, when this host allows it: a network namespace with a TAP device, the
 # echo appliance on it, the same client.
 if [[ $(id -u) == 0 && -c /dev/net/tun ]] && unshare --net ip tuntap add probe0 mode tap 2>/dev/null; then

@@ -32,7 +32,11 @@ extern "C"
 #define DEFAULT_THREAD_STACKSIZE (64 * 1024)
 #define DEFAULT_RAW_RECVMBOX_SIZE 64
 #define DEFAULT_UDP_RECVMBOX_SIZE 64
-#define DEFAULT_TCP_RECVMBOX_SIZE 64
+// A whole receive window of full segments (TCP_WND / TCP_MSS): while the
+// mailbox is full lwIP drops arriving data and answers with a duplicate ACK,
+// and a peer that fills the window in one burst (passt) then resends it all.
+// Mailboxes grow as they fill (sys_arch.cpp), so an idle socket pays little.
+#define DEFAULT_TCP_RECVMBOX_SIZE 192
 #define DEFAULT_ACCEPTMBOX_SIZE 64
 
 // ---- Memory ----------------------------------------------------------------

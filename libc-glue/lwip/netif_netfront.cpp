@@ -152,6 +152,10 @@ void add_vif(NetFront* front) {
     addr.addr = front->static_ip()->address;
     mask.addr = front->static_ip()->netmask;
     gw.addr = front->static_ip()->gateway;
+    if (uint32_t dns = front->static_ip()->dns) {
+      ip_addr_t server = IPADDR4_INIT(dns);
+      dns_setserver(0, &server);
+    }
   } else {
     vif->dhcp = true;
   }
@@ -233,12 +237,21 @@ extern "C" signed char atoll_tcp_inpacket(tcp_pcb* pcb) {
   if (pcb->state != ESTABLISHED || !IP_IS_V4(&pcb->remote_ip)) return ERR_OK;
   netif* nif = ip_current_input_netif();
   if (!nif || nif->linkoutput != linkoutput || nif->mtu != kTsoMtu) return ERR_OK;
-  // Only a connection whose MSS is the wire's: the peer asked for no less,
-  // so netfront's GSO size (the MTU less the headers) is what it accepts.
+  // Only a connection whose MSS is at least the wire's: the peer asked for
+  // no less, so netfront's GSO size (the MTU less the headers) is what it
+  // accepts.
   constexpr u16_t wire_mss = kWireMtu - 40;
-  if (pcb->mss != wire_mss) return ERR_OK;  // raised already, or a smaller peer
-  // A whole number of wire segments in the largest frame netfront sends.
-  pcb->mss = (kTsoMtu - 40) / wire_mss * wire_mss;
+  if (pcb->mss < wire_mss) return ERR_OK;  // a smaller peer
+  // A whole number of wire segments in the largest frame netfront sends, but
+  // no more than half the largest window the peer has offered: lwIP sends a
+  // segment only whole, and one larger than the window waits for the
+  // persist timer (half a second and more) to split it. passt offers the
+  // window its host socket has room for, at times only 30-60 KiB.
+  constexpr u16_t most = (kTsoMtu - 40) / wire_mss * wire_mss;
+  u32_t half_window = static_cast<u32_t>(pcb->snd_wnd_max / 2) / wire_mss * wire_mss;
+  u16_t mss = static_cast<u16_t>(LWIP_MAX(static_cast<u32_t>(wire_mss), LWIP_MIN(half_window, static_cast<u32_t>(most))));
+  if (mss == pcb->mss) return ERR_OK;
+  pcb->mss = mss;
   // lwIP sends a segment only when it fits the congestion window, which
   // counts bytes but was sized for small segments: below one of the new
   // ones, a connection with nothing in flight would never send again.

@@ -20,16 +20,19 @@ struct atl_lwip_mutex {
   sched::Mutex mutex;
 };
 
-// A bounded FIFO of messages.
+// A bounded FIFO of messages. Its slots grow as it fills, up to capacity: a
+// socket's receive mailbox is sized for a whole TCP window of segments, which
+// few of thousands of idle connections ever hold.
 struct atl_lwip_mbox {
   sched::WaitQueue not_empty, not_full;
   void** slots;
-  u32_t capacity, head, count;
+  u32_t allocated, capacity, head, count;
 };
 
 namespace {
 
 constexpr u32_t kDefaultMboxSize = 64;
+constexpr u32_t kFirstSlots = 8;
 constexpr uint64_t kNsPerMs = 1000000;
 
 uint64_t deadline_after_ms(u32_t timeout_ms) {
@@ -43,14 +46,29 @@ u32_t waited_ms(uint64_t start_ns, bool ready) {
   return ms >= SYS_ARCH_TIMEOUT ? SYS_ARCH_TIMEOUT - 1 : static_cast<u32_t>(ms);
 }
 
+// Room for one more message (count < capacity already); false when the
+// slots cannot grow.
+bool mbox_reserve(atl_lwip_mbox* b) {
+  if (b->count < b->allocated) return true;
+  u32_t grown = b->allocated * 2 < b->capacity ? b->allocated * 2 : b->capacity;
+  void** slots = new (std::nothrow) void*[grown];
+  if (!slots) return false;
+  for (u32_t i = 0; i < b->count; ++i) slots[i] = b->slots[(b->head + i) % b->allocated];
+  delete[] b->slots;
+  b->slots = slots;
+  b->allocated = grown;
+  b->head = 0;
+  return true;
+}
+
 void mbox_push(atl_lwip_mbox* b, void* msg) {
-  b->slots[(b->head + b->count++) % b->capacity] = msg;
+  b->slots[(b->head + b->count++) % b->allocated] = msg;
   b->not_empty.wake_one();
 }
 
 void* mbox_pop(atl_lwip_mbox* b) {
   void* msg = b->slots[b->head];
-  b->head = (b->head + 1) % b->capacity;
+  b->head = (b->head + 1) % b->allocated;
   --b->count;
   b->not_full.wake_one();
   return msg;
@@ -122,9 +140,10 @@ void sys_mutex_unlock(sys_mutex_t* mutex) { (*mutex)->mutex.unlock(); }
 
 err_t sys_mbox_new(sys_mbox_t* mbox, int size) {
   u32_t capacity = size > 0 ? static_cast<u32_t>(size) : kDefaultMboxSize;
-  void** slots = new (std::nothrow) void*[capacity];
+  u32_t allocated = capacity < kFirstSlots ? capacity : kFirstSlots;
+  void** slots = new (std::nothrow) void*[allocated];
   if (!slots) return ERR_MEM;
-  *mbox = new (std::nothrow) atl_lwip_mbox{{}, {}, slots, capacity, 0, 0};
+  *mbox = new (std::nothrow) atl_lwip_mbox{{}, {}, slots, allocated, capacity, 0, 0};
   if (!*mbox) {
     delete[] slots;
     return ERR_MEM;
@@ -143,14 +162,15 @@ void sys_mbox_free(sys_mbox_t* mbox) {
 void sys_mbox_post(sys_mbox_t* mbox, void* msg) {
   atl_lwip_mbox* b = *mbox;
   evtchn::UpcallGuard guard;
-  sched::wait_until(b->not_full, [b] { return b->count < b->capacity; });
+  // Out of memory for more slots, it waits for a reader as if full.
+  sched::wait_until(b->not_full, [b] { return b->count < b->capacity && mbox_reserve(b); });
   mbox_push(b, msg);
 }
 
 err_t sys_mbox_trypost(sys_mbox_t* mbox, void* msg) {
   atl_lwip_mbox* b = *mbox;
   evtchn::UpcallGuard guard;
-  if (b->count == b->capacity) return ERR_MEM;
+  if (b->count == b->capacity || !mbox_reserve(b)) return ERR_MEM;
   mbox_push(b, msg);
   return ERR_OK;
 }

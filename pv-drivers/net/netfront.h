@@ -71,6 +71,7 @@ struct RxPacket {
 // Static addressing the toolstack gave the vif (its backend's `ip` key).
 struct StaticIp {
   uint32_t address = 0, netmask = 0, gateway = 0;  // network byte order
+  uint32_t dns = 0;                                // 0: none given
 };
 
 class NetFront final : private xs::XenbusDriver {

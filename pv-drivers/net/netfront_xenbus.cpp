@@ -29,11 +29,13 @@ uint32_t parse_ipv4(const char* text) {
   return a | (b << 8) | (c << 16) | (d << 24);
 }
 
-// The backend's `ip` key, Mini-OS's form: "ADDRESS NETMASK GATEWAY".
+// The backend's `ip` key, Mini-OS's form: "ADDRESS NETMASK GATEWAY", with
+// our optional fourth field: a DNS server.
 std::optional<StaticIp> parse_static_ip(const std::string& text) {
-  char addr[16], mask[16], gw[16];
-  if (sscanf(text.c_str(), "%15s %15s %15s", addr, mask, gw) != 3) return std::nullopt;
-  StaticIp ip{parse_ipv4(addr), parse_ipv4(mask), parse_ipv4(gw)};
+  char addr[16], mask[16], gw[16], dns[16];
+  int fields = sscanf(text.c_str(), "%15s %15s %15s %15s", addr, mask, gw, dns);
+  if (fields < 3) return std::nullopt;
+  StaticIp ip{parse_ipv4(addr), parse_ipv4(mask), parse_ipv4(gw), fields == 4 ? parse_ipv4(dns) : 0};
   if (!ip.address) return std::nullopt;
   return ip;
 }

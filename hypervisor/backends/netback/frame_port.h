@@ -1,5 +1,6 @@
-// A file descriptor that carries one Ethernet frame per read and write: a TAP
-// device, or a SOCK_SEQPACKET socket to the slirp helper or a switch. Reads are
+// A file descriptor that carries Ethernet frames: a TAP device or a
+// SOCK_SEQPACKET socket to the slirp helper or a switch (one frame per read and
+// write), or a stream socket to passt (Framing::kLengthPrefixed). Reads are
 // driven by the EventLoop; writes never block (a frame that does not fit is
 // dropped and counted, as a NIC would).
 //
@@ -16,6 +17,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <sys/uio.h>
 
 #include "event_loop.h"
 #include "offload.h"
@@ -40,7 +43,9 @@ constexpr uint8_t kVirtioNetHdrDataValid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
 constexpr uint8_t kVirtioGsoNone = 0, kVirtioGsoTcpV4 = 1, kVirtioGsoUdp = 3, kVirtioGsoTcpV6 = 4;
 constexpr uint8_t kVirtioGsoEcn = 0x80;        // VIRTIO_NET_HDR_GSO_ECN
 
-enum class Framing { kPlain, kVirtioNetHdr };
+// ABI: QEMU's stream netdev protocol, which passt speaks on its socket: each
+// frame is preceded by its length as a 32-bit big-endian number.
+enum class Framing { kPlain, kVirtioNetHdr, kLengthPrefixed };
 
 class FramePort {
  public:
@@ -60,6 +65,10 @@ class FramePort {
   void set_on_hangup(std::function<void()> hook) { m_on_hangup = std::move(hook); }
   // Whether frames may be sent with a partial checksum or as GSO packets.
   bool carries_offload() const { return m_framing == Framing::kVirtioNetHdr; }
+  // Whether a TCP packet larger than the wire's MTU may cross as one frame
+  // (with its metadata, or complete when the port carries none): the far
+  // end (a TAP's kernel, passt) takes it whole and cuts it, or never needs to.
+  bool takes_large_frames() const { return m_framing != Framing::kPlain; }
   // Sends one frame; a plain port refuses offload metadata (the caller
   // completes checksums and segments first).
   bool send(std::span<const uint8_t> frame, const FrameOffload& offload = {});
@@ -68,12 +77,37 @@ class FramePort {
   bool send(std::span<const std::span<const uint8_t>> pieces, const FrameOffload& offload = {});
   const std::string& what() const { return m_what; }
   uint64_t dropped() const { return m_dropped; }
+  // While paused the port reads nothing: the far end's queue fills and it
+  // slows down (passt) or drops (a TAP's kernel), instead of this process
+  // dropping what it cannot deliver. Frames read before the pause are held.
+  void set_paused(bool paused);
+  bool paused() const { return m_paused; }
+  // The addressing the network behind the port gives the guest, when it is
+  // fixed (passt's): the backend's `ip` key, "ADDRESS NETMASK GATEWAY DNS".
+  // The guest then needs no DHCP and answers from its first frame.
+  void set_guest_ip(std::string key) { m_guest_ip = std::move(key); }
+  const std::string& guest_ip() const { return m_guest_ip; }
+  // Whether the far end leaves the guest's SYN,ACKs unanswered (passt:
+  // handshake_helper.h), so the backend completes those handshakes.
+  void set_leaves_handshakes_open() { m_leaves_handshakes_open = true; }
+  bool leaves_handshakes_open() const { return m_leaves_handshakes_open; }
+  // Runs when the port is destroyed (the helper process behind it is stopped).
+  void set_on_close(std::function<void()> hook) { m_on_close = std::move(hook); }
 
  private:
   FramePort(EventLoop& loop, int fd, std::string what, Framing framing)
       : m_loop(loop), m_fd(fd), m_what(std::move(what)), m_framing(framing) {}
   void on_readable(uint32_t events);
+  void on_events(uint32_t events);
   void receive(std::span<const uint8_t> message);
+  void hang_up();
+  // The stream side (kLengthPrefixed): frames are cut out of what was read,
+  // and a write the socket took only part of is finished from m_out first.
+  void read_stream();
+  void cut_frames();
+  void update_events();
+  bool send_stream(const iovec* iov, int count, size_t want);
+  void flush_stream();
 
   EventLoop& m_loop;
   int m_fd;
@@ -81,10 +115,17 @@ class FramePort {
   Framing m_framing;
   Receiver m_receiver;
   std::function<void()> m_on_hangup;
+  std::function<void()> m_on_close;
+  std::string m_guest_ip;
+  bool m_leaves_handshakes_open = false;
   // One byte more than the largest message: a read that fills it was truncated.
   std::vector<uint8_t> m_buf = std::vector<uint8_t>(sizeof(VirtioNetHdr) + kMaxFrame + 1);
   uint64_t m_dropped = 0;
   bool m_hung_up = false;
+  bool m_paused = false;
+  size_t m_in_len = 0;        // bytes of the stream held in m_buf, not yet a whole frame
+  std::vector<uint8_t> m_out;  // bytes of frames the stream socket has not taken yet
+  size_t m_out_at = 0;
 };
 
 VirtioNetHdr to_virtio_net_hdr(const FrameOffload& offload);

@@ -199,6 +199,12 @@ NetBack::TxVerdict NetBack::send_copied(const TxPacket& packet) {
   if (!prepare_tx_offload(packet, offload, headers)) return TxVerdict::kMalformed;
   if (offload.gso == GsoType::kNone || m_uplink.carries_offload()) {
     m_uplink.send(m_frame, offload);
+    if (m_handshakes)
+      if (auto ack = m_handshakes->on_from_guest(m_frame)) queue_rx(RxPacket{std::move(*ack)});
+  } else if (m_uplink.takes_large_frames()) {
+    // passt reads the payload out of a packet of any size, but wants it whole.
+    complete_partial_checksum(m_frame, offload.csum_start, offload.csum_offset);
+    m_uplink.send(m_frame);
   } else {
     tcp_segment(m_frame, headers, offload.gso_size, [this](std::span<const uint8_t> segment) { m_uplink.send(segment); });
   }
@@ -290,22 +296,27 @@ bool NetBack::prepare_gso_offload(const TxPacket& packet, std::span<uint8_t> hea
 bool NetBack::take_credit(uint32_t bytes) {
   if (m_vif.rate_bytes == 0) return true;
   uint64_t now = monotonic_ns();
-  if (now - m_credit_time >= m_vif.rate_interval_ns) {
-    m_credit = m_vif.rate_bytes;
+  if (uint64_t intervals = (now - m_credit_time) / m_vif.rate_interval_ns; intervals > 0) {
+    // An interval's credit for each one passed, a debt paid first, never
+    // more than a full bucket.
+    int64_t rate = static_cast<int64_t>(m_vif.rate_bytes);
+    int64_t refill = intervals >= 1024 ? rate : static_cast<int64_t>(intervals) * rate;
+    m_credit = std::min(rate, m_credit + refill);
     m_credit_time = now;
   }
-  // A packet larger than a whole interval's credit still goes out on a full bucket.
-  if (m_credit >= bytes || m_credit == m_vif.rate_bytes) {
-    m_credit = m_credit >= bytes ? m_credit - bytes : 0;
-    return true;
-  }
-  return false;
+  // A packet goes while any credit is left, and one larger than what is left
+  // leaves a debt: a 64 KiB GSO packet is worth several intervals at a low
+  // rate, and must not pass on every full bucket.
+  if (m_credit <= 0) return false;
+  m_credit -= bytes;
+  return true;
 }
 
 void NetBack::on_uplink_frame(std::span<const uint8_t> frame, const FrameOffload& offload) {
   if (m_queues.empty() || frame.size() < kMinFrame || frame.size() > FramePort::kMaxFrame) return;
   // Only frames for this vif: its MAC, broadcast or multicast (a switch floods).
   if (!is_group_address(frame.data()) && memcmp(frame.data(), m_vif.mac.data(), 6) != 0) return;
+  if (m_handshakes) m_handshakes->on_to_guest(frame);
   bool taken = prepare_rx_packets(std::vector<uint8_t>(frame.begin(), frame.end()), offload, m_fe,
                                   [this](RxPacket packet) { queue_rx(std::move(packet)); });
   if (!taken) ++m_counters.rx_dropped;
@@ -325,6 +336,7 @@ void NetBack::queue_rx(RxPacket packet) {
   }
   m_rx_backlog_bytes += packet.data.size();
   m_rx_backlog.push_back(std::move(packet));
+  if (m_rx_backlog.size() >= kRxPauseAt || m_rx_backlog_bytes >= kRxPauseAtBytes) m_uplink.set_paused(true);
   arm_rx_retry();
 }
 
@@ -374,7 +386,8 @@ void NetBack::fill_rx() {
   }
   for (auto& q : m_queues)
     if (pushed[q->index] && q->rx->push_responses() == NotifyNeeded::kYes) m_domain.notify_guest(q->rx_port);
-  if (!m_rx_backlog.empty()) arm_rx_retry();
+  if (!m_rx_backlog.empty()) return arm_rx_retry();
+  m_uplink.set_paused(false);  // may deliver frames it held, so last
 }
 
 }  // namespace atl::hv

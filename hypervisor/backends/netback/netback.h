@@ -33,6 +33,7 @@
 #include "event_loop.h"
 #include "frame_headers.h"
 #include "frame_port.h"
+#include "handshake_helper.h"
 #include "netif_request.h"
 #include "rx_packet.h"
 #include "vif_config.h"
@@ -57,6 +58,10 @@ class NetBack final : private BackendDevice {
   // new ones are dropped.
   static constexpr size_t kRxBacklog = 512;
   static constexpr size_t kRxBacklogBytes = 2 << 20;
+  // Past half of either, the uplink is paused until the guest has taken the
+  // backlog: a fast uplink (passt) then waits instead of losing packets.
+  static constexpr size_t kRxPauseAt = kRxBacklog / 2;
+  static constexpr size_t kRxPauseAtBytes = kRxBacklogBytes / 2;
 
   // Creates the vif device directories and publishes the backend's keys. The
   // uplink carries the vif's frames to and from the outside; it outlives the
@@ -133,14 +138,16 @@ class NetBack final : private BackendDevice {
   VifConfig m_vif;
   FramePort& m_uplink;
   FrontendFeatures m_fe;
+  std::optional<HandshakeHelper> m_handshakes;  // for an uplink that leaves them open
 
   std::vector<std::unique_ptr<Queue>> m_queues;
   std::deque<RxPacket> m_rx_backlog;
   size_t m_rx_backlog_bytes = 0;
   std::vector<uint8_t> m_frame;  // the packet (or its headers) being copied out of the guest
   uint64_t m_generation = 0;
-  // Rate limit: bytes of credit, refilled every m_vif.rate_interval_ns.
-  uint64_t m_credit = 0;
+  // Rate limit: bytes of credit (negative: a debt), refilled every
+  // m_vif.rate_interval_ns.
+  int64_t m_credit = 0;
   uint64_t m_credit_time = 0;
   std::optional<EventLoop::TimerId> m_refill_timer;
   std::optional<EventLoop::TimerId> m_rx_retry_timer;

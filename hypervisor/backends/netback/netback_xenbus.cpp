@@ -41,19 +41,26 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
       {"feature-ipv6-csum-offload", "1"},
       {"multi-queue-max-queues", std::to_string(kMaxQueues)},
       // TSO only where the uplink takes GSO packets whole (a TAP with a
-      // vnet header, whose kernel segments them). Through slirp or the
+      // vnet header, whose kernel segments them; passt, which needs no
+      // segments at all). Through slirp or the
       // switch it measured slower (22 against 52 MB/s, bench/RESULTS.md):
       // the far end's window then holds a segment or two of 64 KiB, so the
       // guest sends in bursts and waits. A guest that sends GSO anyway is
       // segmented here (gso.cpp).
-      {"feature-gso-tcpv4", uplink.carries_offload() ? "1" : "0"},
-      {"feature-gso-tcpv6", uplink.carries_offload() ? "1" : "0"},
+      {"feature-gso-tcpv4", uplink.takes_large_frames() ? "1" : "0"},
+      {"feature-gso-tcpv6", uplink.takes_large_frames() ? "1" : "0"},
   };
   if (!vif.ip.empty()) keys["ip"] = static_ip_key(vif);
+  else if (!uplink.guest_ip().empty()) keys["ip"] = uplink.guest_ip();
   b->publish(keys, {{"mac", mac}, {"handle", n}});
   NetBack* self = b.get();
   b->m_uplink.set_receiver(
       [self](std::span<const uint8_t> frame, const FrameOffload& offload) { self->on_uplink_frame(frame, offload); });
+  // Frames wait in the uplink until the guest's rings exist (fill_rx, once
+  // connected, lets them in): a TCP SYN passt forwards while the guest boots
+  // is not lost (passt does not send it again for 10 s).
+  b->m_uplink.set_paused(true);
+  if (uplink.leaves_handshakes_open()) b->m_handshakes.emplace();
   b->m_uplink.set_on_hangup([self] {
     fprintf(stderr, "atoll: dom%u vif %u: the uplink (%s) went away\n", self->m_domain.domid(), self->m_devid,
             self->m_uplink.what().c_str());
@@ -70,6 +77,7 @@ NetBack::~NetBack() {
                (unsigned long long)c.tx_throttled, (unsigned long long)c.rx_packets, (unsigned long long)c.rx_bytes,
                (unsigned long long)c.rx_gso, (unsigned long long)c.rx_dropped, (unsigned long long)m_uplink.dropped());
   m_uplink.set_receiver(nullptr);
+  m_uplink.set_paused(false);  // a restarted domain reads it again; held frames go nowhere
   m_uplink.set_on_hangup(nullptr);
   disconnect();
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "switch.h"
+#include "uplink_passt.h"
 
 extern char** environ;
 
@@ -23,7 +24,7 @@ namespace {
 constexpr int kSocketBuffer = 4 << 20;  // room for bursts between the two loops
 constexpr int kHelperStartMs = 5000;
 
-std::unique_ptr<FramePort> open_user(EventLoop& loop, const VifConfig& vif, std::string& error) {
+std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std::string& error) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     error = std::string("cannot create the slirp socket pair: ") + strerror(errno);
@@ -113,6 +114,16 @@ std::unique_ptr<FramePort> open_tap(EventLoop& loop, const VifConfig& vif, std::
   if (fd < 0) return nullptr;
   error.clear();
   return FramePort::adopt(loop, fd, "tap " + vif.name);
+}
+
+std::unique_ptr<FramePort> open_user(EventLoop& loop, const VifConfig& vif, std::string& error) {
+  if (vif.backend != UserBackend::kPasst) return open_slirp(loop, vif, error);
+  std::string passt = find_passt();
+  if (passt.empty()) {
+    error = "backend=passt: passt is not installed (apt-get install passt)";
+    return nullptr;
+  }
+  return open_passt(loop, vif, passt, error);
 }
 
 }  // namespace

@@ -149,6 +149,11 @@ bool parse_vif_option(const std::string& text, VifConfig& out, std::string& erro
       if (out.mode != VifMode::kUser) return error = "hostfwd= needs user networking", false;
       if (!parse_hostfwd(value, fwd)) return error = "cannot read hostfwd=" + value + " (try tcp:127.0.0.1:8080-:80)", false;
       out.hostfwd.push_back(fwd);
+    } else if (key == "backend") {
+      if (out.mode != VifMode::kUser) return error = "backend= needs user networking", false;
+      if (value == "passt") out.backend = UserBackend::kPasst;
+      else if (value == "slirp") out.backend = UserBackend::kSlirp;
+      else return error = "cannot read backend=" + value + " (passt or slirp)", false;
     } else if (key == "mac") {
       auto mac = parse_mac(value);
       // A unicast address: the guest's frames must not claim a group address.

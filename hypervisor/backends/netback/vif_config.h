@@ -1,6 +1,7 @@
 // A vif as `atoll run --net` describes it:
 //
-//   user[,hostfwd=tcp:127.0.0.1:8080-:80]...   NAT through libslirp (default)
+//   user[,hostfwd=tcp:127.0.0.1:8080-:80]...   user-mode NAT, no root (default):
+//                                              libslirp, or passt with ,backend=passt
 //   tap=NAME                                   a host TAP device
 //   switch=NAME                                a learning switch shared by domains
 //
@@ -17,6 +18,9 @@
 namespace atl::hv {
 
 enum class VifMode { kUser, kTap, kSwitch };
+// Who does user-mode networking: kAuto is libslirp (docs/networking.md says
+// why passt is not the default yet).
+enum class UserBackend { kAuto, kPasst, kSlirp };
 
 struct HostFwd {
   bool udp = false;
@@ -30,6 +34,7 @@ struct VifConfig {
   VifMode mode = VifMode::kUser;
   std::string name;  // the TAP device or switch
   std::vector<HostFwd> hostfwd;
+  UserBackend backend = UserBackend::kAuto;
   std::array<uint8_t, 6> mac{};
   bool mac_given = false;
   uint64_t rate_bytes = 0;  // per interval; 0 = no limit

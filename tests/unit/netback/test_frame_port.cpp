@@ -1,10 +1,12 @@
 // FramePort's offload metadata: the VirtioNetHdr conversions both ways, and
 // a port over a SOCK_SEQPACKET socket pair standing in for a TAP opened with
-// IFF_VNET_HDR (one message = header + frame), driven by a real EventLoop.
+// IFF_VNET_HDR (one message = header + frame), driven by a real EventLoop; and
+// the length-prefixed stream port passt speaks to.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -199,4 +201,134 @@ TEST(FramePortPlain, CarriesBareFramesAndRefusesOffloads) {
   ASSERT_EQ(p.got.size(), 1u);
   EXPECT_EQ(p.got[0].first, frame_of(100));
   EXPECT_TRUE(p.got[0].second.none());
+}
+
+// The stream port passt speaks to (QEMU's framing: a 32-bit big-endian length
+// before each frame), over a SOCK_STREAM pair with small buffers so that
+// writes are taken in part and reads end inside a frame.
+namespace {
+
+struct StreamPair {
+  EventLoop loop;
+  int peer = -1;
+  std::unique_ptr<FramePort> port;
+  std::vector<Bytes> got;
+  bool hung_up = false;
+
+  StreamPair() {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return;
+    int small = 4096;
+    for (int fd : sv) {
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
+    peer = sv[1];
+    port = FramePort::adopt(loop, sv[0], "stream", Framing::kLengthPrefixed);
+    port->set_receiver([this](std::span<const uint8_t> f, const FrameOffload& o) {
+      EXPECT_TRUE(o.none());
+      got.emplace_back(f.begin(), f.end());
+    });
+    port->set_on_hangup([this] { hung_up = true; });
+  }
+  ~StreamPair() {
+    port.reset();
+    if (peer >= 0) close(peer);
+  }
+  // Writes `bytes` to the port in pieces of `piece`, running the loop between.
+  void feed(const Bytes& bytes, size_t piece) {
+    for (size_t at = 0; at < bytes.size(); at += piece) {
+      size_t n = std::min(piece, bytes.size() - at);
+      ASSERT_EQ(write(peer, bytes.data() + at, n), ssize_t(n));
+      loop.run_once(0);
+    }
+  }
+  // Reads everything the port sends until `want` bytes came, running the
+  // loop so that queued frames are flushed.
+  Bytes drain(size_t want) {
+    Bytes all;
+    for (int spins = 0; all.size() < want && spins < 100000; ++spins) {
+      loop.run_once(0);
+      uint8_t buf[8192];
+      ssize_t n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) all.insert(all.end(), buf, buf + n);
+    }
+    return all;
+  }
+};
+
+Bytes prefixed(const Bytes& frame) {
+  uint32_t n = static_cast<uint32_t>(frame.size());
+  Bytes out(4 + frame.size());
+  out[0] = uint8_t(n >> 24), out[1] = uint8_t(n >> 16), out[2] = uint8_t(n >> 8), out[3] = uint8_t(n);
+  std::copy(frame.begin(), frame.end(), out.begin() + 4);
+  return out;
+}
+
+}  // namespace
+
+TEST(FramePortStream, FramesCutOutOfAStreamReadInOddPieces) {
+  StreamPair p;
+  ASSERT_TRUE(p.port);
+  EXPECT_FALSE(p.port->carries_offload());
+  EXPECT_TRUE(p.port->takes_large_frames());
+  Bytes stream;
+  std::vector<Bytes> frames = {frame_of(60), frame_of(1514), frame_of(14), frame_of(9000), frame_of(64)};
+  for (const Bytes& f : frames) {
+    Bytes one = prefixed(f);
+    stream.insert(stream.end(), one.begin(), one.end());
+  }
+  p.feed(stream, 7);  // lengths and frames split across reads everywhere
+  ASSERT_EQ(p.got.size(), frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(p.got[i], frames[i]) << "frame " << i;
+  EXPECT_FALSE(p.hung_up);
+}
+
+TEST(FramePortStream, ALengthNoFrameHasEndsTheStream) {
+  for (uint32_t bad : {0u, 13u, uint32_t(FramePort::kMaxFrame + 1), 0xffffffffu}) {
+    StreamPair p;
+    ASSERT_TRUE(p.port);
+    Bytes good = prefixed(frame_of(100));
+    Bytes stream = good;
+    Bytes header = {uint8_t(bad >> 24), uint8_t(bad >> 16), uint8_t(bad >> 8), uint8_t(bad)};
+    stream.insert(stream.end(), header.begin(), header.end());
+    stream.insert(stream.end(), good.begin(), good.end());
+    p.feed(stream, stream.size());
+    EXPECT_EQ(p.got.size(), 1u) << bad;
+    EXPECT_TRUE(p.hung_up) << bad;
+    EXPECT_FALSE(p.port->send(frame_of(60))) << "a hung-up port sends nothing";
+  }
+}
+
+TEST(FramePortStream, WritesTheSocketTakesInPartArriveWholeAndInOrder) {
+  StreamPair p;
+  ASSERT_TRUE(p.port);
+  // Far more than the socket buffers hold: most of it waits in the port.
+  std::vector<Bytes> frames;
+  Bytes expect;
+  for (size_t i = 0; i < 40; ++i) {
+    Bytes f = frame_of(1000 + i * 997 % 60000);
+    f[0] = static_cast<uint8_t>(i);
+    ASSERT_TRUE(p.port->send(f));
+    Bytes one = prefixed(f);
+    expect.insert(expect.end(), one.begin(), one.end());
+  }
+  EXPECT_EQ(p.drain(expect.size()), expect);
+  EXPECT_EQ(p.port->dropped(), 0u);
+}
+
+TEST(FramePortStream, OffloadMetadataIsRefused) {
+  StreamPair p;
+  ASSERT_TRUE(p.port);
+  EXPECT_FALSE(p.port->send(frame_of(3000), tso(GsoType::kTcpV4)));
+  EXPECT_EQ(p.port->dropped(), 1u);
+}
+
+TEST(FramePortStream, ThePeerClosingIsAHangup) {
+  StreamPair p;
+  ASSERT_TRUE(p.port);
+  close(p.peer);
+  p.peer = -1;
+  p.loop.run_once(0);
+  EXPECT_TRUE(p.hung_up);
 }
