@@ -2,7 +2,10 @@
 
 #include <elf.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace atl::hv {
@@ -53,6 +56,18 @@ bool has_hosted_note(std::span<const uint8_t> bytes, const Elf64_Phdr& ph) {
     off = next;
   }
   return false;
+}
+
+// "kv::Keyspace::set(...)" for "_ZN2kv8Keyspace3setE...": names are demangled
+// only when a backtrace needs them, not for every symbol at load. A name that is
+// not a C++ mangling (C functions, a hostile image's junk) stays as it is.
+std::string demangle(const std::string& name) {
+  if (name.rfind("_Z", 0) != 0) return name;
+  int status = 0;
+  char* text = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string out = status == 0 && text ? text : name;
+  free(text);
+  return out;
 }
 
 }  // namespace
@@ -167,7 +182,7 @@ std::optional<std::string> ElfImage::symbolize(uint64_t address) const {
   --it;
   uint64_t off = address - it->address;
   if (it->size != 0 && off >= it->size) return std::nullopt;
-  return it->name + "+" + hex(off);
+  return demangle(it->name) + "+" + hex(off);
 }
 
 bool ElfImage::defines(std::string_view name) const {

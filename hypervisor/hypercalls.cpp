@@ -28,6 +28,17 @@ constexpr long kEFault = -EFAULT, kEInval = -EINVAL, kENoSys = -ENOSYS;
 // How long the loop polls after waking a blocked guest (EventLoop::poll_briefly).
 constexpr uint64_t kWakePollNs = 30'000;
 long to_xen(Errno e) { return -to_int(e); }
+
+// The crash's reason as the guest gave it (hosted_abi.h); any other value is
+// just a crash: the guest may send anything.
+std::string crash_report(uint64_t reason) {
+  switch (static_cast<CrashReason>(reason)) {
+    case CrashReason::kPanic: return "the guest reported a crash: kernel panic";
+    case CrashReason::kAbort: return "the guest reported a crash: abort";
+    case CrashReason::kOutOfMemory: return "the guest reported a crash: out of memory";
+    default: return "the guest reported a crash";
+  }
+}
 }  // namespace
 
 void Domain::serve_notification() {
@@ -160,7 +171,7 @@ Domain::Reply Domain::sched_op(const seccomp_notif& n) {
         case SHUTDOWN_suspend: end(EndReason::kSuspend, 0, "the guest suspended itself"); break;
         case SHUTDOWN_watchdog: end(EndReason::kWatchdog, 0, "the guest's watchdog fired"); break;
         case SHUTDOWN_crash:
-          end(EndReason::kCrash, 0, "the guest reported a crash\n" + backtrace(n.data.instruction_pointer, a[2]));
+          end(EndReason::kCrash, 0, crash_report(a[3]) + "\n" + backtrace(n.data.instruction_pointer, a[2]));
           break;
         default: return {Reply::kValue, kEInval};
       }

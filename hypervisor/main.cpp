@@ -12,14 +12,17 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
+#include "atoll/hosted_abi.h"
 #include "blkback.h"
 #include "console_backend.h"
 #include "domain.h"
 #include "xenstore_link.h"
 #include "xenstored.h"
+#include "decimal.h"
 #include "elf_image.h"
 #include "netback.h"
 #include "uplink.h"
@@ -34,6 +37,9 @@ constexpr int kExitReboot = 128;
 constexpr int kExitCrash = 134;
 constexpr int kExitForbiddenSyscall = 159;  // 128 + SIGSYS
 constexpr int kExitInterrupted = 130;
+
+constexpr uint64_t kMaxRestartsLimit = 1'000'000;
+constexpr uint64_t kMaxBusyPollUs = 10'000;
 
 const char* kMainHelp =
     "usage: atoll <command> [options]\n"
@@ -98,20 +104,26 @@ const char* kRunHelp =
   exit(kExitAtollError);
 }
 
-bool parse_size(const std::string& text, uint64_t& out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = strtoull(text.c_str(), &end, 10);
-  if (errno || end == text.c_str()) return false;
-  uint64_t mult = 1;
-  std::string suffix(end);
-  if (suffix == "" || suffix == "M" || suffix == "m" || suffix == "MiB") mult = 1ULL << 20;
-  else if (suffix == "K" || suffix == "k" || suffix == "KiB") mult = 1ULL << 10;
-  else if (suffix == "G" || suffix == "g" || suffix == "GiB") mult = 1ULL << 30;
-  else return false;
-  if (v > (1ULL << 40) / mult) return false;
-  out = v * mult;
-  return true;
+// Every number on the command line goes through parse_decimal (decimal.h);
+// a bad one stops with the option's name and the range it takes.
+uint64_t number_option(const std::string& option, const std::string& text, uint64_t min, uint64_t max) {
+  auto v = parse_decimal(text, min, max);
+  if (!v) usage_error(option + " takes a whole number " + range_text(min, max) + ", not `" + text + "`");
+  return *v;
+}
+
+// A memory size: a number and K, M or G (M when there is none), 4 KiB pages.
+uint64_t memory_option(const std::string& option, const std::string& text) {
+  auto [number, unit] = split_unit(text);
+  uint64_t mult = 0;
+  if (unit == "" || unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
+  else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
+  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
+  auto v = mult ? parse_decimal(number, 1, atl::hosted::kMaxMemory / mult) : std::nullopt;
+  if (!v || *v * mult < atl::hosted::kMinMemory || *v * mult % atl::hosted::kPageSize)
+    usage_error(option + " takes a size from 1M to " + std::to_string(atl::hosted::kMaxMemory >> 20) +
+                "M in whole 4K pages (a number with K, M or G), not `" + text + "`");
+  return *v * mult;
 }
 
 Action parse_action(const std::string& option, const std::string& text) {
@@ -230,19 +242,19 @@ int cmd_run(int argc, char** argv) {
     if (a == "-h" || a == "--help") { fputs(kRunHelp, stdout); return 0; }
     else if (a == "--") { for (++i; i < argc; ++i) guest_args.push_back(argv[i]); }
     else if (a == "-m" || a == "--memory") {
-      std::string v = value();
-      if (!parse_size(v, config.memory)) usage_error("cannot read memory size `" + v + "` (try 16M)");
+      config.memory = memory_option(a, value());
     } else if (a == "-n" || a == "--name") config.name = value();
     else if (a == "--on-poweroff") config.on_poweroff = parse_action(a, value());
     else if (a == "--on-reboot") config.on_reboot = parse_action(a, value());
     else if (a == "--on-crash") config.on_crash = parse_action(a, value());
-    else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(number_option(a, value(), 0, kMaxRestartsLimit));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
     else if (a == "--console-log") console_log = value();
     else if (a == "--disk") {
       std::string v = value();
       DiskConfig disk;
-      if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path, path,ro, path,direct or path,queues=2)");
+      if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path, path,ro, path,direct or path,queues=N with N " +
+                                            range_text(1, kMaxQueuesLimit) + ")");
       disks.push_back(disk);
     }
     else if (a == "--net") {
@@ -256,16 +268,11 @@ int cmd_run(int argc, char** argv) {
     else if (a == "-p" || a == "--publish") {
       std::string v = value();
       HostFwd fwd;
-      if (!parse_publish(v, fwd)) usage_error("cannot read --publish " + v + " (try 8080:80 or 127.0.0.1:5353:53/udp)");
+      if (!parse_publish(v, fwd)) usage_error("cannot read --publish " + v + " (try 8080:80 or 127.0.0.1:5353:53/udp; ports are 1 to 65535)");
       published.push_back(fwd);
     }
     else if (a == "--xenstore-socket") xenstore_socket = value();
-    else if (a == "--busy-poll") {
-      std::string v = value();
-      char* end = nullptr;
-      busy_poll_us = strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end || busy_poll_us > 10'000) usage_error("--busy-poll takes microseconds from 0 to 10000, not `" + v + "`");
-    }
+    else if (a == "--busy-poll") busy_poll_us = number_option(a, value(), 0, kMaxBusyPollUs);
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
     else if (image_path.empty()) image_path = a;
     else guest_args.push_back(a);
@@ -401,9 +408,7 @@ int cmd_run(int argc, char** argv) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
   if (argc < 2) { fputs(kMainHelp, stderr); return kExitAtollError; }
   std::string cmd = argv[1];
   if (cmd == "-h" || cmd == "--help") { fputs(kMainHelp, stdout); return 0; }
@@ -423,5 +428,20 @@ int main(int argc, char** argv) {
     return 0;
   }
   fprintf(stderr, "atoll: unknown command `%s`\n\n%s", cmd.c_str(), kMainHelp);
+  return kExitAtollError;
+}
+
+}  // namespace
+
+// Whatever escapes (bad_alloc, a library's exception) is reported as atoll's
+// own failure, not an abort with a core dump.
+int main(int argc, char** argv) {
+  try {
+    return run_command(argc, argv);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "atoll: internal error: %s\n", e.what());
+  } catch (...) {
+    fprintf(stderr, "atoll: internal error: an unknown exception\n");
+  }
   return kExitAtollError;
 }

@@ -5,14 +5,18 @@
 #include "atoll/evtchn.h"
 #include "atoll/hypercall.h"
 #include "atoll/kernel.h"
+#include "atoll/platform.h"
 
 namespace atl::kernel {
 
-void shutdown_crash() {
+void shutdown_crash(hosted::CrashReason reason) {
   evtchn::upcalls_disable();
   sched_shutdown sd{SHUTDOWN_crash};
-  // Atoll extension: the frame pointer lets the hypervisor print a backtrace.
-  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+  // Atoll extension: the frame pointer lets the hypervisor print a backtrace,
+  // and the reason lets it say what kind of crash this was.
+  for (;;)
+    atoll_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, reinterpret_cast<uintptr_t>(&sd),
+                    reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), static_cast<uint64_t>(reason), 0);
 }
 
 void shutdown_poweroff(int status) {
@@ -38,7 +42,7 @@ void panic(const char* fmt, ...) {
   if (n > static_cast<int>(sizeof buf) - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
   console_write_early(buf, n);
-  shutdown_crash();
+  shutdown_crash(hosted::CrashReason::kPanic);
 }
 
 }  // namespace atl::kernel

@@ -102,6 +102,11 @@ void* sbrk(ptrdiff_t increment) {
   return reinterpret_cast<void*>(old);
 }
 
+uintptr_t atoll_heap_break(void) {
+  if (!g_brk) g_brk = atl::platform::boot_info().heap_start;
+  return g_brk;
+}
+
 [[noreturn]] void _exit(int status) { atl::kernel::shutdown_poweroff(status); }
 
 int close(int fd) { return posix(atl::fd::remove(fd)); }
@@ -148,7 +153,7 @@ int kill(int pid, int sig) {
   if (pid != 1 && pid != 0) return static_cast<int>(fail(ESRCH));
   if (sig == 0) return 0;
   atl::kernel::console_print("atoll: %s\n", sig == SIGABRT ? "abort() called" : "fatal signal raised");
-  atl::kernel::shutdown_crash();
+  atl::kernel::shutdown_crash(sig == SIGABRT ? atl::hosted::CrashReason::kAbort : atl::hosted::CrashReason::kUnknown);
 }
 
 int unlink(const char*) { return static_cast<int>(fail(ENOENT)); }

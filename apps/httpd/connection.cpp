@@ -33,8 +33,28 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 }  // namespace
 
-Connection::Connection(UniqueFd fd, std::string peer, uint64_t now_us, const Options& options)
-    : m_fd(std::move(fd)), m_peer(std::move(peer)), m_deadline_us(now_us + us_from_ms(options.header_timeout_ms)) {}
+Connection::Connection(UniqueFd fd, std::string peer, uint64_t now_us, const Options& options, MemoryBudget& budget)
+    : m_fd(std::move(fd)),
+      m_peer(std::move(peer)),
+      m_deadline_us(now_us + us_from_ms(options.header_timeout_ms)),
+      m_charge(budget) {
+  m_charge.set(k_fixed_bytes + sizeof(Connection));
+}
+
+uint64_t Connection::admission_bytes(const ParseLimits& limits) {
+  return k_fixed_bytes + sizeof(Connection) + limits.max_request_line + limits.max_header_fields;
+}
+
+// After each event the budget learns what this connection now holds.
+Connection::Next Connection::charged(Next next) {
+  m_charge.set(k_fixed_bytes + sizeof(Connection) + m_peer.capacity() + m_in.capacity() + m_reply.out.capacity());
+  return next;
+}
+
+Connection::Next Connection::refuse(ConnContext& ctx) {
+  start_reply(Handler::error(Status::ServiceUnavailable, ctx.now, true), ctx);
+  return charged(advance(ctx));
+}
 
 short Connection::poll_events() const { return m_state == State::Writing ? POLLOUT : POLLIN; }
 
@@ -44,7 +64,7 @@ Connection::Next Connection::on_events(short revents, ConnContext& ctx) {
     return Next::Close;
   }
   if (m_state != State::Writing && (revents & (POLLIN | POLLHUP)) && receive(ctx) == Next::Close) return Next::Close;
-  return advance(ctx);
+  return charged(advance(ctx));
 }
 
 Connection::Next Connection::on_deadline(ConnContext& ctx) {
@@ -53,7 +73,7 @@ Connection::Next Connection::on_deadline(ConnContext& ctx) {
     m_in.clear();
     m_have_request = false;
     start_reply(Handler::error(Status::RequestTimeout, ctx.now, true), ctx);
-    return advance(ctx);
+    return charged(advance(ctx));
   }
   // Idle between requests, a stalled reader, or the end of lingering: just close.
   abort(ctx);

@@ -10,6 +10,7 @@
 #include "access_log.h"
 #include "handler.h"
 #include "http_parser.h"
+#include "memory_budget.h"
 #include "options.h"
 #include "unique_fd.h"
 
@@ -30,7 +31,13 @@ class Connection {
  public:
   enum class Next { Keep, Close };
 
-  Connection(UniqueFd fd, std::string peer, uint64_t now_us, const Options& options);
+  Connection(UniqueFd fd, std::string peer, uint64_t now_us, const Options& options, MemoryBudget& budget);
+
+  // What a connection costs beyond its buffers: this object, its poll slot and
+  // the stack's socket state (lwIP's pcb, netconn and socket: about 1 KiB).
+  static constexpr uint64_t k_fixed_bytes = 2048;
+  // The room a new connection needs to be served: a full request head.
+  static uint64_t admission_bytes(const ParseLimits& limits);
 
   int fd() const { return m_fd.get(); }
   short poll_events() const;
@@ -40,6 +47,8 @@ class Connection {
   Next on_deadline(ConnContext& ctx);
   // The server is dropping the connection: log a reply cut short.
   void abort(ConnContext& ctx);
+  // Beyond the memory budget: 503 and close, without reading a request.
+  Next refuse(ConnContext& ctx);
 
  private:
   enum class State {
@@ -56,6 +65,7 @@ class Connection {
   Next finish_reply(ConnContext& ctx);
   void start_reply(Reply reply, ConnContext& ctx);
   void log_reply(ConnContext& ctx, uint64_t body_sent);
+  Next charged(Next next);
 
   UniqueFd m_fd;
   std::string m_peer;
@@ -72,6 +82,7 @@ class Connection {
   Reply m_reply;
   size_t m_out_sent = 0;
   uint64_t m_file_sent = 0;
+  MemoryBudget::Charge m_charge;
 };
 
 }  // namespace atl::httpd

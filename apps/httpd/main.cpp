@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   printf("httpd: serving %s on %s\n", options.root.c_str(), listen_address(options).c_str());
+  if (server->memory_budget() != 0)
+    printf("httpd: memory budget %llu KiB for connections; beyond it new ones get 503\n",
+           static_cast<unsigned long long>(server->memory_budget() >> 10));
   fflush(stdout);
   int status = server->run();
   fprintf(stderr, "httpd: poll failed, exiting\n");

@@ -36,6 +36,18 @@ std::optional<uint64_t> parse_seconds(std::string_view s) {
   return ms;
 }
 
+// Bytes, or KiB/MiB with a K or M; at least 64 KiB, so one connection fits.
+std::optional<uint64_t> parse_size(std::string_view s) {
+  uint64_t unit = 1;
+  if (!s.empty() && (s.back() == 'K' || s.back() == 'M')) {
+    unit = s.back() == 'K' ? 1024 : 1024 * 1024;
+    s.remove_suffix(1);
+  }
+  auto v = parse_unsigned(s, (uint64_t{1} << 40) / unit);
+  if (!v || *v * unit < 64 * 1024) return std::nullopt;
+  return *v * unit;
+}
+
 OptionsResult error(std::string message) {
   OptionsResult r;
   r.kind = OptionsResult::Kind::Error;
@@ -54,6 +66,11 @@ bool apply(Options& o, std::string_view name, std::string_view value) {
     auto v = parse_unsigned(value, 1'000'000);
     if (v && *v > 0) o.max_conns = static_cast<unsigned>(*v);
     return v && *v > 0;
+  }
+  if (name == "--memory-budget") {
+    auto v = parse_size(value);
+    if (v) o.memory_budget = *v;
+    return v.has_value();
   }
   if (name == "--header-timeout" || name == "--idle-timeout") {
     auto v = parse_seconds(value);
@@ -81,7 +98,7 @@ OptionsResult parse_options(int argc, const char* const* argv) {
     }
     std::string_view name = arg.substr(0, arg.find('='));
     bool takes_value = name == "--port" || name == "--addr" || name == "--root" || name == "--max-conns" ||
-                       name == "--header-timeout" || name == "--idle-timeout";
+                       name == "--header-timeout" || name == "--idle-timeout" || name == "--memory-budget";
     if (!takes_value) return error("unknown option '" + std::string(arg) + "'");
     std::string_view value;
     if (name.size() < arg.size()) {
@@ -100,14 +117,17 @@ OptionsResult parse_options(int argc, const char* const* argv) {
 
 const char* usage_text() {
   return "usage: httpd [--port N] [--addr A] [--root DIR] [--quiet] [--max-conns N]\n"
-         "             [--header-timeout S] [--idle-timeout S]\n"
+         "             [--header-timeout S] [--idle-timeout S] [--memory-budget SIZE]\n"
          "  --port N            TCP port to listen on (default 80)\n"
          "  --addr A            IPv4 or IPv6 address to bind (default 0.0.0.0)\n"
          "  --root DIR          document root (default /srv; / in an appliance)\n"
          "  --quiet             no access log on stdout\n"
          "  --max-conns N       open connections at most; more are accepted and closed (default 4096)\n"
          "  --header-timeout S  seconds to receive a whole request head (default 10)\n"
-         "  --idle-timeout S    seconds a kept-alive connection may idle (default 60)\n";
+         "  --idle-timeout S    seconds a kept-alive connection may idle (default 60)\n"
+         "  --memory-budget SIZE  heap the connections may hold, e.g. 4M (at least 64K); beyond it\n"
+         "                      new connections get 503 (default: in an appliance half the free heap,\n"
+         "                      natively no limit)\n";
 }
 
 std::string listen_address(const Options& o) {

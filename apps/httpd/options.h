@@ -18,6 +18,9 @@ struct Options {
   uint16_t port = 80;
   bool quiet = false;  // no access log
   unsigned max_conns = 4096;
+  // Bytes of heap the connections may hold (memory_budget.h); 0: the default,
+  // a share of the heap in an appliance and no limit natively.
+  uint64_t memory_budget = 0;
   uint64_t header_timeout_ms = 10'000;  // from a request's first byte to its blank line
   uint64_t idle_timeout_ms = 60'000;    // between requests, and without send progress
 };

@@ -17,6 +17,7 @@ std::string_view reason_phrase(Status s) {
     case Status::UriTooLong: return "URI Too Long";
     case Status::RangeNotSatisfiable: return "Range Not Satisfiable";
     case Status::InternalServerError: return "Internal Server Error";
+    case Status::ServiceUnavailable: return "Service Unavailable";
     case Status::VersionNotSupported: return "HTTP Version Not Supported";
   }
   return "Unknown";

@@ -22,6 +22,7 @@ enum class Status : uint16_t {
   UriTooLong = 414,
   RangeNotSatisfiable = 416,
   InternalServerError = 500,
+  ServiceUnavailable = 503,
   VersionNotSupported = 505,
 };
 

@@ -99,6 +99,7 @@ Server::Server(const Options& options, UniqueFd listener)
       m_files(options.root),
       m_handler(m_files),
       m_log(!options.quiet),
+      m_budget(options.memory_budget ? options.memory_budget : default_memory_budget()),
       m_scratch(k_scratch_size) {}
 
 void Server::refresh_clock() {
@@ -142,10 +143,23 @@ void Server::accept_new(uint64_t now_us) {
     // Over the limit: accept and close at once, so clients fail fast instead of
     // waiting in the backlog.
     if (m_conns.size() >= m_options.max_conns || !set_nonblocking(fd)) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    m_conns.push_back(std::make_unique<Connection>(std::move(conn), peer_name(peer), now_us, m_options));
+    admit(std::move(conn), peer, now_us);
   }
+}
+
+// Within the memory budget a connection is served; beyond it, while a small
+// overdraft lasts, it is answered 503 and closed, and past that closed at once.
+void Server::admit(UniqueFd conn, const sockaddr_storage& peer, uint64_t now_us) {
+  auto admission = m_budget.admit(Connection::admission_bytes(m_limits));
+  if (admission == MemoryBudget::Admission::Drop) return;
+  int one = 1;
+  setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  auto c = std::make_unique<Connection>(std::move(conn), peer_name(peer), now_us, m_options, m_budget);
+  if (admission == MemoryBudget::Admission::Refuse) {
+    ConnContext ctx = context();
+    if (c->refuse(ctx) == Connection::Next::Close) return;
+  }
+  m_conns.push_back(std::move(c));
 }
 
 int Server::run() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "connection.h"
 #include "file_source.h"
 #include "handler.h"
+#include "memory_budget.h"
 #include "options.h"
 #include "unique_fd.h"
 
@@ -26,10 +28,13 @@ class Server {
   // Serves until poll() itself fails; returns the process exit status.
   int run();
 
+  uint64_t memory_budget() const { return m_budget.limit(); }
+
  private:
   explicit Server(const Options& options, UniqueFd listener);
 
   void accept_new(uint64_t now_us);
+  void admit(UniqueFd conn, const sockaddr_storage& peer, uint64_t now_us);
   int poll_timeout_ms(uint64_t now_us) const;
   void refresh_clock();
   ConnContext context();
@@ -40,6 +45,7 @@ class Server {
   Handler m_handler;
   AccessLog m_log;
   ParseLimits m_limits;
+  MemoryBudget m_budget;
   std::vector<char> m_scratch;
   std::vector<std::unique_ptr<Connection>> m_conns;
   std::vector<struct pollfd> m_pollfds;

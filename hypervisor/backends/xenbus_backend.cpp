@@ -1,16 +1,13 @@
 #include "xenbus_backend.h"
 
+#include "decimal.h"
+
 namespace atl::hv {
 
 std::optional<uint32_t> parse_u32(const std::string& text) {
-  if (text.empty() || text.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > UINT32_MAX) return std::nullopt;
-  return static_cast<uint32_t>(v);
+  auto v = parse_decimal(text, 0, UINT32_MAX);
+  if (!v) return std::nullopt;
+  return static_cast<uint32_t>(*v);
 }
 
 BackendReaction react_to_frontend(const std::optional<std::string>& frontend_state, XenbusState backend) {

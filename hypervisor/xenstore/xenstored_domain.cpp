@@ -5,7 +5,8 @@
 // arguments are checked for shape but not used.
 #include "xenstored_core.h"
 
-#include <charconv>
+#include "decimal.h"
+
 #include <xen/xen.h>
 
 namespace atl::hv::xs {
@@ -13,11 +14,9 @@ namespace atl::hv::xs {
 namespace {
 
 std::optional<uint32_t> parse_number(std::string_view text) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v > UINT32_MAX)
-    return std::nullopt;
-  return static_cast<uint32_t>(v);
+  auto v = parse_decimal(text, 0, UINT32_MAX);
+  if (!v) return std::nullopt;
+  return static_cast<uint32_t>(*v);
 }
 
 std::optional<DomId> parse_domid(std::string_view text) {

@@ -3,8 +3,7 @@
 // the Core operation. A malformed payload is EINVAL; the connection lives on.
 #include "xenstored_core.h"
 
-#include <charconv>
-
+#include "decimal.h"
 #include "node_ops.h"
 #include "node_view.h"
 
@@ -76,10 +75,9 @@ Result<std::string> Core::do_directory(Request& r) {
 Result<std::string> Core::do_directory_part(Request& r) {
   auto args = exact_strings(r.msg.payload, 2);
   if (!args) return Errno::kInval;
-  size_t offset = 0;
-  std::string_view off_text = (*args)[1];
-  auto [end, ec] = std::from_chars(off_text.data(), off_text.data() + off_text.size(), offset);
-  if (ec != std::errc() || end != off_text.data() + off_text.size()) return Errno::kInval;
+  auto parsed_offset = parse_decimal((*args)[1]);
+  if (!parsed_offset) return Errno::kInval;
+  size_t offset = *parsed_offset;
   auto path = resolve_node_path((*args)[0], r.conn.domid());
   if (!path) return Errno::kInval;
   NodeView view(m_store, r.tx);

@@ -138,6 +138,21 @@ TEST(ElfImage, SymbolizeInsideFunction) {
   EXPECT_EQ(image->symbolize(kLink + 0x17f), "helper+0x7f");
 }
 
+TEST(ElfImage, SymbolizeDemanglesCxxNames) {
+  ImageBuilder b = ImageBuilder::good();
+  b.symbols.push_back({"_ZN2kv8Keyspace3setERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE", kLink + 0x200, 0x40, STT_FUNC});
+  b.symbols.push_back({"_Znam", kLink + 0x240, 0x10, STT_FUNC});
+  b.symbols.push_back({"_Z_not_a_mangling", kLink + 0x250, 0x10, STT_FUNC});
+  std::string error;
+  auto bytes = b.build();
+  auto image = ElfImage::try_parse(bytes, error);
+  ASSERT_TRUE(image.has_value()) << error;
+  EXPECT_EQ(image->symbolize(kLink + 0x210), "kv::Keyspace::set(std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)+0x10");
+  EXPECT_EQ(image->symbolize(kLink + 0x240), "operator new[](unsigned long)+0x0");
+  EXPECT_EQ(image->symbolize(kLink + 0x251), "_Z_not_a_mangling+0x1") << "a name that does not demangle stays";
+  EXPECT_TRUE(image->defines("_Znam")) << "defines() still takes the raw name";
+}
+
 TEST(ElfImage, SymbolizeOutsideFunctions) {
   std::vector<uint8_t> bytes = ImageBuilder::good().build();
   std::string error;

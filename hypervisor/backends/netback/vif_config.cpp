@@ -1,12 +1,12 @@
 #include "vif_config.h"
 
 #include "atoll/mac_address.h"
+#include "decimal.h"
 
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 namespace atl::hv {
 namespace {
@@ -23,23 +23,13 @@ std::vector<std::string> split(const std::string& text, char sep) {
 }
 
 bool parse_port(const std::string& text, uint16_t& out) {
-  if (text.empty() || text.size() > 5) return false;
-  unsigned long v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<unsigned long>(c - '0');
-  }
-  if (v == 0 || v > 65535) return false;
-  out = static_cast<uint16_t>(v);
-  return true;
+  auto v = parse_decimal(text, 1, 65535);
+  if (v) out = static_cast<uint16_t>(*v);
+  return v.has_value();
 }
 
-// A prefix length 1-32, digits only.
-bool parse_prefix(const std::string& text) {
-  if (text.empty() || text.size() > 2 || text.find_first_not_of("0123456789") != std::string::npos) return false;
-  int n = std::stoi(text);
-  return n >= 1 && n <= 32;
-}
+// A prefix length 1-32, digits only, no leading zero.
+bool parse_prefix(const std::string& text) { return text.size() <= 2 && parse_decimal(text, 1, 32).has_value(); }
 
 bool parse_ipv4(const std::string& text, uint32_t& out) {
   if (text.empty()) {
@@ -59,10 +49,9 @@ bool parse_rate(const std::string& text, uint64_t& bytes_per_interval, uint64_t&
     rate = text.substr(0, at);
     interval = text.substr(at + 1);
   }
-  char* end = nullptr;
-  double amount = strtod(rate.c_str(), &end);
-  std::string unit = end;
-  if (!(amount > 0 && amount < 1e12)) return false;  // also refuses nan and inf
+  auto [number, unit] = split_unit(rate, true);
+  double amount = parse_decimal_fraction(number).value_or(0);
+  if (!(amount > 0 && amount < 1e12)) return false;
   double scale = 0;
   if (unit == "b/s") scale = 1.0 / 8;
   else if (unit == "B/s") scale = 1;
@@ -75,8 +64,8 @@ bool parse_rate(const std::string& text, uint64_t& bytes_per_interval, uint64_t&
   else return false;
   interval_ns = 50'000'000;
   if (!interval.empty()) {
-    double t = strtod(interval.c_str(), &end);
-    std::string u = end;
+    auto [t_number, u] = split_unit(interval, true);
+    double t = parse_decimal_fraction(t_number).value_or(0);
     if (!(t > 0 && t < 3600)) return false;
     if (u == "s") interval_ns = static_cast<uint64_t>(t * 1e9);
     else if (u == "ms") interval_ns = static_cast<uint64_t>(t * 1e6);
@@ -147,7 +136,7 @@ bool parse_vif_option(const std::string& text, VifConfig& out, std::string& erro
     else if (key == "hostfwd") {
       HostFwd fwd;
       if (out.mode != VifMode::kUser) return error = "hostfwd= needs user networking", false;
-      if (!parse_hostfwd(value, fwd)) return error = "cannot read hostfwd=" + value + " (try tcp:127.0.0.1:8080-:80)", false;
+      if (!parse_hostfwd(value, fwd)) return error = "cannot read hostfwd=" + value + " (try tcp:127.0.0.1:8080-:80; ports are 1 to 65535)", false;
       out.hostfwd.push_back(fwd);
     } else if (key == "backend") {
       if (out.mode != VifMode::kUser) return error = "backend= needs user networking", false;
@@ -169,7 +158,7 @@ bool parse_vif_option(const std::string& text, VifConfig& out, std::string& erro
       uint32_t a;
       if (slash == std::string::npos || !parse_ipv4(value.substr(0, slash), a) || a == 0 ||
           !parse_prefix(value.substr(slash + 1)))
-        return error = "cannot read ip=" + value + " (try 10.0.0.2/24)", false;
+        return error = "cannot read ip=" + value + " (try 10.0.0.2/24; the prefix is 1 to 32)", false;
       out.ip = value;
     } else if (key == "gw") {
       uint32_t a;

@@ -42,8 +42,14 @@ inline constexpr long kFaultReportSyscall = kHypercallSyscallBase + kHypercallCo
 inline constexpr int kUpcallSignal = 10;  // SIGUSR1
 
 // Atoll extension of SCHEDOP_shutdown: the third hypercall argument carries the exit
-// status for SHUTDOWN_poweroff and the frame pointer for SHUTDOWN_crash. Real Xen
-// ignores it.
+// status for SHUTDOWN_poweroff and the frame pointer for SHUTDOWN_crash, and for
+// SHUTDOWN_crash the fourth says why, when the guest knows. Real Xen ignores both.
+enum class CrashReason : uint64_t {
+  kUnknown = 0,
+  kPanic = 1,        // the kernel's panic(): its message is on the console
+  kAbort = 2,        // abort(), a failed assert(), std::terminate()
+  kOutOfMemory = 3,  // an allocation that must not fail found the heap full
+};
 
 // Segment protections the loader applies (W^X: never write and execute together).
 enum : uint32_t { kProtRead = 1, kProtWrite = 2, kProtExec = 4 };

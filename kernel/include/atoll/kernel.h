@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "atoll/hosted_abi.h"
+
 namespace atl::kernel {
 
 // Writes to the domain's console (the Xen console_io hypercall on this platform
@@ -18,7 +20,8 @@ void console_write_early(const char* text, size_t length);
 // Reports the message and shuts the domain down with SHUTDOWN_crash; the
 // hypervisor prints a backtrace.
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-[[noreturn]] void shutdown_crash();
+// `reason` travels to the hosted hypervisor, which prints it with the backtrace.
+[[noreturn]] void shutdown_crash(hosted::CrashReason reason = hosted::CrashReason::kUnknown);
 [[noreturn]] void shutdown_poweroff(int status);
 [[noreturn]] void shutdown_reboot();
 

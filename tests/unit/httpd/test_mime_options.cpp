@@ -50,12 +50,13 @@ TEST(Options, Defaults) {
   EXPECT_EQ(r.options.max_conns, 4096u);
   EXPECT_EQ(r.options.header_timeout_ms, 10'000u);
   EXPECT_EQ(r.options.idle_timeout_ms, 60'000u);
+  EXPECT_EQ(r.options.memory_budget, 0u);
   EXPECT_FALSE(r.options.quiet);
 }
 
 TEST(Options, ParsesEveryOption) {
   OptionsResult r = parse({"--port", "8080", "--addr=127.0.0.1", "--root", "/www/", "--quiet", "--max-conns", "10",
-                           "--header-timeout", "0.5", "--idle-timeout=2"});
+                           "--header-timeout", "0.5", "--idle-timeout=2", "--memory-budget", "3M"});
   ASSERT_EQ(r.kind, OptionsResult::Kind::Run) << r.error;
   EXPECT_EQ(r.options.port, 8080);
   EXPECT_EQ(r.options.addr, "127.0.0.1");
@@ -64,6 +65,9 @@ TEST(Options, ParsesEveryOption) {
   EXPECT_EQ(r.options.max_conns, 10u);
   EXPECT_EQ(r.options.header_timeout_ms, 500u);
   EXPECT_EQ(r.options.idle_timeout_ms, 2000u);
+  EXPECT_EQ(r.options.memory_budget, 3u << 20);
+  EXPECT_EQ(parse({"--memory-budget=640K"}).options.memory_budget, 640u << 10);
+  EXPECT_EQ(parse({"--memory-budget", "65536"}).options.memory_budget, 65536u);
   EXPECT_EQ(parse({"--root", "/"}).options.root, "/");
   EXPECT_EQ(listen_address(r.options), "127.0.0.1:8080");
   EXPECT_EQ(listen_address(parse({"--addr", "::1", "--port", "81"}).options), "[::1]:81");
@@ -72,7 +76,9 @@ TEST(Options, ParsesEveryOption) {
 TEST(Options, RejectsBadInput) {
   for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
            {"--port", "65536"}, {"--port", "-1"}, {"--port"}, {"--bogus"}, {"--max-conns", "0"},
-           {"--header-timeout", "0"}, {"--idle-timeout", "1.2345"}, {"--idle-timeout", "x"}, {"--root="}})
+           {"--header-timeout", "0"}, {"--idle-timeout", "1.2345"}, {"--idle-timeout", "x"}, {"--root="},
+           {"--memory-budget", "1K"}, {"--memory-budget", "M"}, {"--memory-budget", "-4M"}, {"--memory-budget", "4G"},
+           {"--memory-budget", "2000000M"}})
     EXPECT_EQ(parse(bad).kind, OptionsResult::Kind::Error) << bad[0];
   EXPECT_EQ(parse({"--help"}).kind, OptionsResult::Kind::Help);
 }
