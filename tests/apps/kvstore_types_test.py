@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 from appliance import Appliance, free_port
+from kvstore_appliance_test import cli
 
 WRITES = [
     ["RPUSH", "list", "a", "b", "c"], ["LPUSH", "list", "z"],
@@ -27,10 +28,6 @@ READS = [  # command, the reply redis-cli prints (sets and hashes sorted)
     (["SMEMBERS", "set"], "x\ny"), (["ZRANGE", "zset", "0", "-1", "WITHSCORES"], "b\n-2\na\n1.5"),
     (["GET", "str"], "hello"), (["TYPE", "zset"], "zset"),
 ]
-
-
-def cli(port, *args):
-    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, timeout=60).stdout
 
 
 def boot(atoll, image, disk, guest_args=()):

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatcher_fixture.h"
 #include "mem_log_device.h"
 #include "memory.h"
 
@@ -18,16 +19,11 @@ using test::MemLogDevice;
 using test::Node;
 using test::reboot;
 
-constexpr int64_t kNow = 1'700'000'000'000;  // ms
+using test::kNow;
 constexpr const char* kOom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
 
-class Eviction : public ::testing::Test {
+class Eviction : public test::DispatcherTest {
  protected:
-  std::string run(std::vector<std::string> argv) {
-    std::string out;
-    dispatcher.execute(client, argv, out, kNow);
-    return out;
-  }
   // A limit `room` bytes above what the process uses now.
   void limit(EvictionPolicy policy, uint64_t room) {
     MemoryLimit l;
@@ -36,12 +32,6 @@ class Eviction : public ::testing::Test {
     keys.set_limit(l);
   }
   bool has(int i) { return keys.find("key:" + std::to_string(i), kNow) != nullptr; }
-
-  Config config;
-  ServerStats stats;
-  Keyspace keys;
-  Dispatcher dispatcher{keys, config, stats};
-  ClientState client;
 };
 
 TEST(Memory, CountsAllocationsAndParsesUnits) {

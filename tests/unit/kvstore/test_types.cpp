@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatcher_fixture.h"
 #include "mem_log_device.h"
 
 namespace kv {
@@ -15,23 +16,10 @@ using test::MemLogDevice;
 using test::Node;
 using test::reboot;
 
-constexpr int64_t kNow = 1'700'000'000'000;  // ms
+using test::kNow;
 constexpr const char* kWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
-class Types : public ::testing::Test {
- protected:
-  std::string run(std::vector<std::string> argv) {
-    std::string out;
-    dispatcher.execute(client, argv, out, kNow);
-    return out;
-  }
-
-  Config config;
-  ServerStats stats;
-  Keyspace keys;
-  Dispatcher dispatcher{keys, config, stats};
-  ClientState client;
-};
+using Types = test::DispatcherTest;
 
 TEST_F(Types, Lists) {
   EXPECT_EQ(run({"RPUSH", "l", "a", "b", "c"}), ":3\r\n");
