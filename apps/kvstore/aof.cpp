@@ -14,9 +14,7 @@ using logfmt::kHeaderSize;
 
 namespace {
 
-constexpr size_t kChunk = 256 * 1024;     // snapshot bytes per device write
-constexpr size_t kBatchBytes = 64 * 1024;  // payload of one snapshot MSET record
-constexpr size_t kBatchKeys = 1024;
+constexpr size_t kChunk = 256 * 1024;  // a pending batch's buffer is kept up to this size
 
 uint64_t round_up(uint64_t v) { return (v + kBlock - 1) / kBlock * kBlock; }
 
@@ -78,7 +76,7 @@ bool Aof::reserve(size_t bytes, Room room, const Keyspace& keys, int64_t now_ms)
   return fits();
 }
 
-void Aof::append_expired(const std::string& key) {
+void Aof::append_expired(std::string_view key) {
   if (used() + key.size() + 64 > m_sb.region_size) return;
   append(std::initializer_list<std::string_view>{"DEL", key});
 }
@@ -150,81 +148,6 @@ Aof::Status Aof::compact(const Keyspace& keys, int64_t now_ms) {
   m_pending = std::move(tail);  // the pending batch is dropped: the snapshot holds its effects
   m_blocked_live = UINT64_MAX;
   ++m_compactions;
-  return Status::kOk;
-}
-
-namespace {
-
-// Streams snapshot records into a region in chunks of whole blocks.
-class SnapshotWriter {
- public:
-  SnapshotWriter(LogDevice& dev, uint64_t offset, uint64_t size, uint32_t generation, uint32_t epoch)
-      : m_dev(dev), m_offset(offset), m_size(size), m_generation(generation), m_epoch(epoch) {}
-
-  template <typename Range>
-  Aof::Status add(const Range& args) {
-    size_t start = logfmt::begin_record(m_buf);
-    append_command(m_buf, args);
-    logfmt::end_record(m_buf, start, m_generation, m_epoch);
-    if (m_written + m_buf.size() > m_size) return Aof::Status::kTooBig;
-    if (m_buf.size() < kChunk) return Aof::Status::kOk;
-    size_t n = m_buf.size() / kBlock * kBlock;
-    if (!m_dev.write(m_offset + m_written, m_buf.data(), n)) return Aof::Status::kIoError;
-    m_buf.erase(0, n);
-    m_written += n;
-    return Aof::Status::kOk;
-  }
-
-  uint64_t written() const { return m_written; }
-  std::string& rest() { return m_buf; }
-
- private:
-  LogDevice& m_dev;
-  uint64_t m_offset;
-  uint64_t m_size;
-  uint32_t m_generation;
-  uint32_t m_epoch;
-  uint64_t m_written = 0;  // region offset of m_buf[0]
-  std::string m_buf;
-};
-
-}  // namespace
-
-// Writes every live key into region next.active, in generation
-// next.generation, and flushes: keys without a time in MSET batches, the
-// others as SET key value PXAT ms. `end` is the new log's length and `tail`
-// its last partial block.
-Aof::Status Aof::write_snapshot(const Keyspace& keys, int64_t now_ms, const logfmt::Superblock& next, uint64_t& end,
-                                std::string& tail) {
-  SnapshotWriter out(m_dev, next.region_offset[next.active], next.region_size, next.generation, m_sb.epoch);
-  std::vector<std::string_view> batch{"MSET"};
-  size_t batch_bytes = 0;
-  auto add_batch = [&] {
-    Status s = batch.size() == 1 ? Status::kOk : out.add(batch);
-    batch.resize(1);
-    batch_bytes = 0;
-    return s;
-  };
-  for (const auto& [key, e] : keys.map()) {
-    if (Keyspace::expired(e, now_ms)) continue;
-    Status s = Status::kOk;
-    if (e.expire_at != kNoExpiry) {
-      std::string at = int_to_string(e.expire_at);
-      s = out.add(std::initializer_list<std::string_view>{"SET", key, e.value, "PXAT", at});
-    } else {
-      batch.push_back(key);
-      batch.push_back(e.value);
-      batch_bytes += key.size() + e.value.size();
-      if (batch_bytes >= kBatchBytes || batch.size() > 2 * kBatchKeys) s = add_batch();
-    }
-    if (s != Status::kOk) return s;
-  }
-  if (Status s = add_batch(); s != Status::kOk) return s;
-  std::string& rest = out.rest();
-  if (!write_padded(next.active, out.written(), rest) || !m_dev.flush_async()) return Status::kIoError;
-  end = out.written() + rest.size();
-  size_t keep = end % kBlock;
-  tail.assign(rest, rest.size() - keep, keep);
   return Status::kOk;
 }
 

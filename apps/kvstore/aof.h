@@ -77,7 +77,7 @@ class Aof {
   }
   // An expiry's DEL; skipped when the region has no room (replay expires the
   // key by its time anyway).
-  void append_expired(const std::string& key);
+  void append_expired(std::string_view key);
 
   // Writes the pending batch (compacting instead when it does not fit) and
   // flushes under appendfsync=always; under everysec and no the device may
@@ -100,6 +100,9 @@ class Aof {
   FsyncPolicy fsync() const { return m_settings.fsync; }
   bool failed() const { return m_failed; }
   LogDevice::IoStats io_stats() const { return m_dev.io_stats(); }
+  // Memory in the log's write buffers: maxmemory leaves it out (evicting
+  // keys to make room for their own DELs would feed on itself).
+  uint64_t buffer_bytes() const { return m_pending.capacity() + m_dev.buffered_bytes(); }
 
  private:
   class RegionReader;

@@ -4,10 +4,12 @@
 // LogDevice's block-aligned byte offsets are 512-byte sectors.
 #include <stdint.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "blkfront.h"
 #include "log_device.h"
+#include "memory.h"
 #include "write_behind.h"
 
 namespace kv {
@@ -75,7 +77,12 @@ std::unique_ptr<LogDevice> try_open_block_log_device(std::string& error) {
     error = "the disk cannot flush (no feature-flush-cache); the append-only log needs it";
     return nullptr;
   }
-  return std::make_unique<WriteBehindDevice>(std::make_unique<BlkAsyncDisk>(*disk));
+  // The queued extent is one buffer that grows by doubling: in a small
+  // guest it is bounded to 1/32 of the heap, so it cannot take the
+  // room maxmemory leaves for the allocator (16 MiB of memory: about 440 KiB).
+  uint64_t heap = mem::heap_figures().limit;
+  size_t bound = static_cast<size_t>(std::clamp<uint64_t>(heap / 32, 256 * 1024, WriteBehindDevice::kDefaultBound));
+  return std::make_unique<WriteBehindDevice>(std::make_unique<BlkAsyncDisk>(*disk), bound);
 }
 
 }  // namespace kv

@@ -60,23 +60,23 @@ void expire_generic(CommandContext& c, bool seconds, bool relative, std::string_
   }
   when = (seconds ? when * 1000 : when) + base;
   const std::string& key = c.argv[1];
-  Keyspace::Entry* e = c.keys.find(key, c.now_ms);
-  if (!e || !expire_allowed(flags, e->expire_at, when)) return reply::integer(c.out, 0);
+  Entry* e = c.keys.find(key, c.now_ms);
+  if (!e || !expire_allowed(flags, e->expire_at(), when)) return reply::integer(c.out, 0);
   if (when <= c.now_ms) {  // a time already past deletes the key, as in Redis
     c.propagate(Args{"DEL", key});
-    c.keys.erase(key);
+    c.keys.erase(e);
   } else {
     c.propagate(Args{"PEXPIREAT", key, int_to_string(when)});
-    c.keys.set_expire(key, when);
+    c.keys.set_expire(e, when);
   }
   reply::integer(c.out, 1);
 }
 
 void ttl_generic(CommandContext& c, bool ms) {
-  Keyspace::Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
+  Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
   if (!e) return reply::integer(c.out, -2);
-  if (e->expire_at == kNoExpiry) return reply::integer(c.out, -1);
-  int64_t ttl = e->expire_at - c.now_ms;
+  if (!e->has_expiry()) return reply::integer(c.out, -1);
+  int64_t ttl = e->expire_at() - c.now_ms;
   if (ttl < 0) ttl = 0;
   reply::integer(c.out, ms ? ttl : (ttl + 500) / 1000);
 }
@@ -86,7 +86,10 @@ void ttl_generic(CommandContext& c, bool ms) {
 void cmd_del(CommandContext& c) {
   int64_t n = 0;
   for (size_t i = 1; i < c.argc(); ++i) {
-    if (c.keys.find(c.argv[i], c.now_ms) && c.keys.erase(c.argv[i])) ++n;
+    if (Entry* e = c.keys.find(c.argv[i], c.now_ms)) {
+      c.keys.erase(e);
+      ++n;
+    }
   }
   if (n > 0) c.propagate_argv();
   reply::integer(c.out, n);
@@ -99,7 +102,8 @@ void cmd_exists(CommandContext& c) {
 }
 
 void cmd_type(CommandContext& c) {
-  reply::simple(c.out, c.keys.find_read(c.argv[1], c.now_ms) ? "string" : "none");
+  Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
+  reply::simple(c.out, e ? type_name(e->type()) : "none");
 }
 
 void cmd_expire(CommandContext& c) { expire_generic(c, true, true, "expire"); }
@@ -110,21 +114,31 @@ void cmd_ttl(CommandContext& c) { ttl_generic(c, false); }
 void cmd_pttl(CommandContext& c) { ttl_generic(c, true); }
 
 void cmd_persist(CommandContext& c) {
-  bool removed = c.keys.find(c.argv[1], c.now_ms) && c.keys.persist(c.argv[1]);
-  if (removed) c.propagate_argv();
+  Entry* e = c.keys.find(c.argv[1], c.now_ms);
+  bool removed = e && e->has_expiry();
+  if (removed) {
+    c.propagate_argv();
+    c.keys.set_expire(e, kNoExpiry);
+  }
   reply::integer(c.out, removed ? 1 : 0);
 }
 
 void cmd_keys(CommandContext& c) {
   const std::string& pattern = c.argv[1];
   bool all = pattern == "*";
-  std::vector<const std::string*> found;
-  for (const auto& [key, e] : c.keys.map()) {
-    if (Keyspace::expired(e, c.now_ms)) continue;  // skipped, not removed: KEYS is read-only
-    if (all || glob_match(pattern, key)) found.push_back(&key);
+  std::vector<const Entry*> found;
+  bool full = false;
+  c.keys.for_each([&](const Entry& e) {
+    if (full || Keyspace::expired(e, c.now_ms)) return;  // skipped, not removed: KEYS is read-only
+    if (all || glob_match(pattern, e.key())) found.push_back(&e);
+    full = found.size() * sizeof(void*) > c.out_limit;
+  });
+  if (full) {
+    c.client.output_overflow = true;
+    return;
   }
   reply::array(c.out, found.size());
-  for (const std::string* key : found) reply::bulk(c.out, *key);
+  for (size_t i = 0; i < found.size() && !c.out_full(); ++i) reply::bulk(c.out, found[i]->key());
 }
 
 void cmd_dbsize(CommandContext& c) { reply::integer(c.out, static_cast<int64_t>(c.keys.size())); }

@@ -7,6 +7,7 @@
 
 #include "command_handlers.h"
 #include "glob.h"
+#include "memory.h"
 #include "numbers.h"
 #include "resp.h"
 
@@ -38,19 +39,21 @@ void reply_help(CommandContext& c, std::initializer_list<std::string_view> lines
 
 struct ConfigParam {
   std::string_view name;
-  std::string (*value)(const Config&);
+  std::string (*value)(const CommandContext&);
 };
 
 constexpr ConfigParam kConfigParams[] = {
-    {"appendonly", [](const Config& c) { return std::string(c.aof ? "yes" : "no"); }},
-    {"appendfsync", [](const Config& c) { return std::string(fsync_policy_name(c.fsync)); }},
-    {"save", [](const Config&) { return std::string(); }},
-    {"port", [](const Config& c) { return int_to_string(c.port); }},
-    {"bind", [](const Config& c) { return c.addr; }},
-    {"databases", [](const Config&) { return std::string("1"); }},
-    {"maxclients", [](const Config& c) { return int_to_string(static_cast<int64_t>(c.max_clients)); }},
-    {"proto-max-bulk-len", [](const Config& c) { return int_to_string(static_cast<int64_t>(c.max_bulk)); }},
-    {"maxmemory", [](const Config&) { return std::string("0"); }},
+    {"appendonly", [](const CommandContext& c) { return std::string(c.config.aof ? "yes" : "no"); }},
+    {"appendfsync", [](const CommandContext& c) { return std::string(fsync_policy_name(c.config.fsync)); }},
+    {"save", [](const CommandContext&) { return std::string(); }},
+    {"port", [](const CommandContext& c) { return int_to_string(c.config.port); }},
+    {"bind", [](const CommandContext& c) { return c.config.addr; }},
+    {"databases", [](const CommandContext&) { return std::string("1"); }},
+    {"maxclients", [](const CommandContext& c) { return int_to_string(static_cast<int64_t>(c.config.max_clients)); }},
+    {"proto-max-bulk-len", [](const CommandContext& c) { return int_to_string(static_cast<int64_t>(c.config.max_bulk)); }},
+    {"maxmemory", [](const CommandContext& c) { return int_to_string(static_cast<int64_t>(c.keys.limit().maxmemory)); }},
+    {"maxmemory-policy", [](const CommandContext& c) { return std::string(eviction_policy_name(c.keys.limit().policy)); }},
+    {"maxmemory-samples", [](const CommandContext& c) { return int_to_string(c.keys.limit().samples); }},
 };
 
 void config_get(CommandContext& c) {
@@ -68,8 +71,39 @@ void config_get(CommandContext& c) {
   for (size_t p = 0; p < std::size(kConfigParams); ++p) {
     if (!matched[p]) continue;
     reply::bulk(c.out, kConfigParams[p].name);
-    reply::bulk(c.out, kConfigParams[p].value(c.config));
+    reply::bulk(c.out, kConfigParams[p].value(c));
   }
+}
+
+// CONFIG SET name value [name value ...]: the maxmemory settings, all or
+// none applied, with Redis's error texts.
+void config_set(CommandContext& c) {
+  if (c.argc() % 2 != 0) return reply_arity_error(c.out, "config|set");
+  MemoryLimit limit = c.keys.limit();
+  for (size_t i = 2; i < c.argc(); i += 2) {
+    const std::string& name = c.argv[i];
+    const std::string& value = c.argv[i + 1];
+    auto fail = [&](std::string_view why) {
+      reply::error(c.out, "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + std::string(why));
+    };
+    if (equals_lower(name, "maxmemory")) {
+      auto v = mem::parse_memory(value);
+      if (!v) return fail("argument must be a memory value");
+      limit.maxmemory = *v;
+    } else if (equals_lower(name, "maxmemory-policy")) {
+      if (!parse_eviction_policy(value, limit.policy)) return fail("argument(s) must be one of the following: "
+          "noeviction, allkeys-lru, volatile-lru, allkeys-random, volatile-random, volatile-ttl");
+    } else if (equals_lower(name, "maxmemory-samples")) {
+      auto v = parse_int(value);
+      if (!v || *v < 1 || *v > 64) return fail("argument must be between 1 and 64 inclusive");
+      limit.samples = static_cast<unsigned>(*v);
+    } else {
+      return reply::error(c.out, "ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'");
+    }
+  }
+  c.keys.set_limit(limit);
+  c.keys.make_room();  // as Redis: a lower limit evicts at once
+  reply::ok(c.out);
 }
 
 bool valid_client_name(std::string_view name) {
@@ -119,8 +153,7 @@ void cmd_config(CommandContext& c) {
   if (equals_lower(sub, "get")) {
     if (sub_arity(c, "config|get", -3)) config_get(c);
   } else if (equals_lower(sub, "set")) {
-    if (sub_arity(c, "config|set", -4))
-      reply::error(c.out, "ERR Unknown option or number of arguments for CONFIG SET - '" + c.argv[2] + "'");
+    if (sub_arity(c, "config|set", -4)) config_set(c);
   } else if (equals_lower(sub, "resetstat")) {
     if (sub_arity(c, "config|resetstat", 2)) reply::ok(c.out);
   } else if (equals_lower(sub, "rewrite")) {

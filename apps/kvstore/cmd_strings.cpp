@@ -73,10 +73,12 @@ bool parse_set_options(CommandContext& c, unsigned& flags, int64_t& expire_at) {
   return at.has_value();
 }
 
-void set_generic(CommandContext& c, unsigned flags, const std::string& key, std::string& value, int64_t expire_at) {
-  Keyspace::Entry* old = (flags & kGet) ? c.keys.find_read(key, c.now_ms) : c.keys.find(key, c.now_ms);
+void set_generic(CommandContext& c, unsigned flags, const std::string& key, std::string_view value, int64_t expire_at) {
+  // SET replaces a value of any type; only its GET option reads the old one.
+  Entry* old = (flags & kGet) ? c.keys.find_read(key, c.now_ms) : c.keys.find(key, c.now_ms);
   if (flags & kGet) {
-    if (old) reply::bulk(c.out, old->value);
+    if (old && old->type() != ValueType::kString) return reply_wrong_type(c.out);
+    if (old) reply::bulk(c.out, old->str());
     else reply::null(c.out);
   }
   if (((flags & kNx) && old) || ((flags & kXx) && !old)) {
@@ -87,23 +89,24 @@ void set_generic(CommandContext& c, unsigned flags, const std::string& key, std:
   else if (flags & kKeepTtl) c.propagate(Args{"SET", key, value, "KEEPTTL"});
   else c.propagate(Args{"SET", key, value});
   auto ttl = (flags & kKeepTtl) ? Keyspace::Ttl::kKeep : Keyspace::Ttl::kReplace;
-  c.keys.set(key, std::move(value), expire_at, c.now_ms, ttl);
+  c.keys.set(key, value, expire_at, c.now_ms, ttl);
   if (!(flags & kGet)) reply::ok(c.out);
 }
 
 void incr_by(CommandContext& c, int64_t by) {
   const std::string& key = c.argv[1];
-  Keyspace::Entry* e = c.keys.find(key, c.now_ms);
+  auto e = find_typed(c, key, ValueType::kString, Access::kWrite);
+  if (!e) return;
   int64_t v = 0;
-  if (e) {
-    auto parsed = parse_int(e->value);
+  if (*e) {
+    auto parsed = parse_int((*e)->str());
     if (!parsed) return reply_not_integer(c.out);
     v = *parsed;
   }
   if ((by < 0 && v < 0 && by < INT64_MIN - v) || (by > 0 && v > 0 && by > INT64_MAX - v))
     return reply::error(c.out, "ERR increment or decrement would overflow");
   v += by;
-  if (e) c.keys.replace_value(*e, int_to_string(v));  // keeps the key's TTL, as Redis does
+  if (*e) c.keys.replace_value(*e, int_to_string(v));  // keeps the key's TTL, as Redis does
   else c.keys.set(key, int_to_string(v), kNoExpiry, c.now_ms);
   c.propagate_argv();
   reply::integer(c.out, v);
@@ -112,8 +115,9 @@ void incr_by(CommandContext& c, int64_t by) {
 }  // namespace
 
 void cmd_get(CommandContext& c) {
-  Keyspace::Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
-  if (e) reply::bulk(c.out, e->value);
+  auto e = find_typed(c, c.argv[1], ValueType::kString, Access::kRead);
+  if (!e) return;
+  if (*e) reply::bulk(c.out, (*e)->str());
   else reply::null(c.out);
 }
 
@@ -126,7 +130,7 @@ void cmd_set(CommandContext& c) {
 void cmd_setnx(CommandContext& c) {
   if (c.keys.find(c.argv[1], c.now_ms)) return reply::integer(c.out, 0);
   c.propagate(Args{"SET", c.argv[1], c.argv[2]});
-  c.keys.set(c.argv[1], std::move(c.argv[2]), kNoExpiry, c.now_ms);
+  c.keys.set(c.argv[1], c.argv[2], kNoExpiry, c.now_ms);
   reply::integer(c.out, 1);
 }
 
@@ -143,27 +147,29 @@ void cmd_psetex(CommandContext& c) {
 void cmd_getset(CommandContext& c) { set_generic(c, kGet, c.argv[1], c.argv[2], kNoExpiry); }
 
 void cmd_getdel(CommandContext& c) {
-  Keyspace::Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
-  if (!e) return reply::null(c.out);
-  reply::bulk(c.out, e->value);
+  auto e = find_typed(c, c.argv[1], ValueType::kString, Access::kRead);
+  if (!e) return;
+  if (!*e) return reply::null(c.out);
+  reply::bulk(c.out, (*e)->str());
   c.propagate(Args{"DEL", c.argv[1]});
-  c.keys.erase(c.argv[1]);
+  c.keys.erase(*e);
 }
 
 void cmd_append(CommandContext& c) {
-  Keyspace::Entry* e = c.keys.find(c.argv[1], c.now_ms);
+  auto e = find_typed(c, c.argv[1], ValueType::kString, Access::kWrite);
+  if (!e) return;
   c.propagate_argv();
-  if (e) {
-    c.keys.append_value(*e, c.argv[2]);
-    return reply::integer(c.out, static_cast<int64_t>(e->value.size()));
+  if (*e) {
+    Entry* grown = c.keys.append_value(*e, c.argv[2]);
+    return reply::integer(c.out, static_cast<int64_t>(grown->str().size()));
   }
   reply::integer(c.out, static_cast<int64_t>(c.argv[2].size()));
-  c.keys.set(c.argv[1], std::move(c.argv[2]), kNoExpiry, c.now_ms);
+  c.keys.set(c.argv[1], c.argv[2], kNoExpiry, c.now_ms);
 }
 
 void cmd_strlen(CommandContext& c) {
-  Keyspace::Entry* e = c.keys.find_read(c.argv[1], c.now_ms);
-  reply::integer(c.out, e ? static_cast<int64_t>(e->value.size()) : 0);
+  auto e = find_typed(c, c.argv[1], ValueType::kString, Access::kRead);
+  if (e) reply::integer(c.out, *e ? static_cast<int64_t>((*e)->str().size()) : 0);
 }
 
 void cmd_incr(CommandContext& c) { incr_by(c, 1); }
@@ -184,17 +190,17 @@ void cmd_decrby(CommandContext& c) {
 
 void cmd_mget(CommandContext& c) {
   reply::array(c.out, c.argc() - 1);
-  for (size_t i = 1; i < c.argc(); ++i) {
-    Keyspace::Entry* e = c.keys.find_read(c.argv[i], c.now_ms);
-    if (e) reply::bulk(c.out, e->value);
-    else reply::null(c.out);
+  for (size_t i = 1; i < c.argc() && !c.out_full(); ++i) {
+    Entry* e = c.keys.find_read(c.argv[i], c.now_ms);
+    if (e && e->type() == ValueType::kString) reply::bulk(c.out, e->str());
+    else reply::null(c.out);  // MGET answers nil for a key of another type
   }
 }
 
 void cmd_mset(CommandContext& c) {
   if (c.argc() % 2 == 0) return reply_arity_error(c.out, "mset");
   c.propagate_argv();
-  for (size_t i = 1; i < c.argc(); i += 2) c.keys.set(c.argv[i], std::move(c.argv[i + 1]), kNoExpiry, c.now_ms);
+  for (size_t i = 1; i < c.argc(); i += 2) c.keys.set(c.argv[i], c.argv[i + 1], kNoExpiry, c.now_ms);
   reply::ok(c.out);
 }
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <optional>
 #include <string>
 
 #include "aof.h"
@@ -22,6 +23,8 @@ struct Config {
   uint64_t compact_min = 1u << 20;
   uint64_t max_bulk = 64u << 20;
   size_t max_clients = 1000;
+  std::optional<uint64_t> maxmemory;  // unset: mem::default_maxmemory()
+  EvictionPolicy maxmemory_policy = EvictionPolicy::kNoEviction;
   bool quiet = false;
 };
 

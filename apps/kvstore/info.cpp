@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "command_handlers.h"
+#include "memory.h"
 #include "numbers.h"
 #include "resp.h"
 #include "timeutil.h"
@@ -32,9 +33,24 @@ class InfoText {
   std::string m_text;
 };
 
-uint64_t used_memory(const CommandContext& c) {
-  // Keys and values, plus a map node and an Entry per key, plus connection buffers.
-  return c.keys.live_bytes() + 96 * c.keys.size() + c.stats.client_buffer_bytes;
+void memory_section(const CommandContext& c, InfoText& info) {
+  uint64_t used = mem::used(), peak = mem::peak(), max = c.keys.limit().maxmemory;
+  mem::HeapFigures heap = mem::heap_figures();
+  info.section("Memory");
+  info.field("used_memory", used);
+  info.field("used_memory_human", human_size(used));
+  info.field("used_memory_peak", peak);
+  info.field("used_memory_peak_human", human_size(peak));
+  info.field("used_memory_dataset", c.keys.live_bytes());
+  info.field("maxmemory", max);
+  info.field("maxmemory_human", human_size(max));
+  info.field("maxmemory_policy", eviction_policy_name(c.keys.limit().policy));
+  info.field("mem_not_counted_for_evict", c.aof ? c.aof->buffer_bytes() : 0);
+  info.field("client_buffers", c.stats.client_buffer_bytes);
+  info.field("heap_limit", heap.limit);  // 0: unknown (the native build)
+  info.field("heap_mapped", heap.mapped);
+  info.field("heap_in_use", heap.in_use);
+  info.field("heap_free", heap.free);
 }
 
 void server_section(const CommandContext& c, InfoText& info) {
@@ -83,6 +99,7 @@ void stats_section(const CommandContext& c, InfoText& info) {
   info.field("total_commands_processed", c.stats.total_commands);
   info.field("rejected_connections", c.stats.rejected_connections);
   info.field("expired_keys", c.keys.expired_keys());
+  info.field("evicted_keys", c.keys.evicted_keys());
   info.field("keyspace_hits", c.keys.hits());
   info.field("keyspace_misses", c.keys.misses());
 }
@@ -115,12 +132,7 @@ void cmd_info(CommandContext& c) {
     info.field("connected_clients", c.stats.connected_clients);
     info.field("maxclients", c.config.max_clients);
   }
-  if (want("memory")) {
-    info.section("Memory");
-    info.field("used_memory", used_memory(c));
-    info.field("used_memory_human", human_size(used_memory(c)));
-    info.field("used_memory_dataset", c.keys.live_bytes());
-  }
+  if (want("memory")) memory_section(c, info);
   if (want("persistence")) persistence_section(c, info);
   if (want("stats")) stats_section(c, info);
   if (want("keyspace")) keyspace_section(c, info);

@@ -1,81 +1,101 @@
 #include "keyspace.h"
 
 #include "timeutil.h"
+#include "values.h"
 
 namespace kv {
 
 Keyspace::Keyspace() : m_rng(static_cast<uint64_t>(monotonic_ms()) * 0x9E3779B97F4A7C15ULL | 1) {}
 
-Keyspace::Entry* Keyspace::find(const std::string& key, int64_t now_ms) {
-  auto it = m_map.find(key);
-  if (it == m_map.end()) return nullptr;
-  if (expired(it->second, now_ms)) {
-    expire_now(it);
+Keyspace::~Keyspace() { clear(); }
+
+Entry* Keyspace::find(std::string_view key, int64_t now_ms) {
+  Entry* e = m_table.find(key);
+  if (!e) return nullptr;
+  if (expired(*e, now_ms)) {
+    remove_now(e, m_expired_keys);
     return nullptr;
   }
-  return &it->second;
+  return touch(e);
 }
 
-Keyspace::Entry* Keyspace::find_read(const std::string& key, int64_t now_ms) {
+Entry* Keyspace::find_read(std::string_view key, int64_t now_ms) {
   Entry* e = find(key, now_ms);
   ++(e ? m_hits : m_misses);
   return e;
 }
 
-void Keyspace::set(const std::string& key, std::string value, int64_t expire_at, int64_t now_ms, Ttl ttl) {
-  auto [it, inserted] = m_map.try_emplace(key);
-  Entry& e = it->second;
-  if (inserted) {
-    m_live_bytes += key.size();
-  } else {
-    m_live_bytes -= e.value.size();
-    if (ttl == Ttl::kKeep && expired(e, now_ms)) ttl = Ttl::kReplace;  // an expired key has no TTL to keep
-  }
-  m_live_bytes += value.size();
-  e.value = std::move(value);
-  if (ttl == Ttl::kKeep) return;
+Entry* Keyspace::set(std::string_view key, std::string_view value, int64_t expire_at, int64_t now_ms, Ttl ttl) {
+  Entry* old = m_table.find(key);
+  if (old && ttl == Ttl::kKeep && !expired(*old, now_ms)) expire_at = old->expire_at();
   if (expire_at != kNoExpiry && now_ms > expire_at) {
-    erase_it(it);
-    return;
+    if (old) erase(old);
+    return nullptr;
   }
-  if (e.expire_at != kNoExpiry) untrack_expiry(e);
-  if (expire_at != kNoExpiry) track_expiry(*it, expire_at);
+  Entry* e = Entry::make_string(key, value, expire_at);
+  if (old) {
+    substitute(old, e);
+    Entry::destroy(old);
+  } else {
+    m_table.insert(e);
+    m_live_bytes += entry_bytes(*e);
+    if (e->has_expiry()) track_expiry(e);
+  }
+  return touch(e);
 }
 
-void Keyspace::replace_value(Entry& entry, std::string value) {
-  m_live_bytes = m_live_bytes - entry.value.size() + value.size();
-  entry.value = std::move(value);
+Entry* Keyspace::add(std::string_view key, ValueType type) {
+  Entry* e = Entry::make_object(key, type, make_value(type, m_live_bytes), kNoExpiry);
+  m_table.insert(e);
+  m_live_bytes += entry_bytes(*e);
+  return touch(e);
 }
 
-void Keyspace::append_value(Entry& entry, std::string_view more) {
-  m_live_bytes += more.size();
-  entry.value += more;
+Entry* Keyspace::replace_value(Entry* entry, std::string_view value) {
+  Entry* e = Entry::make_string(entry->key(), value, entry->expire_at());
+  e->set_lru(entry->lru());
+  substitute(entry, e);
+  Entry::destroy(entry);
+  return e;
 }
 
-bool Keyspace::erase(const std::string& key) {
-  auto it = m_map.find(key);
-  if (it == m_map.end()) return false;
-  erase_it(it);
-  return true;
+Entry* Keyspace::append_value(Entry* entry, std::string_view more) {
+  std::string value;
+  value.reserve(entry->str().size() + more.size());
+  value.append(entry->str());
+  value.append(more);
+  return replace_value(entry, value);
 }
 
-void Keyspace::set_expire(const std::string& key, int64_t expire_at) {
-  auto it = m_map.find(key);
-  if (it == m_map.end()) return;
-  if (it->second.expire_at != kNoExpiry) untrack_expiry(it->second);
-  track_expiry(*it, expire_at);
+bool Keyspace::erase(std::string_view key) {
+  Entry* e = m_table.find(key);
+  if (e) erase(e);
+  return e != nullptr;
 }
 
-bool Keyspace::persist(const std::string& key) {
-  auto it = m_map.find(key);
-  if (it == m_map.end() || it->second.expire_at == kNoExpiry) return false;
-  untrack_expiry(it->second);
-  return true;
+void Keyspace::erase(Entry* e) {
+  if (e->has_expiry()) untrack_expiry(e);
+  m_live_bytes -= entry_bytes(*e);
+  m_table.remove(e->key());
+  Entry::destroy(e);
+}
+
+Entry* Keyspace::set_expire(Entry* entry, int64_t expire_at) {
+  if (entry->has_expiry() && expire_at != kNoExpiry) {  // same shape: no new entry
+    entry->set_expire_at(expire_at);
+    return entry;
+  }
+  if (!entry->has_expiry() && expire_at == kNoExpiry) return entry;
+  Entry* e = Entry::copy_with_expiry(entry, expire_at);
+  substitute(entry, e);
+  Entry::free_shell(entry);
+  return e;
 }
 
 void Keyspace::clear() {
-  m_map.clear();
+  m_table.clear();
   m_expiring.clear();
+  m_expiring.shrink_to_fit();
   m_live_bytes = 0;
 }
 
@@ -86,9 +106,9 @@ size_t Keyspace::active_expire_cycle(int64_t now_ms, unsigned max_rounds) {
     unsigned found = 0;
     unsigned n = m_expiring.size() < kSample ? static_cast<unsigned>(m_expiring.size()) : kSample;
     for (unsigned i = 0; i < n && !m_expiring.empty(); ++i) {
-      Map::value_type* node = m_expiring[random() % m_expiring.size()];
-      if (!expired(node->second, now_ms)) continue;
-      expire_now(m_map.find(node->first));
+      Entry* e = m_expiring[random() % m_expiring.size()];
+      if (!expired(*e, now_ms)) continue;
+      remove_now(e, m_expired_keys);
       ++found;
     }
     removed += found;
@@ -97,31 +117,34 @@ size_t Keyspace::active_expire_cycle(int64_t now_ms, unsigned max_rounds) {
   return removed;
 }
 
-void Keyspace::expire_now(Map::iterator it) {
-  ++m_expired_keys;
-  if (m_listener) m_listener->on_expired(it->first);
-  erase_it(it);
+void Keyspace::remove_now(Entry* e, uint64_t& counter) {
+  ++counter;
+  if (m_listener) m_listener->on_removed(e->key());
+  erase(e);
 }
 
-void Keyspace::erase_it(Map::iterator it) {
-  if (it->second.expire_at != kNoExpiry) untrack_expiry(it->second);
-  m_live_bytes -= it->first.size() + it->second.value.size();
-  m_map.erase(it);
+void Keyspace::substitute(Entry* before, Entry* now) {
+  m_table.replace(before, now);
+  if (before->has_expiry()) untrack_expiry(before);
+  if (now->has_expiry()) track_expiry(now);
+  m_live_bytes = m_live_bytes - entry_bytes(*before) + entry_bytes(*now);
 }
 
-void Keyspace::track_expiry(Map::value_type& node, int64_t expire_at) {
-  node.second.expire_at = expire_at;
-  node.second.expire_slot = m_expiring.size();
-  m_expiring.push_back(&node);
+void Keyspace::track_expiry(Entry* e) {
+  e->set_expire_slot(static_cast<uint32_t>(m_expiring.size()));
+  m_expiring.push_back(e);
 }
 
-void Keyspace::untrack_expiry(Entry& e) {
-  size_t slot = e.expire_slot;
-  Map::value_type* last = m_expiring.back();
+void Keyspace::untrack_expiry(Entry* e) {
+  uint32_t slot = e->expire_slot();
+  Entry* last = m_expiring.back();
   m_expiring[slot] = last;
-  last->second.expire_slot = slot;
+  last->set_expire_slot(slot);
   m_expiring.pop_back();
-  e.expire_at = kNoExpiry;
+}
+
+uint64_t Keyspace::entry_bytes(const Entry& e) const {
+  return e.key().size() + (e.type() == ValueType::kString ? e.str().size() : 0);
 }
 
 uint64_t Keyspace::random() {  // xorshift64: sampling needs spread, not secrecy

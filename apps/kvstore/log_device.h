@@ -44,6 +44,9 @@ class LogDevice {
     uint64_t waits = 0;
   };
   virtual IoStats io_stats() const { return {}; }
+  // Bytes of memory holding writes not yet on the disk (maxmemory does not
+  // count them, as Redis does not count its AOF buffers).
+  virtual size_t buffered_bytes() const { return 0; }
 };
 
 inline bool block_aligned(uint64_t offset, size_t len) {

@@ -12,6 +12,8 @@
 #include "config.h"
 #include "keyspace.h"
 #include "log_device.h"
+#include "memory.h"
+#include "numbers.h"
 #include "server.h"
 #include "timeutil.h"
 
@@ -34,6 +36,12 @@ void report_recovery(const RecoveryReport& r) {
          static_cast<unsigned long long>(r.dropped_bytes), static_cast<unsigned long long>(r.dropped_at));
 }
 
+void report_memory(const MemoryLimit& limit, const mem::HeapFigures& heap, bool set) {
+  std::string max = limit.maxmemory ? human_size(limit.maxmemory) : "0 (no limit)";
+  std::string from = set ? "" : heap.limit ? " (40% of the heap left of " + human_size(heap.limit) + ")" : "";
+  printf("kvstore: maxmemory %s%s, policy %s\n", max.c_str(), from.c_str(), eviction_policy_name(limit.policy));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +58,11 @@ int main(int argc, char** argv) {
   }
 
   Keyspace keys;
+  MemoryLimit limit;
+  mem::HeapFigures heap = mem::heap_figures();
+  limit.maxmemory = config.maxmemory ? *config.maxmemory : mem::default_maxmemory(heap);
+  limit.policy = config.maxmemory_policy;
+  keys.set_limit(limit);
   ServerStats stats;
   stats.start_mono_ms = monotonic_ms();
   Dispatcher dispatcher(keys, config, stats);
@@ -77,6 +90,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!config.quiet) {
+    report_memory(keys.limit(), heap, config.maxmemory.has_value());
     printf("kvstore: listening on %s:%u, aof=%s, appendfsync=%s\n", config.addr.c_str(), config.port,
            config.aof ? "on" : "off", fsync_policy_name(config.fsync));
   }

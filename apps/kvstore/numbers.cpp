@@ -1,8 +1,11 @@
 #include "numbers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <charconv>
+#include <cmath>
 
 namespace kv {
 
@@ -54,6 +57,27 @@ std::optional<uint64_t> parse_size(std::string_view s) {
   else return std::nullopt;
   if (v > (UINT64_MAX >> shift)) return std::nullopt;
   return v << shift;
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s[0] == ' ' || s[0] == '\t') return std::nullopt;
+  char buf[130];
+  memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  char* end = nullptr;
+  double v = strtod(buf, &end);
+  if (end != buf + s.size() || std::isnan(v)) return std::nullopt;
+  return v;
+}
+
+std::string double_to_string(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  for (int digits : {15, 16, 17}) {
+    snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 std::string human_size(uint64_t bytes) {

@@ -16,6 +16,11 @@ std::optional<int64_t> parse_int(std::string_view s);
 void append_int(std::string& out, int64_t v);
 std::string int_to_string(int64_t v);
 
+// A score as Redis takes it (strtod, with inf, +inf and -inf; no NaN, no
+// spaces), and the shortest text that reads back as the same double.
+std::optional<double> parse_double(std::string_view s);
+std::string double_to_string(double v);
+
 // "4096", "64K", "64M", "1G" (also "64kb", "64mb"; binary multiples).
 std::optional<uint64_t> parse_size(std::string_view s);
 // "1.50M" style, as INFO's used_memory_human.

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "config.h"
+#include "memory.h"
 #include "numbers.h"
 
 namespace kv {
@@ -10,7 +11,7 @@ namespace kv {
 const char* usage() {
   return "usage: kvstore [--port N] [--addr A] [--aof on|off] [--appendfsync always|everysec|no]\n"
          "               [--aof-file PATH] [--aof-size SIZE] [--compact-min SIZE] [--max-bulk SIZE]\n"
-         "               [--max-clients N] [--quiet]\n"
+         "               [--max-clients N] [--maxmemory SIZE] [--maxmemory-policy P] [--quiet]\n"
          "  --port N              TCP port (default 6379)\n"
          "  --addr A              IPv4 address to listen on (default 0.0.0.0)\n"
          "  --aof on|off          the append-only log (default on)\n"
@@ -20,7 +21,11 @@ const char* usage() {
          "  --compact-min SIZE    compact the log once it is this big and twice the live data (default 1M)\n"
          "  --max-bulk SIZE       largest argument a client may send (default 64M)\n"
          "  --max-clients N       connections at once (default 1000)\n"
-         "  --quiet               no startup line\n";
+         "  --maxmemory SIZE      memory for data and buffers, as Redis's maxmemory (k/m/g: 1000s, kb/mb/gb: 1024s;\n"
+         "                        default: 40% of the heap left at start in the guest, 0 = no limit natively)\n"
+         "  --maxmemory-policy P  noeviction (default), allkeys-lru, volatile-lru, allkeys-random,\n"
+         "                        volatile-random, volatile-ttl\n"
+         "  --quiet               no startup lines\n";
 }
 
 namespace {
@@ -69,6 +74,12 @@ bool parse_one(std::string_view opt, std::string_view val, Config& c, std::strin
   } else if (opt == "--max-clients") {
     if (!parse_number(val, 1, 100000, n)) return bad("expected 1-100000");
     c.max_clients = static_cast<size_t>(n);
+  } else if (opt == "--maxmemory") {
+    auto v = mem::parse_memory(val);
+    if (!v) return bad("expected a size such as 100mb or 0");
+    c.maxmemory = *v;
+  } else if (opt == "--maxmemory-policy") {
+    if (!parse_eviction_policy(val, c.maxmemory_policy)) return bad("expected a maxmemory policy such as allkeys-lru");
   } else {
     error = "unknown option " + std::string(opt);
     return false;

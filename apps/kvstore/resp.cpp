@@ -33,6 +33,7 @@ RequestParser::Status RequestParser::parse(std::string_view data, size_t& consum
       case State::kIdle:
         if (rest.empty()) return Status::kNeedMore;
         m_args.clear();
+        m_partial_bytes = 0;
         if (rest[0] != '*') {
           size_t used = 0;
           Status s = parse_inline(rest, used);
@@ -83,6 +84,7 @@ RequestParser::Status RequestParser::parse(std::string_view data, size_t& consum
         std::string& arg = m_args.back();
         size_t body = std::min(take, m_bulk_len - arg.size());
         arg.append(rest.data(), body);
+        m_partial_bytes += body;
         m_bulk_left -= take;
         consumed += take;
         if (m_bulk_left > 0) return Status::kNeedMore;
@@ -222,6 +224,8 @@ void bulk(std::string& out, std::string_view value) {
 }
 
 void null(std::string& out) { out += "$-1\r\n"; }
+
+void null_array(std::string& out) { out += "*-1\r\n"; }
 
 void array(std::string& out, size_t count) {
   out += '*';

@@ -42,6 +42,9 @@ class RequestParser {
   std::vector<std::string>& args() { return m_args; }
   // "ERR Protocol error: ..." (a reply without its leading '-').
   const std::string& error() const { return m_error; }
+  // Bytes of arguments taken for the command in progress (for the client's
+  // query buffer limit: a bulk argument is held here as it arrives).
+  size_t partial_bytes() const { return m_state == State::kIdle ? 0 : m_partial_bytes; }
   // True between the first byte of a command and its end.
   bool mid_command() const { return m_state != State::kIdle; }
 
@@ -59,6 +62,7 @@ class RequestParser {
   size_t m_args_left = 0;
   size_t m_bulk_len = 0;
   size_t m_bulk_left = 0;  // bulk bytes plus the trailing CRLF still to take
+  size_t m_partial_bytes = 0;
   std::string m_error;
 };
 
@@ -77,7 +81,8 @@ void simple(std::string& out, std::string_view status);
 void error(std::string& out, std::string_view message);
 void integer(std::string& out, int64_t value);
 void bulk(std::string& out, std::string_view value);
-void null(std::string& out);  // the nil bulk string, $-1
+void null(std::string& out);        // the nil bulk string, $-1
+void null_array(std::string& out);  // the nil array, *-1
 void array(std::string& out, size_t count);
 }  // namespace reply
 

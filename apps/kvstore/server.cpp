@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "memory.h"
 #include "timeutil.h"
 
 namespace kv {
@@ -80,7 +81,7 @@ int Server::run() {
 
     int64_t now = realtime_ms();
     for (auto& c : m_conns) {
-      if (!c->dead && !c->closing && c->in_pos < c->in.size() && c->pending_out() < kOutputHighWater)
+      if (!c->dead && !c->closing && c->in_pos < c->in.size() && c->pending_out() < output_high_water())
         process_input(*c, now);
       if (c->eof && !c->paused) c->closing = true;  // nothing more will complete a partial command
     }
@@ -102,7 +103,12 @@ void Server::build_pollfds(int64_t mono_ms) {
   if (m_listen_polled) m_pollfds.push_back({m_listen_fd, POLLIN, 0});
   for (auto& c : m_conns) {
     short events = 0;
-    if (!c->eof && !c->closing && c->pending_out() < kOutputHighWater) events |= POLLIN;
+    // Input is read only while little of it waits: replies (an -OOM error
+    // is longer than the SET it answers) may drain slower than requests
+    // arrive, and the kernel's socket buffer, not our heap, should hold the
+    // rest of a big pipeline.
+    bool input_waits = c->in.size() - c->in_pos >= kReadSize;
+    if (!c->eof && !c->closing && !input_waits && c->pending_out() < output_high_water()) events |= POLLIN;
     if (c->pending_out() > 0) events |= POLLOUT;
     m_pollfds.push_back({c->fd, events, 0});
   }
@@ -110,7 +116,7 @@ void Server::build_pollfds(int64_t mono_ms) {
 
 int Server::poll_timeout(int64_t mono_ms) const {
   for (const auto& c : m_conns) {
-    if (c->paused && c->pending_out() < kOutputHighWater) return 0;  // buffered commands can run now
+    if (c->paused && c->pending_out() < output_high_water()) return 0;  // buffered commands can run now
   }
   int64_t wait = m_next_cron_ms - mono_ms;
   return static_cast<int>(std::clamp<int64_t>(wait, 0, kCronMs));
@@ -154,7 +160,7 @@ void Server::process_input(Connection& c, int64_t now_ms) {
   c.paused = false;
   for (;;) {
     if (c.closing) break;
-    if (c.pending_out() >= kOutputHighWater) {
+    if (c.pending_out() >= output_high_water()) {
       c.paused = c.in_pos < c.in.size();  // resume once the replies drain, without waiting for input
       break;
     }
@@ -169,15 +175,39 @@ void Server::process_input(Connection& c, int64_t now_ms) {
     }
     m_dispatcher.execute(c.state, c.parser.args(), c.out, now_ms);
     if (c.state.close_after_reply) c.closing = true;
+    if (over_buffer_limit(c)) break;
   }
+  if (!c.dead && !c.closing) (void)over_buffer_limit(c);  // a command in progress past the limit
   if (c.in_pos == c.in.size()) {
     c.in.clear();
     c.in_pos = 0;
-    if (c.in.capacity() > kOutputHighWater) c.in.shrink_to_fit();
+    if (c.in.capacity() > output_high_water()) c.in.shrink_to_fit();
   } else if (c.in_pos >= 64 * 1024) {
     c.in.erase(0, c.in_pos);
     c.in_pos = 0;
   }
+}
+
+size_t Server::output_high_water() const {
+  return static_cast<size_t>(std::min<uint64_t>(1u << 20, mem::client_buffer_limit(m_keys.limit().maxmemory) / 8));
+}
+
+bool Server::over_buffer_limit(Connection& c) {
+  uint64_t limit = mem::client_buffer_limit(m_keys.limit().maxmemory);
+  if (c.state.output_overflow || c.pending_out() > limit) {
+    // Part of a reply may be out already: nothing more can be sent that the
+    // client could parse, so it is closed, as Redis does.
+    fprintf(stderr, "kvstore: closing client %llu: its replies passed the output buffer limit of %llu bytes\n",
+            static_cast<unsigned long long>(c.state.id), static_cast<unsigned long long>(limit));
+    c.dead = true;
+    return true;
+  }
+  if (c.parser.partial_bytes() + (c.in.size() - c.in_pos) > limit) {
+    reply::error(c.out, "ERR client query buffer limit of " + std::to_string(limit) + " bytes reached; closing");
+    c.closing = true;
+    return true;
+  }
+  return false;
 }
 
 void Server::write_to(Connection& c) {
@@ -195,8 +225,8 @@ void Server::write_to(Connection& c) {
   if (c.out_pos == c.out.size()) {
     c.out.clear();
     c.out_pos = 0;
-    if (c.out.capacity() > kOutputHighWater) c.out.shrink_to_fit();
-  } else if (c.out_pos >= kOutputHighWater) {
+    if (c.out.capacity() > output_high_water()) c.out.shrink_to_fit();
+  } else if (c.out_pos >= output_high_water()) {
     c.out.erase(0, c.out_pos);
     c.out_pos = 0;
   }

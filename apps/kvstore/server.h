@@ -53,7 +53,10 @@ class Server {
     bool dead = false;
   };
 
-  static constexpr size_t kOutputHighWater = 1u << 20;
+  // Unsent replies past which a connection's commands wait: 1 MiB, less
+  // under a small maxmemory (an eighth of the client buffer limit), since
+  // the buffer grows by doubling and the heap must find it in one piece.
+  size_t output_high_water() const;
   static constexpr int64_t kCronMs = 100;
   static constexpr size_t kReadSize = 64 * 1024;
 
@@ -62,6 +65,8 @@ class Server {
   void read_from(Connection& c);
   void process_input(Connection& c, int64_t now_ms);
   void write_to(Connection& c);
+  // Closes a client past its query or output buffer limit (memory.h).
+  bool over_buffer_limit(Connection& c);
   void cron(int64_t mono_ms, int64_t now_ms);
   bool commit_log(int64_t now_ms);
   void drop_dead();

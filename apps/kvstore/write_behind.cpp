@@ -146,4 +146,10 @@ bool WriteBehindDevice::drain() {
   return !m_failed;
 }
 
+size_t WriteBehindDevice::buffered_bytes() const {
+  size_t n = m_inflight.capacity() + m_spare.capacity();
+  for (const Item& item : m_queue) n += item.bytes.capacity();
+  return n;
+}
+
 }  // namespace kv

@@ -76,6 +76,7 @@ class WriteBehindDevice final : public LogDevice {
     uint64_t flushes = 0;      // bare kFlush operations started
     uint64_t waits = 0;        // times a call blocked for the disk
   };
+  size_t buffered_bytes() const override;
   const Stats& stats() const { return m_stats; }
   size_t queued_bytes() const { return m_queued_bytes; }
   bool busy() const { return m_busy.has_value(); }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -18,6 +19,7 @@
 #include "keyspace.h"
 #include "log_device.h"
 #include "timeutil.h"
+#include "values.h"
 
 namespace kv::test {
 
@@ -106,11 +108,38 @@ inline std::vector<uint8_t> crash_image(const std::vector<uint8_t>& base, const 
 // A key space's contents, for comparing states.
 using State = std::map<std::string, std::pair<std::string, int64_t>>;
 
+// A value as text: a string as it is; an aggregate as its type and its
+// elements in a fixed order.
+inline std::string value_text(const Entry& e) {
+  std::vector<std::string> parts;
+  switch (e.type()) {
+    case ValueType::kString: return std::string(e.str());
+    case ValueType::kList:
+      for (size_t i = 0; i < e.as<ListValue>().size(); ++i) parts.push_back(e.as<ListValue>().at(i));
+      break;
+    case ValueType::kHash:
+      for (const auto& [f, v] : e.as<HashValue>().fields()) parts.push_back(f + "=" + v);
+      std::sort(parts.begin(), parts.end());
+      break;
+    case ValueType::kSet:
+      parts.assign(e.as<SetValue>().members().begin(), e.as<SetValue>().members().end());
+      std::sort(parts.begin(), parts.end());
+      break;
+    case ValueType::kZSet:
+      for (const auto& [score, m] : e.as<ZSetValue>().order()) parts.push_back(m + "@" + double_to_string(score));
+      break;
+  }
+  std::string text = std::string(type_name(e.type())) + ":";
+  for (const auto& p : parts) text += p + ",";
+  return text;
+}
+
 inline State state_of(const Keyspace& keys) {
   State s;
   int64_t now = realtime_ms();
-  for (const auto& [k, e] : keys.map())
-    if (!Keyspace::expired(e, now)) s[k] = {e.value, e.expire_at};
+  keys.for_each([&](const Entry& e) {
+    if (!Keyspace::expired(e, now)) s[std::string(e.key())] = {value_text(e), e.expire_at()};
+  });
   return s;
 }
 

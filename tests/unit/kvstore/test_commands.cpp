@@ -7,26 +7,14 @@
 #include <vector>
 
 #include "commands.h"
+#include "dispatcher_fixture.h"
 
 namespace kv {
 namespace {
 
-constexpr int64_t kNow = 1'700'000'000'000;  // ms
+using test::kNow;
 
-class Commands : public ::testing::Test {
- protected:
-  std::string run(std::vector<std::string> argv, int64_t now = kNow) {
-    std::string out;
-    dispatcher.execute(client, argv, out, now);
-    return out;
-  }
-
-  Config config;
-  ServerStats stats;
-  Keyspace keys;
-  Dispatcher dispatcher{keys, config, stats};
-  ClientState client;
-};
+using Commands = test::DispatcherTest;
 
 TEST_F(Commands, UnknownCommandAndArity) {
   EXPECT_EQ(run({"FOO"}), "-ERR unknown command 'FOO', with args beginning with: \r\n");

@@ -1,0 +1,47 @@
+// How much memory the server uses, counted the way Redis's zmalloc does: every
+// allocation through operator new adds the allocator's usable size of the
+// block, every delete takes it off. The count is one global integer, so the
+// maxmemory check can run before every command (newlib's mallinfo() walks the
+// free bins: far too slow for that). The heap's own figures (HeapFigures)
+// serve the default limit and INFO; they come from heap_guest.cpp or
+// heap_native.cpp.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <optional>
+#include <string_view>
+
+namespace kv::mem {
+
+// Bytes in live blocks allocated by operator new (usable sizes).
+uint64_t used();
+// The highest used() so far.
+uint64_t peak();
+
+struct HeapFigures {
+  uint64_t limit = 0;   // bytes the heap can grow to; 0: unknown (native)
+  uint64_t mapped = 0;  // taken from the system so far
+  uint64_t in_use = 0;  // in allocated blocks, the allocator's overhead included
+  uint64_t free = 0;    // free inside the mapped part
+};
+HeapFigures heap_figures();
+
+// The maxmemory a server gets when none is set: 40% of the heap still free
+// once it has started (the rest absorbs the allocator's per-block overhead
+// and fragmentation, the log's write buffers, the key table's doubling and
+// client buffers, which may pass the limit between checks; found by filling
+// a 16 MiB guest), or 0 (no limit) when the heap's size is unknown.
+uint64_t default_maxmemory(const HeapFigures& heap);
+
+// The most one client may hold in its input or its output buffer (Redis's
+// client-query-buffer-limit and client-output-buffer-limit): a quarter of
+// maxmemory, at least 256 KiB; 1 GiB without a limit.
+uint64_t client_buffer_limit(uint64_t maxmemory);
+
+// Redis's memory units: plain bytes, k/m/g (powers of 1000) and kb/mb/gb
+// (powers of 1024), in any letter case.
+std::optional<uint64_t> parse_memory(std::string_view s);
+
+}  // namespace kv::mem
