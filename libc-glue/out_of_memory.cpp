@@ -7,6 +7,10 @@
 //
 // malloc() itself is left alone: it returns NULL with ENOMEM, which C code
 // checks for, and lwIP's pools and httpd's budget rely on it.
+//
+// The allocation functions are weak: an app may replace them, as the standard
+// allows (kvstore counts its memory in its own), and report a failure through
+// atoll_out_of_memory().
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +37,9 @@ void format_size(char* out, size_t room, size_t bytes) {
   snprintf(out, room, "%u.%u %s", whole, tenths, kUnits[u]);
 }
 
-[[noreturn]] void out_of_memory(size_t request) {
+}  // namespace
+
+extern "C" [[noreturn]] void atoll_out_of_memory(size_t request) {
   struct atoll_heap_info heap;
   atoll_heap_info(&heap);
   char used[32], limit[32], asked[32], line[200];
@@ -47,6 +53,8 @@ void format_size(char* out, size_t room, size_t bytes) {
   atl::kernel::console_write_early(line, static_cast<size_t>(n));
   atl::kernel::shutdown_crash(atl::hosted::CrashReason::kOutOfMemory);
 }
+
+namespace {
 
 // The standard's loop: ask the new-handler to free something, then try again.
 void* try_allocate(size_t size, size_t align) {
@@ -62,38 +70,38 @@ void* try_allocate(size_t size, size_t align) {
 
 void* allocate(size_t size, size_t align) {
   void* p = try_allocate(size, align);
-  if (!p) out_of_memory(size);
+  if (!p) atoll_out_of_memory(size);
   return p;
 }
 
 }  // namespace
 
-void* operator new(size_t size) { return allocate(size, 0); }
-void* operator new[](size_t size) { return allocate(size, 0); }
-void* operator new(size_t size, std::align_val_t align) { return allocate(size, static_cast<size_t>(align)); }
-void* operator new[](size_t size, std::align_val_t align) { return allocate(size, static_cast<size_t>(align)); }
+[[gnu::weak]] void* operator new(size_t size) { return allocate(size, 0); }
+[[gnu::weak]] void* operator new[](size_t size) { return allocate(size, 0); }
+[[gnu::weak]] void* operator new(size_t size, std::align_val_t align) { return allocate(size, static_cast<size_t>(align)); }
+[[gnu::weak]] void* operator new[](size_t size, std::align_val_t align) { return allocate(size, static_cast<size_t>(align)); }
 
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return try_allocate(size, 0); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return try_allocate(size, 0); }
-void* operator new(size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+[[gnu::weak]] void* operator new(size_t size, const std::nothrow_t&) noexcept { return try_allocate(size, 0); }
+[[gnu::weak]] void* operator new[](size_t size, const std::nothrow_t&) noexcept { return try_allocate(size, 0); }
+[[gnu::weak]] void* operator new(size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
   return try_allocate(size, static_cast<size_t>(align));
 }
-void* operator new[](size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+[[gnu::weak]] void* operator new[](size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
   return try_allocate(size, static_cast<size_t>(align));
 }
 
 // Every form frees with free(): newlib's memalign() blocks are ordinary chunks.
 // The aligned forms must be ours too, since libstdc++'s pair with its own
 // aligned new, which may keep the block's start in a header of its own.
-void operator delete(void* p) noexcept { free(p); }
-void operator delete[](void* p) noexcept { free(p); }
-void operator delete(void* p, size_t) noexcept { free(p); }
-void operator delete[](void* p, size_t) noexcept { free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p, size_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p, size_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p, const std::nothrow_t&) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p, const std::nothrow_t&) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p, std::align_val_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p, std::align_val_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p, size_t, std::align_val_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p, size_t, std::align_val_t) noexcept { free(p); }
+[[gnu::weak]] void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { free(p); }
+[[gnu::weak]] void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { free(p); }

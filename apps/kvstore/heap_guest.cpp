@@ -2,6 +2,7 @@
 // pseudo-physical memory, grown by sbrk() under newlib's malloc
 // (atoll/memory.h). Its limit is what maxmemory's default is cut from.
 #include <atoll/memory.h>
+#include <stdio.h>
 
 #include "memory.h"
 
@@ -16,6 +17,11 @@ HeapFigures heap_figures() {
   h.in_use = info.in_use;
   h.free = info.free;
   return h;
+}
+
+void out_of_memory(size_t request, uint64_t counted) {
+  fprintf(stderr, "kvstore: out of memory with %llu bytes counted in use\n", static_cast<unsigned long long>(counted));
+  atoll_out_of_memory(request);
 }
 
 }  // namespace kv::mem

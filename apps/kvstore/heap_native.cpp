@@ -2,6 +2,8 @@
 // can grow as far as the system lets it, so its limit is unknown (0), and
 // maxmemory defaults to no limit, as in Redis.
 #include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "memory.h"
 
@@ -14,6 +16,12 @@ HeapFigures heap_figures() {
   h.in_use = m.uordblks + m.hblkhd;
   h.free = m.fordblks;
   return h;
+}
+
+void out_of_memory(size_t request, uint64_t counted) {
+  fprintf(stderr, "kvstore: out of memory allocating %zu bytes (%llu in use); exiting\n", request,
+          static_cast<unsigned long long>(counted));
+  abort();
 }
 
 }  // namespace kv::mem

@@ -22,11 +22,7 @@ uint64_t g_peak = 0;
 
 void* allocate(size_t size) {
   void* p = malloc(size ? size : 1);
-  if (!p) {
-    fprintf(stderr, "kvstore: out of memory allocating %zu bytes (%llu in use); exiting\n", size,
-            static_cast<unsigned long long>(g_used));
-    abort();
-  }
+  if (!p) out_of_memory(size, g_used);
   g_used += malloc_usable_size(p);
   if (g_used > g_peak) g_peak = g_used;
   return p;

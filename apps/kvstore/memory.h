@@ -27,6 +27,10 @@ struct HeapFigures {
   uint64_t free = 0;    // free inside the mapped part
 };
 HeapFigures heap_figures();
+// Ends the program on a failed allocation of `request` bytes with `counted`
+// bytes in use, saying so (in the guest: the libOS's report and a crash whose
+// reason is out of memory).
+[[noreturn]] void out_of_memory(size_t request, uint64_t counted);
 
 // The maxmemory a server gets when none is set: 40% of the heap still free
 // once it has started (the rest absorbs the allocator's per-block overhead

@@ -19,6 +19,14 @@ struct atoll_heap_info {
 
 void atoll_heap_info(struct atoll_heap_info* info);
 
+// Says on the console that the heap ran out (its figures and `request`), then
+// crashes the domain with reason "out of memory": what operator new does on
+// failure, for an app that replaces operator new (libc-glue/out_of_memory.cpp).
+#ifdef __cplusplus
+[[noreturn]]
+#endif
+void atoll_out_of_memory(size_t request);
+
 // glibc's mallinfo2(), which newlib lacks. Use it, not mallinfo(): newlib's
 // <malloc.h> declares size_t fields but its malloc fills a struct of ints, so
 // mallinfo() through that header reads garbage past the fifth field.
