@@ -10,7 +10,10 @@
 //
 // The allocation functions are weak: an app may replace them, as the standard
 // allows (kvstore counts its memory in its own), and report a failure through
-// atoll_out_of_memory().
+// atoll_out_of_memory(). An app that replaces operator delete must replace the
+// nothrow operator new too: the standard's default forwards it to the plain
+// one through an exception, which these images do not have, so ours here
+// allocates on its own, and a block from it would reach the app's delete.
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>

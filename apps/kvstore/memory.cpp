@@ -20,11 +20,17 @@ namespace {
 uint64_t g_used = 0;
 uint64_t g_peak = 0;
 
-void* allocate(size_t size) {
+void* try_allocate(size_t size) {
   void* p = malloc(size ? size : 1);
-  if (!p) out_of_memory(size, g_used);
+  if (!p) return nullptr;
   g_used += malloc_usable_size(p);
   if (g_used > g_peak) g_peak = g_used;
+  return p;
+}
+
+void* allocate(size_t size) {
+  void* p = try_allocate(size);
+  if (!p) out_of_memory(size, g_used);
   return p;
 }
 
@@ -76,10 +82,16 @@ std::optional<uint64_t> parse_memory(std::string_view s) {
 }  // namespace kv::mem
 
 // The replaceable global allocation functions (C++20 [new.delete]). The
-// nothrow and aligned forms are not used by this program; the library's
-// defaults of those forward to these.
+// nothrow forms are replaced too: what they return is freed by the plain
+// operator delete below, which counts it (lwIP's glue allocates with them);
+// the libOS's own nothrow forms would hand out blocks never counted in. The
+// aligned forms are not used by this program.
 void* operator new(size_t size) { return kv::mem::allocate(size); }
 void* operator new[](size_t size) { return kv::mem::allocate(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return kv::mem::try_allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kv::mem::try_allocate(size); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { kv::mem::release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { kv::mem::release(p); }
 void operator delete(void* p) noexcept { kv::mem::release(p); }
 void operator delete[](void* p) noexcept { kv::mem::release(p); }
 void operator delete(void* p, size_t) noexcept { kv::mem::release(p); }

@@ -4,12 +4,15 @@
 # SET with and without -P 16. redis-server is on loopback; the appliance is
 # reached over a TAP device (the fastest path we offer) when this host allows
 # one (root, /dev/net/tun, network namespaces: the script then runs inside its
-# own namespace), else through user-mode networking (slirp hostfwd).
+# own namespace), else through user-mode networking (slirp hostfwd). With a
+# TAP, a second appliance on the default path (-p, user networking) is
+# measured beside it: the atoll/-p rows.
 #
 #   bench/kvstore/run.sh [BUILD_DIR] [REQUESTS]
 #
 # ROWS selects rows as persistence:pipeline pairs, e.g.
 # ROWS=everysec:16 bench/kvstore/run.sh build 50000 (default: all four).
+# KEEP_LOGS=1 copies the appliances' consoles to /tmp at the end.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 n=${2:-100000}
@@ -23,7 +26,7 @@ if [[ -z ${ATOLL_IN_NETNS:-} && $(id -u) == 0 && -c /dev/net/tun ]] && unshare -
 fi
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ -n ${KEEP_LOGS:-} ]] && cp "$tmp"/*.log /tmp/ 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 if [[ -n ${ATOLL_IN_NETNS:-} ]]; then
@@ -51,6 +54,13 @@ for mode in off everysec; do
   truncate -s 256M "$tmp/kv.img"
   "$build/hypervisor/atoll" run "$build/apps/kvstore/kvstore" -m 128M --disk "$tmp/kv.img" "${net[@]}" \
     -- --quiet "${kv_args[@]}" >"$tmp/app.log" 2>&1 & pids+=($!)
+  # The default path beside it, every run: user networking and -p.
+  if [[ $path == TAP ]]; then
+    truncate -s 256M "$tmp/kv2.img"
+    "$build/hypervisor/atoll" run "$build/apps/kvstore/kvstore" -m 128M --disk "$tmp/kv2.img" -p 16379:6379 \
+      -- --quiet "${kv_args[@]}" >"$tmp/app2.log" 2>&1 & pids+=($!)
+    wait_port 127.0.0.1 16379
+  fi
   wait_port 127.0.0.1 6400
   wait_port "$app_host" "$app_port"
   for p in 1 16; do
@@ -60,7 +70,12 @@ for mode in off everysec; do
     printf '%-22s %-7s %-8s %12s %12s %8s %8s\n' "$mode" "$p" redis "$rg" "$rs" 1.00 1.00
     printf '%-22s %-7s %-8s %12s %12s %8.2f %8.2f\n' "$mode" "$p" "atoll/$path" "$ag" "$as" \
       "$(echo "$ag / $rg" | bc -l)" "$(echo "$as / $rs" | bc -l)"
+    if [[ $path == TAP ]]; then
+      read -r dg ds < <(bench 127.0.0.1 16379 $p)
+      printf '%-22s %-7s %-8s %12s %12s %8.2f %8.2f\n' "$mode" "$p" "atoll/-p" "$dg" "$ds" \
+        "$(echo "$dg / $rg" | bc -l)" "$(echo "$ds / $rs" | bc -l)"
+    fi
   done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=()
-  rm -f "$tmp/kv.img" "$tmp"/appendonly* 2>/dev/null || true
+  rm -f "$tmp/kv.img" "$tmp/kv2.img" "$tmp"/appendonly* 2>/dev/null || true
 done
