@@ -78,6 +78,7 @@ const char* kRunHelp =
     "                           queues: ring queues offered (1-16, default 4)\n"
     "      --net SPEC           a network interface as the next vif (repeatable):\n"
     "                             user[,hostfwd=tcp:127.0.0.1:8080-:80]...  NAT, no root\n"
+    "                               (libslirp; ,backend=passt: Debian's passt instead)\n"
     "                             tap=NAME    a host TAP device\n"
     "                             switch=NAME a switch shared with other appliances\n"
     "                           then optionally ,mac=XX:..:XX ,rate=10Mb/s ,ip=A.B.C.D/N ,gw=A.B.C.D;\n"
