@@ -37,7 +37,9 @@ extern "C"
 // and a peer that fills the window in one burst (passt) then resends it all.
 // Mailboxes grow as they fill (sys_arch.cpp), so an idle socket pays little.
 #define DEFAULT_TCP_RECVMBOX_SIZE 192
-#define DEFAULT_ACCEPTMBOX_SIZE 64
+// Every connection the listen backlog admits (at most 255, lwIP's counter is
+// 8 bits) must fit the accept queue: a full one resets the connection.
+#define DEFAULT_ACCEPTMBOX_SIZE 256
 
 // ---- Memory ----------------------------------------------------------------
 #define MEM_ALIGNMENT 8
@@ -101,6 +103,11 @@ extern "C"
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
 #define LWIP_TCP_KEEPALIVE 1
 #define TCP_LISTEN_BACKLOG 1
+// TIME-WAIT pcbs at most (our lwIP patch, lwip-time-wait-reopen.patch): past
+// it the older half is freed. Without a bound, short connections at 10,000 a
+// second keep over a million pcbs for TIME-WAIT's 2 * TCP_MSL, filling the
+// heap, and every SYN walks the whole list.
+#define TCP_TIME_WAIT_MAX 2048
 #define TCP_DEFAULT_LISTEN_BACKLOG 255
 
 // ---- Network interfaces ----------------------------------------------------
