@@ -81,12 +81,7 @@ def churn(atoll, image, atoll_args, url):
         ok = (check_ab(url) and check_curl(url)
               and check_h2load(url, "new connection per request", ["-H", "Connection: close"]) and check_curl(url)
               and check_h2load(url, "keep-alive", []) and check_curl(url))
-        if not app.alive():
-            print("FAIL: the appliance died")
-            ok = False
-        if not ok:
-            sys.stderr.write(app.output()[-3000:])
-    return 0 if ok else 1
+        return app.verdict(ok)
 
 
 def sh(*cmd):
