@@ -7,7 +7,9 @@
 # a Linux process) for reference.
 #
 #   bench/httpd/run.sh [BUILD_DIR] [SECONDS]
-# Prints a table: req/s and p99 latency for a small file and a 1 MiB file.
+# Prints a table: req/s and p99 latency for a small file and a 1 MiB file, then
+# new connections per second (ab, HTTP/1.0, one connection per request) against
+# nginx and the appliance, over the TAP and through the default path (-p).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 secs=${2:-5}
@@ -15,8 +17,9 @@ cd "$(dirname "$0")/../.."
 if [[ -z ${ATOLL_IN_NETNS:-} && $(id -u) == 0 && -c /dev/net/tun ]] && unshare --net true 2>/dev/null; then
   exec env ATOLL_IN_NETNS=1 unshare --net "$0" "$build" "$secs"
 fi
-for tool in wrk nginx curl; do
-  command -v $tool >/dev/null || { echo "bench/httpd: installing $tool's package"; apt-get install -y -qq ${tool/nginx/nginx-light} >/dev/null; }
+declare -A pkg=([wrk]=wrk [nginx]=nginx-light [curl]=curl [ab]=apache2-utils)
+for tool in wrk nginx curl ab; do
+  command -v $tool >/dev/null || { echo "bench/httpd: installing ${pkg[$tool]}"; apt-get install -y -qq "${pkg[$tool]}" >/dev/null; }
 done
 tmp=$(mktemp -d)
 chmod 755 "$tmp"   # nginx workers run as www-data
@@ -58,12 +61,18 @@ fi
 "$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
   "${net[@]}" -- --root / --quiet >"$tmp/app.log" 2>&1 & pids+=($!)
 
+# The default path (user networking, -p) beside the TAP, for the connection rate.
+p_user=$(free_port)
+"$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
+  -p "$p_user:80" -- --root / --quiet >"$tmp/app-user.log" 2>&1 & pids+=($!)
+
 p_native=$(free_port)
 "$build/apps/httpd/httpd-native" --port "$p_native" --addr 127.0.0.1 --root "$tmp/root" --quiet >/dev/null 2>&1 & pids+=($!)
 
 wait_http "http://127.0.0.1:$p_nginx/small.html"
 wait_http "http://$app/small.html"
 wait_http "http://127.0.0.1:$p_native/small.html"
+wait_http "http://127.0.0.1:$p_user/small.html"
 
 # One wrk run: "req/s p99_ms".
 measure() {
@@ -83,3 +92,20 @@ for f in small.html big.bin; do
   printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "httpd-native" "$x_rps" "$x_p99" "$(echo "$x_rps / $n_rps" | bc -l)"
 done
 echo "image: $(stat -c %s "$build/apps/httpd/httpd") bytes unstripped, $(strip -o "$tmp/stripped" "$build/apps/httpd/httpd" && stat -c %s "$tmp/stripped") stripped"
+
+# New connections per second: ab without keep-alive, "conn/s failed".
+conns=${ATOLL_BENCH_CONNS:-20000}
+conn_rate() {
+  ab -q -n "$conns" -c 50 "$1" 2>&1 | awk '
+    /Requests per second/ { rps = $4 } /Failed requests/ { failed = $3 }
+    END { printf "%.0f %s\n", rps, failed == "" ? "?" : failed }'
+}
+echo
+printf '%-32s %12s %8s %8s\n' "new connections (ab -c 50)" conn/s failed ratio
+read -r n_cps n_fail < <(conn_rate "http://127.0.0.1:$p_nginx/small.html")
+printf '%-32s %12s %8s %8s\n' "nginx (loopback)" "$n_cps" "$n_fail" "1.00"
+for target in "atoll httpd ($path)|http://$app/small.html" "atoll httpd (-p, user)|http://127.0.0.1:$p_user/small.html"; do
+  [[ $path == slirp && $target == *user* ]] && continue   # already measured as the appliance's path
+  read -r a_cps a_fail < <(conn_rate "${target#*|}")
+  printf '%-32s %12s %8s %8.2f\n' "${target%%|*}" "$a_cps" "$a_fail" "$(echo "$a_cps / $n_cps" | bc -l)"
+done

@@ -37,7 +37,9 @@ extern "C"
 // and a peer that fills the window in one burst (passt) then resends it all.
 // Mailboxes grow as they fill (sys_arch.cpp), so an idle socket pays little.
 #define DEFAULT_TCP_RECVMBOX_SIZE 192
-#define DEFAULT_ACCEPTMBOX_SIZE 64
+// Every connection the listen backlog admits (at most 255, lwIP's counter is
+// 8 bits) must fit the accept queue: a full one resets the connection.
+#define DEFAULT_ACCEPTMBOX_SIZE 256
 
 // ---- Memory ----------------------------------------------------------------
 #define MEM_ALIGNMENT 8
@@ -54,9 +56,12 @@ extern "C"
 #define MEMP_NUM_TCP_PCB 4096
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 #define MEMP_NUM_NETBUF 64
-// Sockets at once (lwIP keeps a static table of them). With the descriptor
-// offset it must fit FD_SETSIZE, which the guest toolchain sets to 4096.
-#define MEMP_NUM_NETCONN 4000
+// Sockets at once: lwIP keeps a static table of them (24 bytes each, 384 KiB
+// here), so this is the ceiling on connections open together; 10,000 at once
+// are tested (tests/apps/conn_open_test.py). With the descriptor offset it
+// must fit FD_SETSIZE, which the guest cross file (scripts/mk-cross-file.sh)
+// sets to 16384.
+#define MEMP_NUM_NETCONN (16384 - LWIP_SOCKET_OFFSET)
 #define MEMP_NUM_TCPIP_MSG_INPKT 128
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
 
@@ -101,6 +106,11 @@ extern "C"
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN
 #define LWIP_TCP_KEEPALIVE 1
 #define TCP_LISTEN_BACKLOG 1
+// TIME-WAIT pcbs at most (our lwIP patch, lwip-time-wait-reopen.patch): past
+// it the older half is freed. Without a bound, short connections at 10,000 a
+// second keep over a million pcbs for TIME-WAIT's 2 * TCP_MSL, filling the
+// heap, and every SYN walks the whole list.
+#define TCP_TIME_WAIT_MAX 2048
 #define TCP_DEFAULT_LISTEN_BACKLOG 255
 
 // ---- Network interfaces ----------------------------------------------------

@@ -50,6 +50,16 @@ class Appliance:
     def alive(self):
         return self.proc.poll() is None
 
+    def verdict(self, ok):
+        """A test's exit status: 0 when `ok` and the appliance is still alive;
+        otherwise says why, with the end of the appliance's console."""
+        if not self.alive():
+            print("FAIL: the appliance died")
+            ok = False
+        if not ok:
+            sys.stderr.write(self.output()[-3000:])
+        return 0 if ok else 1
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
