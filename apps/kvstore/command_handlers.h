@@ -88,47 +88,6 @@ void cmd_zpopmin(CommandContext& c);
 void cmd_zscore(CommandContext& c);
 void cmd_zcard(CommandContext& c);
 
-// cmd_lists.cpp, cmd_hashes.cpp, cmd_sets.cpp, cmd_zsets.cpp (the aggregate
-// types), cmd_keys.cpp (keys and expiry), cmd_server.cpp (connection and server),
-// cmd_lists.cpp
-void cmd_lpush(CommandContext& c);
-void cmd_rpush(CommandContext& c);
-void cmd_lpop(CommandContext& c);
-void cmd_rpop(CommandContext& c);
-void cmd_llen(CommandContext& c);
-void cmd_lindex(CommandContext& c);
-void cmd_lrange(CommandContext& c);
-// Redis's index rules for LRANGE and ZRANGE: negative indexes count from the
-// end; the range is clipped to `size` elements. false when it is empty.
-bool clip_range(int64_t size, int64_t& start, int64_t& stop);
-
-// cmd_hashes.cpp
-void cmd_hset(CommandContext& c);
-void cmd_hmset(CommandContext& c);
-void cmd_hget(CommandContext& c);
-void cmd_hmget(CommandContext& c);
-void cmd_hgetall(CommandContext& c);
-void cmd_hdel(CommandContext& c);
-void cmd_hlen(CommandContext& c);
-void cmd_hexists(CommandContext& c);
-void cmd_hincrby(CommandContext& c);
-
-// cmd_sets.cpp
-void cmd_sadd(CommandContext& c);
-void cmd_srem(CommandContext& c);
-void cmd_spop(CommandContext& c);
-void cmd_smembers(CommandContext& c);
-void cmd_scard(CommandContext& c);
-void cmd_sismember(CommandContext& c);
-
-// cmd_zsets.cpp
-void cmd_zadd(CommandContext& c);
-void cmd_zrem(CommandContext& c);
-void cmd_zrange(CommandContext& c);
-void cmd_zpopmin(CommandContext& c);
-void cmd_zscore(CommandContext& c);
-void cmd_zcard(CommandContext& c);
-
 // info.cpp
 void cmd_info(CommandContext& c);
 

@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "net"))
 from appliance import Appliance, free_port  # noqa: E402
-from netns import tap_unavailable  # noqa: E402
+from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 
 REQUESTS = 20000
 CLIENTS = 100
@@ -84,15 +84,8 @@ def churn(atoll, image, atoll_args, url):
         return app.verdict(ok)
 
 
-def sh(*cmd):
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
 def tap_inside(atoll, image):
-    sh("ip", "link", "set", "lo", "up")
-    sh("ip", "tuntap", "add", "atl0", "mode", "tap")
-    sh("ip", "addr", "add", "10.1.0.1/24", "dev", "atl0")
-    sh("ip", "link", "set", "atl0", "up")
+    make_tap("atl0", "10.1.0.1/24")
     return churn(atoll, image, ["--net", "tap=atl0,ip=10.1.0.2/24"], "http://10.1.0.2/")
 
 
@@ -111,8 +104,7 @@ def main():
     if why:
         print("SKIP: " + why)
         return 77
-    return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--tap-inside", atoll,
-                           image]).returncode
+    return run_in_new_netns(__file__, "--tap-inside", atoll, image)
 
 
 if __name__ == "__main__":

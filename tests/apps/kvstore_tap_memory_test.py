@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "net"))
-from netns import tap_unavailable  # noqa: E402
+from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 from appliance import Appliance  # noqa: E402
 
 
@@ -28,9 +28,7 @@ def info(field):
 
 
 def inside(atoll, image):
-    for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "atlm0", "mode", "tap"],
-                ["ip", "addr", "add", "10.5.0.1/24", "dev", "atlm0"], ["ip", "link", "set", "atlm0", "up"]):
-        subprocess.run(cmd, check=True, capture_output=True)
+    make_tap("atlm0", "10.5.0.1/24")
     with tempfile.NamedTemporaryFile() as disk:
         disk.truncate(64 << 20)
         with Appliance(atoll, image, ["-m", "128M", "--disk", disk.name, "--net", "tap=atlm0,ip=10.5.0.2/24"],
@@ -56,8 +54,7 @@ def main():
     if why:
         print("SKIP: " + why)
         return 77
-    return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside", atoll,
-                           image]).returncode
+    return run_in_new_netns(__file__, "--inside", atoll, image)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,12 @@ the whole test passes only when both halves that could run passed.
 
 usage: bulk_test.py ATOLL IMAGE"""
 
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
-from netns import tap_unavailable
+from netns import make_tap, run_in_new_netns, tap_unavailable
 
 MIB = "8"
 
@@ -50,9 +49,7 @@ def run(atoll, image, net, host_for_guest, srv, extra=()):
 
 
 def inside(atoll, image):
-    for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "atl0", "mode", "tap"],
-                ["ip", "addr", "add", "10.1.0.1/24", "dev", "atl0"], ["ip", "link", "set", "atl0", "up"]):
-        subprocess.run(cmd, check=True, capture_output=True)
+    make_tap("atl0", "10.1.0.1/24")
     srv = echo_server("10.1.0.1")
     ok = run(atoll, image, "tap=atl0,ip=10.1.0.2/24", "10.1.0.1", srv, ["--offloads"])
     srv.close()
@@ -79,8 +76,7 @@ def main():
     if why:
         print("SKIP: the TAP half " + why)
         return 77
-    r = subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside", atoll, image])
-    return r.returncode
+    return run_in_new_netns(__file__, "--inside", atoll, image)
 
 
 if __name__ == "__main__":

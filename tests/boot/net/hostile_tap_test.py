@@ -11,13 +11,11 @@ usage: hostile_tap_test.py RUNNER ATOLL IMAGE"""
 import os
 import subprocess
 import sys
-from netns import tap_unavailable
+from netns import make_tap, run_in_new_netns, tap_unavailable
 
 
 def inside(runner, atoll, image):
-    for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "atl0", "mode", "tap"],
-                ["ip", "addr", "add", "10.0.2.2/24", "dev", "atl0"], ["ip", "link", "set", "atl0", "up"]):
-        subprocess.run(cmd, check=True, capture_output=True)
+    make_tap("atl0", "10.0.2.2/24")
     return subprocess.run([sys.executable, runner, atoll, image, "--atoll-arg=--net",
                            "--atoll-arg=tap=atl0,ip=10.0.2.15/24", "--timeout", "50",
                            "--stdout", "net_hostile: PASSED",
@@ -32,8 +30,7 @@ def main():
     if why:
         print("SKIP: " + why)
         return 77
-    return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside",
-                           os.path.abspath(runner), atoll, image]).returncode
+    return run_in_new_netns(__file__, "--inside", os.path.abspath(runner), atoll, image)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,11 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "apps"))
 from appliance import Appliance  # noqa: E402
-from netns import tap_unavailable  # noqa: E402
-
-
-def sh(*cmd):
-    subprocess.run(cmd, check=True, capture_output=True)
+from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 
 
 def inside(atoll, echo, netbench):
-    sh("ip", "link", "set", "lo", "up")
-    sh("ip", "tuntap", "add", "atl0", "mode", "tap")
-    sh("ip", "addr", "add", "10.1.0.1/24", "dev", "atl0")
-    sh("ip", "link", "set", "atl0", "up")
+    make_tap("atl0", "10.1.0.1/24")
     with Appliance(atoll, echo, ["--net", "tap=atl0,ip=10.1.0.2/24"], ready=r"echo: TCP and UDP port 7") as app:
         rr = subprocess.run([netbench, "rr", "10.1.0.2", "7", "1000"], capture_output=True, text=True, timeout=60)
         print(rr.stdout.strip())
@@ -56,8 +49,7 @@ def main():
     if why:
         print("SKIP: " + why)
         return 77
-    return subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), "--inside", atoll, echo,
-                           netbench]).returncode
+    return run_in_new_netns(__file__, "--inside", atoll, echo, netbench)
 
 
 if __name__ == "__main__":
