@@ -235,6 +235,9 @@ Connection::Next Connection::finish_reply(ConnContext& ctx) {
   }
   m_state = State::Reading;
   if (m_in.empty()) {
+    // An idle connection keeps no large head buffer: a thousand of them
+    // kept alive after big requests would otherwise hold the heap.
+    if (m_in.capacity() > k_idle_buffer_bytes) std::string().swap(m_in);
     m_deadline_us = ctx.now_us + us_from_ms(ctx.options.idle_timeout_ms);
   } else {
     // A pipelined request is already waiting; its clock starts now.

@@ -36,6 +36,8 @@ class Connection {
   // What a connection costs beyond its buffers: this object, its poll slot and
   // the stack's socket state (lwIP's pcb, netconn and socket: about 1 KiB).
   static constexpr uint64_t k_fixed_bytes = 2048;
+  // The request buffer an idle keep-alive connection may keep.
+  static constexpr size_t k_idle_buffer_bytes = 1024;
   // The room a new connection needs to be served: a full request head.
   static uint64_t admission_bytes(const ParseLimits& limits);
 

@@ -2,14 +2,15 @@
 # httpd appliance vs Debian's nginx, same machine, same run, same client (wrk,
 # keep-alive). Paths: nginx over loopback; the appliance over a TAP device (the
 # fastest path we offer) when this host allows one (root, /dev/net/tun,
-# network namespaces: the script then runs inside its own namespace), else
-# through user-mode networking (slirp hostfwd); httpd-native (the same code as
-# a Linux process) for reference.
+# network namespaces: the script then runs inside its own namespace), and
+# always through the default path (-p, user networking) and through
+# backend=slirp (libslirp carrying the forwarded connections, as before
+# session 6); httpd-native (the same code as a Linux process) for reference.
 #
 #   bench/httpd/run.sh [BUILD_DIR] [SECONDS]
 # Prints a table: req/s and p99 latency for a small file and a 1 MiB file, then
 # new connections per second (ab, HTTP/1.0, one connection per request) against
-# nginx and the appliance, over the TAP and through the default path (-p).
+# nginx and each appliance path.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 secs=${2:-5}
@@ -56,15 +57,20 @@ if [[ -n ${ATOLL_IN_NETNS:-} ]]; then
   ip tuntap add atlh0 mode tap; ip addr add 10.4.0.1/24 dev atlh0; ip link set atlh0 up
   path=TAP; app=10.4.0.2:80; net=(--net tap=atlh0,ip=10.4.0.2/24)
 else
-  p_app=$(free_port); path=slirp; app=127.0.0.1:$p_app; net=(-p "$p_app:80")
+  p_app=$(free_port); path="-p, user"; app=127.0.0.1:$p_app; net=(-p "$p_app:80")
 fi
 "$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
   "${net[@]}" -- --root / --quiet >"$tmp/app.log" 2>&1 & pids+=($!)
 
-# The default path (user networking, -p) beside the TAP, for the connection rate.
+# The default path (user networking, -p) beside the TAP, and the same with
+# libslirp carrying the forwarded connections too (backend=slirp, the path
+# before session 6) to show what the hypervisor's own TCP forwards changed.
 p_user=$(free_port)
 "$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
   -p "$p_user:80" -- --root / --quiet >"$tmp/app-user.log" 2>&1 & pids+=($!)
+p_slirp=$(free_port)
+"$build/hypervisor/atoll" run "$build/apps/httpd/httpd" -m 64M --disk "$tmp/site.tar,ro" \
+  --net "user,backend=slirp,hostfwd=tcp:127.0.0.1:$p_slirp-:80" -- --root / --quiet >"$tmp/app-slirp.log" 2>&1 & pids+=($!)
 
 p_native=$(free_port)
 "$build/apps/httpd/httpd-native" --port "$p_native" --addr 127.0.0.1 --root "$tmp/root" --quiet >/dev/null 2>&1 & pids+=($!)
@@ -73,6 +79,7 @@ wait_http "http://127.0.0.1:$p_nginx/small.html"
 wait_http "http://$app/small.html"
 wait_http "http://127.0.0.1:$p_native/small.html"
 wait_http "http://127.0.0.1:$p_user/small.html"
+wait_http "http://127.0.0.1:$p_slirp/small.html"
 
 # One wrk run: "req/s p99_ms".
 measure() {
@@ -83,13 +90,16 @@ measure() {
 }
 
 printf '%-10s %-22s %12s %10s %8s\n' file server req/s p99_ms ratio
+targets=("atoll httpd ($path)|$app")
+[[ $path == TAP ]] && targets+=("atoll httpd (-p, user)|127.0.0.1:$p_user")
+targets+=("atoll (backend=slirp)|127.0.0.1:$p_slirp" "httpd-native|127.0.0.1:$p_native")
 for f in small.html big.bin; do
   read -r n_rps n_p99 < <(measure "http://127.0.0.1:$p_nginx/$f")
-  read -r a_rps a_p99 < <(measure "http://$app/$f")
-  read -r x_rps x_p99 < <(measure "http://127.0.0.1:$p_native/$f")
   printf '%-10s %-22s %12s %10s %8s\n' "$f" "nginx (loopback)" "$n_rps" "$n_p99" "1.00"
-  printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "atoll httpd ($path)" "$a_rps" "$a_p99" "$(echo "$a_rps / $n_rps" | bc -l)"
-  printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "httpd-native" "$x_rps" "$x_p99" "$(echo "$x_rps / $n_rps" | bc -l)"
+  for target in "${targets[@]}"; do
+    read -r a_rps a_p99 < <(measure "http://${target#*|}/$f")
+    printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "${target%%|*}" "$a_rps" "$a_p99" "$(echo "$a_rps / $n_rps" | bc -l)"
+  done
 done
 echo "image: $(stat -c %s "$build/apps/httpd/httpd") bytes unstripped, $(strip -o "$tmp/stripped" "$build/apps/httpd/httpd" && stat -c %s "$tmp/stripped") stripped"
 
@@ -104,8 +114,8 @@ echo
 printf '%-32s %12s %8s %8s\n' "new connections (ab -c 50)" conn/s failed ratio
 read -r n_cps n_fail < <(conn_rate "http://127.0.0.1:$p_nginx/small.html")
 printf '%-32s %12s %8s %8s\n' "nginx (loopback)" "$n_cps" "$n_fail" "1.00"
-for target in "atoll httpd ($path)|http://$app/small.html" "atoll httpd (-p, user)|http://127.0.0.1:$p_user/small.html"; do
-  [[ $path == slirp && $target == *user* ]] && continue   # already measured as the appliance's path
-  read -r a_cps a_fail < <(conn_rate "${target#*|}")
+for target in "${targets[@]}"; do
+  [[ $target == httpd-native* ]] && continue
+  read -r a_cps a_fail < <(conn_rate "http://${target#*|}/small.html")
   printf '%-32s %12s %8s %8.2f\n' "${target%%|*}" "$a_cps" "$a_fail" "$(echo "$a_cps / $n_cps" | bc -l)"
 done

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Networking: the echo appliance through user-mode networking (libslirp, the
-# default, and passt; -p forwards) against the same echo server as a Linux
-# process on loopback (the ceiling),
-# same client (netbench), same run. TAP is measured too when this host lets us
-# create a TAP device (root with /dev/net/tun); otherwise its row says why not.
+# Networking: the echo appliance through user-mode networking (-p forwards):
+# the default (the hypervisor's own TCP forwards in front of libslirp),
+# backend=slirp (libslirp for everything, the default before session 6) and
+# backend=passt, against the same echo server as a Linux process on loopback
+# (the ceiling), same client (netbench), same run. TAP is measured too when
+# this host lets us create a TAP device (root with /dev/net/tun); otherwise its
+# row says why not.
 #
 #   bench/net/run.sh [BUILD_DIR]
 set -euo pipefail
@@ -17,12 +19,13 @@ trap cleanup EXIT
 
 p_native=$(free_port)
 "$build/bench/net/echo-native" "$p_native" >/dev/null & pids+=($!)
-# User-mode networking: libslirp (the default path) and passt (backend=passt),
-# each its own appliance on its own port.
+# User-mode networking: the default, libslirp alone and passt, each its own
+# appliance on its own port.
 declare -A port
-for be in passt slirp; do
+declare -A spec=([default]=user [slirp]=user,backend=slirp [passt]=user,backend=passt)
+for be in default slirp passt; do
   port[$be]=$(free_port)
-  "$build/hypervisor/atoll" run "$build/apps/echo/echo" --net "user,backend=$be" -p "${port[$be]}:7" \
+  "$build/hypervisor/atoll" run "$build/apps/echo/echo" --net "${spec[$be]}" -p "${port[$be]}:7" \
     -p "${port[$be]}:7/udp" >/dev/null 2>&1 & pids+=($!)
 done
 # Ready when a byte comes back: the forwarder accepts before the guest listens.
@@ -31,7 +34,7 @@ try:
   s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1); s.settimeout(1); s.sendall(b"x"); sys.exit(s.recv(1)!=b"x")
 except OSError: sys.exit(1)' "$1"; }
 for _ in $(seq 100); do
-  echoes "${port[passt]}" && echoes "${port[slirp]}" && echoes "$p_native" && break
+  echoes "${port[default]}" && echoes "${port[passt]}" && echoes "${port[slirp]}" && echoes "$p_native" && break
   sleep 0.1
 done
 
@@ -43,7 +46,7 @@ row() {  # name metric native appliance better(lower|higher)
 read -r _ n50 n99 < <("$nb" rr 127.0.0.1 "$p_native" 5000)
 read -r _ nb_mbps < <("$nb" bulk 127.0.0.1 "$p_native" 256)
 read -r _ nu _ < <("$nb" udp 127.0.0.1 "$p_native" 50000)
-for be in slirp passt; do
+for be in default slirp passt; do
   p_app=${port[$be]}
   printf '%-34s %14s %14s %8s\n' measure "native loopback" "atoll ($be)" ratio
   read -r _ a50 a99 < <("$nb" rr 127.0.0.1 "$p_app" 5000)

@@ -75,6 +75,7 @@ std::unique_ptr<FramePort> FramePort::adopt(EventLoop& loop, int fd, std::string
 }
 
 FramePort::~FramePort() {
+  m_interceptor.reset();  // it may still deliver through this port
   m_loop.remove_fd(m_fd);
   close(m_fd);
   if (m_on_close) m_on_close();
@@ -85,6 +86,7 @@ bool FramePort::send(std::span<const uint8_t> frame, const FrameOffload& offload
 }
 
 bool FramePort::send(std::span<const std::span<const uint8_t>> pieces, const FrameOffload& offload) {
+  if (pieces.size() == 1 && offer_to_interceptor(pieces[0])) return true;
   if (m_hung_up) return false;
   if ((!carries_offload() && !offload.none()) || pieces.size() > kMaxPieces) {
     ++m_dropped;
@@ -218,6 +220,7 @@ void FramePort::set_paused(bool paused) {
   m_paused = paused;
   if (!paused && m_framing == Framing::kLengthPrefixed) cut_frames();  // what was held first
   update_events();
+  if (!paused && m_interceptor) m_interceptor->on_resumed();
 }
 
 void FramePort::hang_up() {

@@ -47,6 +47,19 @@ constexpr uint8_t kVirtioGsoEcn = 0x80;        // VIRTIO_NET_HDR_GSO_ECN
 // frame is preceded by its length as a 32-bit big-endian number.
 enum class Framing { kPlain, kVirtioNetHdr, kLengthPrefixed };
 
+// Takes the guest's frames that something in the hypervisor answers itself
+// before they reach the port's far end (tcp_splice.h: the TCP port forwards of
+// user-mode networking). What it sends the guest goes through
+// FramePort::deliver(), as if from the far end.
+class FrameInterceptor {
+ public:
+  virtual ~FrameInterceptor() = default;
+  // True when the frame was taken (and is not sent on).
+  virtual bool on_guest_frame(std::span<const uint8_t> frame) = 0;
+  // The port was paused (set_paused) and is not any more.
+  virtual void on_resumed() {}
+};
+
 class FramePort {
  public:
   using Receiver = std::function<void(std::span<const uint8_t> frame, const FrameOffload& offload)>;
@@ -69,6 +82,13 @@ class FramePort {
   // (with its metadata, or complete when the port carries none): the far
   // end (a TAP's kernel, passt) takes it whole and cuts it, or never needs to.
   bool takes_large_frames() const { return m_framing != Framing::kPlain; }
+  // Whether some frames from the guest are taken on this side of the port
+  // (set_interceptor): the TCP port forwards, which take a GSO packet whole.
+  bool intercepts() const { return m_interceptor != nullptr; }
+  // Offers a frame to the interceptor alone; true when it was taken.
+  bool offer_to_interceptor(std::span<const uint8_t> frame) {
+    return m_interceptor && m_interceptor->on_guest_frame(frame);
+  }
   // Sends one frame; a plain port refuses offload metadata (the caller
   // completes checksums and segments first).
   bool send(std::span<const uint8_t> frame, const FrameOffload& offload = {});
@@ -91,6 +111,12 @@ class FramePort {
   // handshake_helper.h), so the backend completes those handshakes.
   void set_leaves_handshakes_open() { m_leaves_handshakes_open = true; }
   bool leaves_handshakes_open() const { return m_leaves_handshakes_open; }
+  // Frames from the guest are offered to `interceptor` first; owned by the port.
+  void set_interceptor(std::unique_ptr<FrameInterceptor> interceptor) { m_interceptor = std::move(interceptor); }
+  // Hands `frame` to the receiver (the backend) as if it came from the far end.
+  void deliver(std::span<const uint8_t> frame, const FrameOffload& offload) {
+    if (m_receiver) m_receiver(frame, offload);
+  }
   // Runs when the port is destroyed (the helper process behind it is stopped).
   void set_on_close(std::function<void()> hook) { m_on_close = std::move(hook); }
 
@@ -117,6 +143,7 @@ class FramePort {
   std::function<void()> m_on_hangup;
   std::function<void()> m_on_close;
   std::string m_guest_ip;
+  std::unique_ptr<FrameInterceptor> m_interceptor;
   bool m_leaves_handshakes_open = false;
   // One byte more than the largest message: a read that fills it was truncated.
   std::vector<uint8_t> m_buf = std::vector<uint8_t>(sizeof(VirtioNetHdr) + kMaxFrame + 1);

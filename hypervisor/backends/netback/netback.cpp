@@ -201,6 +201,9 @@ NetBack::TxVerdict NetBack::send_copied(const TxPacket& packet) {
     m_uplink.send(m_frame, offload);
     if (m_handshakes)
       if (auto ack = m_handshakes->on_from_guest(m_frame)) queue_rx(RxPacket{std::move(*ack)});
+  } else if (m_uplink.offer_to_interceptor(m_frame)) {
+    // A forwarded connection's packet: the hypervisor's own TCP takes its
+    // payload whole (tcp_splice.h), whatever its size.
   } else if (m_uplink.takes_large_frames()) {
     // passt reads the payload out of a packet of any size, but wants it whole.
     complete_partial_checksum(m_frame, offload.csum_start, offload.csum_offset);

@@ -31,6 +31,7 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
   if (!b->m_vif.mac_given) b->m_vif.mac = default_mac(domain.domid(), devid);
   std::string n = std::to_string(devid);
   std::string mac = format_mac(b->m_vif.mac);
+  bool gso = uplink.takes_large_frames() || uplink.intercepts();  // the forwards are IPv4
   std::map<std::string, std::string> keys = {
       {"mac", mac},
       {"handle", n},
@@ -42,12 +43,12 @@ std::unique_ptr<NetBack> NetBack::try_create(Domain& domain, xs::Xenstored& stor
       {"multi-queue-max-queues", std::to_string(kMaxQueues)},
       // TSO only where the uplink takes GSO packets whole (a TAP with a
       // vnet header, whose kernel segments them; passt, which needs no
-      // segments at all). Through slirp or the
-      // switch it measured slower (22 against 52 MB/s, bench/RESULTS.md):
-      // the far end's window then holds a segment or two of 64 KiB, so the
-      // guest sends in bursts and waits. A guest that sends GSO anyway is
-      // segmented here (gso.cpp).
-      {"feature-gso-tcpv4", uplink.takes_large_frames() ? "1" : "0"},
+      // segments at all; the hypervisor's own TCP forwards in front of
+      // slirp). Through slirp alone or the switch it measured slower (22
+      // against 52 MB/s, bench/RESULTS.md): the far end's window then holds
+      // a segment or two of 64 KiB, so the guest sends in bursts and waits.
+      // A guest that sends GSO anyway is segmented here (gso.cpp).
+      {"feature-gso-tcpv4", gso ? "1" : "0"},
       {"feature-gso-tcpv6", uplink.takes_large_frames() ? "1" : "0"},
   };
   if (!vif.ip.empty()) keys["ip"] = static_ip_key(vif);

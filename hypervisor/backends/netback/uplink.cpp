@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "switch.h"
+#include "tcp_splice.h"
 #include "uplink_passt.h"
 
 extern char** environ;
@@ -36,7 +37,11 @@ std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std
   }
   std::string exe = helper_path("atoll-slirp");
   std::vector<std::string> args = {exe};
+  // TCP forwards are the hypervisor's own (tcp_splice.h) unless
+  // backend=slirp asks for libslirp's.
+  bool splice = vif.backend == UserBackend::kAuto;
   for (const HostFwd& f : vif.hostfwd) {
+    if (splice && !f.udp) continue;
     args.push_back("--hostfwd");
     args.push_back(format_hostfwd(f));
   }
@@ -67,7 +72,12 @@ std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std
   }
   // The helper is reaped by the kernel when it exits (SIGCHLD is not ignored,
   // but atoll exits first or the helper dies with its socket).
-  return FramePort::adopt(loop, sv[0], "user networking (atoll-slirp pid " + std::to_string(pid) + ")");
+  auto port = FramePort::adopt(loop, sv[0], "user networking (atoll-slirp pid " + std::to_string(pid) + ")");
+  if (!port || !splice) return port;
+  auto forwards = TcpSplice::try_create(loop, *port, vif.hostfwd, error);
+  if (!forwards) return nullptr;
+  port->set_interceptor(std::move(forwards));
+  return port;
 }
 
 // Attaches a fresh /dev/net/tun descriptor to TAP `name` with `flags`; -1

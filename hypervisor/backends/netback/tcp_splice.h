@@ -1,0 +1,170 @@
+// The TCP port forwards of the default user-mode network (`atoll run -p`,
+// `--net user,hostfwd=tcp:...`), served inside the hypervisor instead of by
+// libslirp in the atoll-slirp helper.
+//
+// Why: through the helper every request crossed two processes and two
+// TCP/IP stacks, and the default path ran at about half the speed of the
+// same appliance over a TAP (bench/RESULTS.md, sessions 5 and 6). Here the
+// hypervisor accepts the host's connection itself and speaks TCP to the guest
+// on its behalf, as passt does: the host socket's buffers and the kernel's TCP
+// do the host side, and the guest side runs over netback's rings, which do not
+// lose frames. So this end keeps little state: the bytes the guest has not
+// acknowledged (resent on a timeout or three duplicate ACKs), the bytes the
+// host socket has not taken yet (which bound the window it offers), and the
+// two FINs.
+//
+// To the guest each connection comes from the gateway, 10.0.2.2, as through
+// libslirp, which still answers DHCP, DNS and ARP, carries UDP forwards and
+// every connection the guest opens. A frame from the guest is taken here only
+// when it belongs to one of these connections (gateway address and the
+// pair of ports); the rest go on to libslirp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "byte_queue.h"
+#include "event_loop.h"
+#include "frame_port.h"
+#include "tcp_segment.h"
+#include "vif_config.h"
+
+namespace atl::hv {
+
+struct TcpSpliceCounters {
+  uint64_t accepted = 0, refused = 0, resets = 0, retransmits = 0;
+};
+
+class TcpSplice final : public FrameInterceptor {
+ public:
+  // Listens on every TCP forward of `forwards` (the UDP ones are not ours);
+  // nullptr and `error` set when a port cannot be had. `port` is the uplink
+  // the guest's other frames go to; frames for the guest are handed to its
+  // receiver.
+  static std::unique_ptr<TcpSplice> try_create(EventLoop& loop, FramePort& port, const std::vector<HostFwd>& forwards,
+                                               std::string& error);
+  ~TcpSplice() override;
+
+  bool on_guest_frame(std::span<const uint8_t> frame) override;
+  void on_resumed() override;
+  const TcpSpliceCounters& counters() const { return m_counters; }
+
+ private:
+  struct Listener {
+    int fd = -1;
+    uint16_t guest_port = 0;
+    uint32_t guest_addr = 0;  // 0: the address the guest is seen using
+  };
+  // One forwarded connection: the host's socket and the TCP state this end
+  // keeps towards the guest. Sequence numbers are the guest side's.
+  struct Flow {
+    uint32_t key = 0;
+    int fd = -1;
+    uint16_t guest_port = 0, our_port = 0;
+    uint32_t guest_addr = 0;
+    bool established = false;  // the guest answered our SYN
+    bool dead = false;         // closed; erased at the next flush()
+    // Towards the guest: `out` holds the bytes from snd_una on (sent and not
+    // acknowledged, then not sent yet).
+    uint32_t iss = 0, snd_una = 0, snd_nxt = 0;
+    uint32_t snd_wnd = 0;  // the guest's window, scaled
+    uint8_t snd_shift = 0, rcv_shift = 0;
+    uint16_t mss = 536;
+    ByteQueue out;
+    bool host_eof = false, fin_sent = false, fin_acked = false;
+    unsigned dup_acks = 0;
+    // From the guest: `in` holds what the host socket has not taken yet.
+    uint32_t rcv_nxt = 0;
+    ByteQueue in;
+    bool guest_fin = false, host_shut = false;
+    bool ack_due = false;
+    size_t advertised = 0;  // the window the last segment offered
+    // A deadline for the SYN or the oldest unacknowledged byte (0: none).
+    uint64_t deadline = 0;
+    uint64_t rto_ns = 0;
+    unsigned retries = 0;
+    bool probe = false;  // the next pump sends a byte into a zero window
+    // Host socket: the epoll events asked for, and whether it is watched.
+    uint32_t events = 0;
+    bool watched = false;
+    bool dirty = false;
+  };
+
+  // The network libslirp gives the guest (atoll_slirp.cpp): connections
+  // come from its gateway, with the gateway's MAC as libslirp makes it.
+  static constexpr uint32_t kGateway = 0x0a000202;      // 10.0.2.2
+  static constexpr uint32_t kDefaultGuest = 0x0a00020f;  // 10.0.2.15, its first DHCP lease
+  static constexpr MacAddress kGatewayMac{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+  // Our ports, as the guest sees them: the gateway's ephemeral range.
+  static constexpr uint16_t kPortBase = 32768, kPortCount = 28232;
+  static constexpr uint16_t kWireMss = 1460;
+  // Bytes held each way per connection: what the guest may have in flight
+  // to us (the window we offer; scaled by 2^kRcvShift), and what is read
+  // from the host ahead of the guest's window.
+  static constexpr size_t kInCap = 512 << 10, kOutCap = 512 << 10;
+  static constexpr uint8_t kRcvShift = 4;
+  static constexpr uint64_t kRtoMinNs = 200'000'000, kRtoMaxNs = 10'000'000'000;
+  static constexpr uint64_t kSynRtoNs = 250'000'000;
+  static constexpr unsigned kMaxRetries = 12, kMaxSynRetries = 6;
+  static constexpr uint64_t kTickNs = 50'000'000;
+  static constexpr size_t kMaxFlows = 16384;
+
+  TcpSplice(EventLoop& loop, FramePort& port) : m_loop(loop), m_port(port) {}
+  bool listen_on(const HostFwd& fwd, std::string& error);
+  void on_acceptable(Listener& l);
+  bool start_flow(int fd, const Listener& l);
+  void pause_accepting();
+  static uint32_t key(uint16_t guest_port, uint16_t our_port) { return uint32_t(guest_port) << 16 | our_port; }
+  uint16_t free_port(uint16_t guest_port);
+
+  // The guest side (tcp_splice.cpp).
+  void on_segment(Flow& f, const TcpSegment& s);
+  void on_syn_ack(Flow& f, const TcpSegment& s);
+  void on_ack(Flow& f, const TcpSegment& s);
+  void take_payload(Flow& f, const TcpSegment& s);
+  void send_segment(Flow& f, uint8_t flags, uint32_t seq, std::span<const uint8_t> payload);
+  void send_syn(Flow& f);
+  void reset_unknown(const TcpSegment& s);
+  // Sends what the guest's window allows, then the FIN once the host is done.
+  void pump(Flow& f);
+  uint16_t window_field(const Flow& f) const;
+
+  // The host side and timers (tcp_splice_host.cpp).
+  void on_host_events(uint32_t k, uint32_t events);
+  void read_host(Flow& f);
+  void write_host(Flow& f);
+  void update_host_events(Flow& f);
+  // Work done once per loop pass for every flow touched (mark_dirty):
+  // writes to the host, ACKs and window updates to the guest.
+  void mark_dirty(Flow& f);
+  void flush();
+  void on_tick();
+  void arm_tick();
+  // Ends the flow: with an RST to the guest and/or to the host client.
+  void close_flow(Flow& f, bool reset_guest, bool reset_host);
+  void maybe_finish(Flow& f);
+
+  EventLoop& m_loop;
+  FramePort& m_port;
+  std::vector<std::unique_ptr<Listener>> m_listeners;
+  std::unordered_map<uint32_t, std::unique_ptr<Flow>> m_flows;
+  std::vector<uint32_t> m_dirty;
+  std::optional<EventLoop::TimerId> m_flush_timer, m_tick_timer, m_accept_timer;
+  MacAddress m_guest_mac{};
+  bool m_guest_mac_known = false;
+  uint32_t m_guest_addr = 0;  // learned from the guest's frames
+  uint16_t m_next_port = 0;
+  uint16_t m_ip_id = 0;
+  std::vector<uint8_t> m_frame;
+  // Where a flow whose queue has no room at hand reads the host's bytes, so
+  // that a small answer costs no large allocation (kReadChunk, made once).
+  std::unique_ptr<uint8_t[]> m_scratch;
+  TcpSpliceCounters m_counters;
+};
+
+}  // namespace atl::hv
