@@ -108,9 +108,13 @@ class TcpSplice final : public FrameInterceptor {
   // from the host ahead of the guest's window.
   static constexpr size_t kInCap = 512 << 10, kOutCap = 512 << 10;
   static constexpr uint8_t kRcvShift = 4;
-  static constexpr uint64_t kRtoMinNs = 200'000'000, kRtoMaxNs = 10'000'000'000;
+  // Given up after about four minutes without an acknowledgement (RFC 1122
+  // 4.2.3.5 asks for at least 100 s): a guest whose app stops reading drops
+  // what it cannot queue (lwIP's refused data) and is alive all the same.
+  // SYNs: about a minute, as libslirp; a busy app accepts late.
+  static constexpr uint64_t kRtoMinNs = 200'000'000, kRtoMaxNs = 30'000'000'000;
   static constexpr uint64_t kSynRtoNs = 250'000'000;
-  static constexpr unsigned kMaxRetries = 12, kMaxSynRetries = 6;
+  static constexpr unsigned kMaxRetries = 15, kMaxSynRetries = 12;
   static constexpr uint64_t kTickNs = 50'000'000;
   static constexpr size_t kMaxFlows = 16384;
 

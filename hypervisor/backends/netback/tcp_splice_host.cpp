@@ -310,6 +310,11 @@ void TcpSplice::on_tick() {
     if (f.dead || f.deadline == 0) continue;
     more = true;
     if (now < f.deadline) continue;
+    if (m_port.paused()) {
+      // Nothing can be sent to the guest now: not a timeout of its making.
+      f.deadline = now + f.rto_ns;
+      continue;
+    }
     unsigned limit = f.established ? kMaxRetries : kMaxSynRetries;
     if (f.retries++ >= limit) {
       close_flow(f, f.established, true);
