@@ -14,7 +14,9 @@ using logfmt::kHeaderSize;
 
 namespace {
 
-constexpr size_t kChunk = 256 * 1024;  // a pending batch's buffer is kept up to this size
+// A pending batch's buffer is kept up to this size; one that grew past it
+// (a record bigger than the spill size) is given back once written.
+constexpr size_t kKeepCapacity = 2 * Aof::kSpillBytes;
 
 uint64_t round_up(uint64_t v) { return (v + kBlock - 1) / kBlock * kBlock; }
 
@@ -37,9 +39,15 @@ bool Aof::write_pending(uint64_t zero_to) {
   m_end = start + m_pending.size();
   size_t keep = m_end % kBlock;
   m_pending.erase(0, m_pending.size() - keep);
-  if (m_pending.capacity() > kChunk) m_pending.shrink_to_fit();
+  if (m_pending.capacity() > kKeepCapacity) m_pending.shrink_to_fit();
   m_tail = keep;
+  m_unflushed = m_unsynced = true;
   return true;
+}
+
+void Aof::spill() {
+  if (m_failed || used() > m_sb.region_size) return;
+  if (!write_pending()) (void)fail(Status::kIoError);
 }
 
 bool Aof::zero_blocks(uint64_t from, uint64_t to) {
@@ -61,6 +69,7 @@ bool Aof::publish(logfmt::Superblock next, bool wait) {
   if (!(wait ? m_dev.flush() : m_dev.flush_async())) return false;
   m_sb = next;
   m_unflushed = false;
+  m_unsynced = !wait;  // a barrier orders the writes; it does not wait for them
   return true;
 }
 
@@ -83,22 +92,21 @@ void Aof::append_expired(std::string_view key) {
 
 Aof::Status Aof::commit(const Keyspace& keys, int64_t now_ms) {
   if (m_failed) return Status::kIoError;
-  if (pending_bytes() == 0) return m_dev.poll() ? Status::kOk : fail(Status::kIoError);
-  if (used() > m_sb.region_size) {
-    // The snapshot holds the batch's effects; under always, durable before the replies.
-    Status s = compact(keys, now_ms);
-    if (s == Status::kOk && m_settings.fsync == FsyncPolicy::kAlways && !m_dev.flush()) return fail(Status::kIoError);
-    return s;
+  if (pending_bytes() > 0 && used() > m_sb.region_size) {
+    // A batch that does not fit: the snapshot holds its effects.
+    if (Status s = compact(keys, now_ms); s != Status::kOk) return s;
+  } else if (pending_bytes() > 0 && !write_pending()) {
+    return fail(Status::kIoError);
   }
-  if (!write_pending()) return fail(Status::kIoError);
-  if (m_settings.fsync == FsyncPolicy::kAlways) {
+  // Under always, whatever this pass wrote (its spills, a compaction, the
+  // batch) is durable before the replies, even when nothing was left pending.
+  if (m_settings.fsync == FsyncPolicy::kAlways && m_unsynced) {
     if (!m_dev.flush()) return fail(Status::kIoError);
+    m_unflushed = m_unsynced = false;
     m_last_flush_ms = monotonic_ms();
-  } else {
-    m_unflushed = true;
-    if (!m_dev.poll()) return fail(Status::kIoError);  // starts the write if the disk is free
+    return Status::kOk;
   }
-  return Status::kOk;
+  return m_dev.poll() ? Status::kOk : fail(Status::kIoError);  // starts a queued write if the disk is free
 }
 
 Aof::Status Aof::tick(int64_t mono_ms) {

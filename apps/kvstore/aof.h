@@ -4,6 +4,10 @@
 // Commands executed in one pass of the event loop are appended to a pending
 // batch; commit() writes the batch in one device write, and flushes it under
 // appendfsync=always before any reply of the pass is sent (group commit).
+// A batch that passes kSpillBytes within a pass (a big pipeline, or one
+// command's evictions, each logged as a DEL) is written out at once, as a
+// commit's write, so the batch stays small; the commit at the pass's end
+// still flushes everything written since the last flush before any reply.
 // Compaction writes a snapshot of the live keys into the other region,
 // flushes it, then publishes it with a superblock write and a flush: a crash
 // at any moment leaves the old log or the new one, never a mix. Compaction's
@@ -69,20 +73,28 @@ class Aof {
   // so DEL and FLUSHALL still work on a full log), compacting first if not.
   enum class Room : uint8_t { kNormal, kShrinking };
   bool reserve(size_t bytes, Room room, const Keyspace& keys, int64_t now_ms);
+  // 64 KiB: a read's worth of pipelined commands (server.h); the device
+  // joins consecutive writes into one extent, so spilling costs a copy, not
+  // a disk operation. The batch's buffer stays within twice this (one
+  // record bigger than it aside), out of a 16 MiB guest's 13 MiB heap.
+  static constexpr size_t kSpillBytes = 64 * 1024;
   template <typename Range>
   void append(const Range& args) {
     size_t start = logfmt::begin_record(m_pending);
     append_command(m_pending, args);
     logfmt::end_record(m_pending, start, m_sb.generation, m_sb.epoch);
+    if (pending_bytes() >= kSpillBytes) spill();
   }
   // An expiry's DEL; skipped when the region has no room (replay expires the
   // key by its time anyway).
   void append_expired(std::string_view key);
 
-  // Writes the pending batch (compacting instead when it does not fit) and
-  // flushes under appendfsync=always; under everysec and no the device may
-  // only queue the write. With nothing pending, moves the device's queued
-  // I/O along. Any error other than kOk is fatal.
+  // Writes the pending batch (compacting instead when it does not fit);
+  // under appendfsync=always, flushes everything written since the last
+  // flush (the batch, the pass's spills, a compaction's snapshot); under
+  // everysec and no the device may only queue the write. With nothing
+  // pending, moves the device's queued I/O along. Any error other than kOk
+  // is fatal.
   Status commit(const Keyspace& keys, int64_t now_ms);
   // The loop's timer: the everysec flush, started without waiting for it.
   Status tick(int64_t mono_ms);
@@ -118,6 +130,9 @@ class Aof {
   // clipped at the region's end; `zero_to` extends the zeroes.
   bool write_padded(unsigned region, uint64_t start, std::string& buf, uint64_t zero_to = 0);
   bool write_pending(uint64_t zero_to = 0);
+  // Writes the pending batch mid-pass (a write error is sticky: the pass's
+  // commit reports it); left to the commit when it does not fit the region.
+  void spill();
   bool zero_blocks(uint64_t from, uint64_t to);
   // Writes `next` into its slot and flushes (`wait`), or queues a barrier
   // after it (LogDevice::flush_async) so nothing later passes it.
@@ -132,7 +147,8 @@ class Aof {
   uint64_t m_end = 0;     // bytes of log in the active region that are on the device
   std::string m_pending;  // the last partial block's bytes, then the pending records
   size_t m_tail = 0;      // how many bytes of m_pending are that partial block
-  bool m_unflushed = false;
+  bool m_unflushed = false;  // written since the last flush or barrier (everysec's timer)
+  bool m_unsynced = false;   // written since the last flush waited for (always's commit)
   bool m_failed = false;
   int64_t m_last_flush_ms = 0;
   uint64_t m_base = 0;    // the log's size after the last compaction

@@ -77,9 +77,10 @@ std::unique_ptr<LogDevice> try_open_block_log_device(std::string& error) {
     error = "the disk cannot flush (no feature-flush-cache); the append-only log needs it";
     return nullptr;
   }
-  // The queued extent is one buffer that grows by doubling: in a small
-  // guest it is bounded to 1/32 of the heap, so it cannot take the
-  // room maxmemory leaves for the allocator (16 MiB of memory: about 440 KiB).
+  // The device keeps two buffers of the bound's size for its life: in a
+  // small guest the bound is 1/32 of the heap, so together they take 1/16
+  // (16 MiB of memory: 2 x 424 KiB), before maxmemory's default is cut
+  // from the rest (main.cpp).
   uint64_t heap = mem::heap_figures().limit;
   size_t bound = static_cast<size_t>(std::clamp<uint64_t>(heap / 32, 256 * 1024, WriteBehindDevice::kDefaultBound));
   return std::make_unique<WriteBehindDevice>(std::make_unique<BlkAsyncDisk>(*disk), bound);

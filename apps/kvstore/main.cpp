@@ -57,6 +57,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The log's device first: its write buffers (write_behind.h) are taken
+  // from the heap before maxmemory's default is cut from what is left.
+  std::unique_ptr<LogDevice> device;
+  if (config.aof && !(device = open_device(config, error))) {
+    fprintf(stderr, "kvstore: %s\n", error.c_str());
+    return 1;
+  }
   Keyspace keys;
   MemoryLimit limit;
   mem::HeapFigures heap = mem::heap_figures();
@@ -66,14 +73,8 @@ int main(int argc, char** argv) {
   ServerStats stats;
   stats.start_mono_ms = monotonic_ms();
   Dispatcher dispatcher(keys, config, stats);
-  std::unique_ptr<LogDevice> device;
   std::optional<Aof> aof;
-  if (config.aof) {
-    device = open_device(config, error);
-    if (!device) {
-      fprintf(stderr, "kvstore: %s\n", error.c_str());
-      return 1;
-    }
+  if (device) {
     aof.emplace(*device, Aof::Settings{config.fsync, config.compact_min});
     Aof::Status s = aof->open(dispatcher);
     if (s != Aof::Status::kOk) {

@@ -4,8 +4,10 @@
 // group commit: under appendfsync=always nothing is replied before its
 // records are durable), then writes replies, leaving the rest for POLLOUT.
 // A connection whose unsent replies pass a high-water mark is not read from
-// until they drain. A timer pass every 100 ms runs active expiry and the
-// everysec flush.
+// until they drain. When the log's device is full, the log's write waits
+// for the disk (write_behind.h): meanwhile the loop reads and runs nothing,
+// and the rest of a pipeline waits in the network. A timer pass every
+// 100 ms runs active expiry and the everysec flush.
 #pragma once
 
 #include <poll.h>

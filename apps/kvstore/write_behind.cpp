@@ -8,13 +8,11 @@
 
 namespace kv {
 
-namespace {
-
-// A buffer that grew past this under a burst is given back once it is idle,
-// so a small appliance (-m 3M) does not keep it.
-constexpr size_t kKeepCapacity = 1u << 20;
-
-}  // namespace
+WriteBehindDevice::WriteBehindDevice(std::unique_ptr<AsyncDisk> disk, size_t bound)
+    : m_disk(std::move(disk)), m_bound(bound) {
+  m_free.resize(kBuffers);
+  for (auto& b : m_free) b.reserve(m_bound);
+}
 
 bool WriteBehindDevice::read(uint64_t offset, void* buf, size_t len) {
   if (!in_range(offset, len) || !drain()) return false;
@@ -25,12 +23,28 @@ bool WriteBehindDevice::write(uint64_t offset, const void* buf, size_t len) {
   if (m_failed || !in_range(offset, len)) return false;
   if (len == 0) return true;
   reap(false);
-  Item* last = m_queue.empty() || m_queue.back().barrier ? nullptr : &m_queue.back();
-  if (!last || offset < last->at || offset > last->at + last->bytes.size()) {
-    m_queue.push_back(Item{offset, std::move(m_spare), 0, false});
-    m_spare = {};
+  // Back-pressure: a write that would take the queue past its bound, or
+  // needs a buffer while both are busy, waits for the disk before it is
+  // copied in; the server's one loop runs no new command meanwhile, and the
+  // rest of a pipeline waits in the network.
+  while (!m_failed && must_wait(offset, len)) {
+    kick();
+    if (must_wait(offset, len)) wait_once();
+  }
+  if (m_failed) return false;
+  Item* last = extent_for(offset);
+  if (!last) {
+    m_queue.push_back(Item{offset, {}, 0, false, false});
     last = &m_queue.back();
-    last->bytes.clear();
+  }
+  // A small write's own buffer moves into one of the two once it would grow
+  // past kSmallWrite and one is free (appends join it).
+  if (!last->pooled && !m_free.empty() && (last->bytes.empty() || offset + len - last->at > kSmallWrite)) {
+    std::vector<uint8_t> b = std::move(m_free.back());
+    m_free.pop_back();
+    b.assign(last->bytes.begin(), last->bytes.end());
+    last->bytes = std::move(b);
+    last->pooled = true;
   }
   // What overlays the extent is copied in place and the rest appended:
   // growing it first would zero-fill bytes only to overwrite them.
@@ -42,13 +56,20 @@ bool WriteBehindDevice::write(uint64_t offset, const void* buf, size_t len) {
   m_queued_bytes += len - over;
   last->seq = ++m_seq;
   // Nothing starts here, so a flush() right after can carry the extent
-  // (kWriteFlush); poll() starts it otherwise. Past the bound, the caller
-  // waits for the disk (back-pressure).
-  while (!m_failed && m_queued_bytes >= m_bound) {
-    kick();
-    if (m_queued_bytes >= m_bound) wait_once();
-  }
-  return !m_failed;
+  // (kWriteFlush); poll() starts it otherwise.
+  return true;
+}
+
+WriteBehindDevice::Item* WriteBehindDevice::extent_for(uint64_t offset) {
+  if (m_queue.empty() || m_queue.back().barrier) return nullptr;
+  Item& last = m_queue.back();
+  return offset >= last.at && offset <= last.at + last.bytes.size() ? &last : nullptr;
+}
+
+bool WriteBehindDevice::must_wait(uint64_t offset, size_t len) {
+  if (!m_queue.empty() && m_queued_bytes + len > m_bound) return true;
+  // Only a small write (a superblock) gets a buffer of its own.
+  return m_free.empty() && len > kSmallWrite && !extent_for(offset);
 }
 
 bool WriteBehindDevice::flush() {
@@ -89,8 +110,7 @@ void WriteBehindDevice::reap(bool wait) {
   if (!done) return;
   InFlight op = *m_busy;
   m_busy.reset();
-  if (m_inflight.capacity() <= kKeepCapacity && m_spare.capacity() < m_inflight.capacity())
-    m_spare = std::move(m_inflight);
+  if (op.pooled) release(std::move(m_inflight));
   m_inflight = {};
   if (!*done) {
     m_failed = true;
@@ -103,6 +123,17 @@ void WriteBehindDevice::reap(bool wait) {
   }
 }
 
+// Back to the free pair, cleared; one that grew for a write bigger than the
+// bound is traded for one of the bound's size.
+void WriteBehindDevice::release(std::vector<uint8_t>&& bytes) {
+  bytes.clear();
+  if (bytes.capacity() > 2 * m_bound) {
+    bytes = {};
+    bytes.reserve(m_bound);
+  }
+  m_free.push_back(std::move(bytes));
+}
+
 void WriteBehindDevice::kick() {
   if (m_busy || m_failed || m_queue.empty()) return;
   Item& head = m_queue.front();
@@ -110,23 +141,24 @@ void WriteBehindDevice::kick() {
     // Everything before it is on the disk (one operation at a time, in order).
     uint64_t seq = head.seq;
     m_queue.pop_front();
-    start(AsyncDisk::Op::kFlush, 0, seq);
+    start(AsyncDisk::Op::kFlush, 0, seq, false);
     return;
   }
   m_queued_bytes -= head.bytes.size();
   m_inflight = std::move(head.bytes);
   uint64_t at = head.at, seq = head.seq;
+  bool pooled = head.pooled;
   m_queue.pop_front();
   if (!m_queue.empty() && m_queue.front().barrier && m_inflight.size() <= m_disk->write_flush_limit()) {
     seq = m_queue.front().seq;
     m_queue.pop_front();
-    start(AsyncDisk::Op::kWriteFlush, at, seq);
+    start(AsyncDisk::Op::kWriteFlush, at, seq, pooled);
   } else {
-    start(AsyncDisk::Op::kWrite, at, seq);
+    start(AsyncDisk::Op::kWrite, at, seq, pooled);
   }
 }
 
-void WriteBehindDevice::start(AsyncDisk::Op op, uint64_t at, uint64_t seq) {
+void WriteBehindDevice::start(AsyncDisk::Op op, uint64_t at, uint64_t seq, bool pooled) {
   switch (op) {
     case AsyncDisk::Op::kWrite: ++m_stats.writes; break;
     case AsyncDisk::Op::kWriteFlush: ++m_stats.write_flushes; break;
@@ -138,7 +170,7 @@ void WriteBehindDevice::start(AsyncDisk::Op op, uint64_t at, uint64_t seq) {
     m_failed = true;
     return;
   }
-  m_busy = InFlight{op, seq};
+  m_busy = InFlight{op, seq, pooled};
 }
 
 bool WriteBehindDevice::drain() {
@@ -147,7 +179,8 @@ bool WriteBehindDevice::drain() {
 }
 
 size_t WriteBehindDevice::buffered_bytes() const {
-  size_t n = m_inflight.capacity() + m_spare.capacity();
+  size_t n = m_inflight.capacity();
+  for (const auto& b : m_free) n += b.capacity();
   for (const Item& item : m_queue) n += item.bytes.capacity();
   return n;
 }

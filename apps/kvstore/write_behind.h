@@ -11,9 +11,18 @@
 // anything written after it reaches the disk, without waiting: the everysec
 // timer and compaction use it. flush() queues one and waits for it. An
 // extent of at most write_flush_limit() bytes just before a barrier goes
-// with it as one operation (kWriteFlush: one round trip). The queue is
-// bounded: a write that takes it past the bound waits for the disk
-// (back-pressure).
+// with it as one operation (kWriteFlush: one round trip).
+//
+// Memory: the device owns two buffers of the bound's size for its life,
+// reserved when it is made, and the extent being filled and the one on the
+// disk take turns with them; only a small write off the extent (a
+// superblock) gets one of its own while both are busy, and moves into one
+// once it grows. A write that would take the queue past the bound, or needs
+// a buffer while both are busy, waits for the disk (back-pressure). So a
+// burst allocates nothing, and a long-running guest cannot lose the buffers
+// to fragmentation: freeing and regrowing extents of hundreds of KiB among a
+// million small keys left a 16 MiB guest with 3.3 MiB free and no hole for
+// a 424 KiB extent (measured).
 #pragma once
 
 #include <stddef.h>
@@ -55,8 +64,10 @@ class WriteBehindDevice final : public LogDevice {
  public:
   static constexpr size_t kDefaultBound = 4u << 20;
 
-  explicit WriteBehindDevice(std::unique_ptr<AsyncDisk> disk, size_t bound = kDefaultBound)
-      : m_disk(std::move(disk)), m_bound(bound) {}
+  static constexpr size_t kBuffers = 2;
+  static constexpr size_t kSmallWrite = 4096;
+
+  explicit WriteBehindDevice(std::unique_ptr<AsyncDisk> disk, size_t bound = kDefaultBound);
   ~WriteBehindDevice() override { (void)drain(); }
 
   uint64_t capacity() const override { return m_disk->capacity(); }
@@ -88,20 +99,26 @@ class WriteBehindDevice final : public LogDevice {
     std::vector<uint8_t> bytes;
     uint64_t seq = 0;  // the last write() it carries, or that a barrier covers
     bool barrier = false;
+    bool pooled = false;  // bytes is one of the device's two buffers
   };
   struct InFlight {
     AsyncDisk::Op op;
     uint64_t seq;
+    bool pooled;
   };
 
   bool in_range(uint64_t offset, size_t len) const {
     return block_aligned(offset, len) && offset <= capacity() && len <= capacity() - offset;
   }
+  // The queue's last extent when a write at `offset` joins it.
+  Item* extent_for(uint64_t offset);
+  bool must_wait(uint64_t offset, size_t len);
+  void release(std::vector<uint8_t>&& bytes);
   // Reaps the operation on the disk, if it is done (`wait`: once it is).
   void reap(bool wait);
   // Starts the queue's head when the disk is free.
   void kick();
-  void start(AsyncDisk::Op op, uint64_t at, uint64_t seq);
+  void start(AsyncDisk::Op op, uint64_t at, uint64_t seq, bool pooled);
   void wait_once();
   // Until the queue is empty and the disk free.
   bool drain();
@@ -111,7 +128,7 @@ class WriteBehindDevice final : public LogDevice {
   std::deque<Item> m_queue;
   size_t m_queued_bytes = 0;
   std::vector<uint8_t> m_inflight;  // the bytes of the operation on the disk
-  std::vector<uint8_t> m_spare;     // a buffer to reuse for the next extent
+  std::vector<std::vector<uint8_t>> m_free;  // of the two buffers, those not in use
   std::optional<InFlight> m_busy;
   // write() calls are numbered; each counter is the last one that got so far.
   uint64_t m_seq = 0;

@@ -105,6 +105,12 @@ inline std::vector<uint8_t> crash_image(const std::vector<uint8_t>& base, const 
   return img;
 }
 
+// The disk a crash right now leaves, every unflushed block lost: what a
+// reply sent now may rely on.
+inline std::vector<uint8_t> image_after_crash(const MemLogDevice& dev) {
+  return crash_image(std::vector<uint8_t>(dev.capacity(), 0), dev.ops(), dev.ops().size(), Cache::kAllLost, 0);
+}
+
 // A key space's contents, for comparing states.
 using State = std::map<std::string, std::pair<std::string, int64_t>>;
 

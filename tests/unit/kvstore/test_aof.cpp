@@ -119,6 +119,42 @@ TEST(Aof, GroupCommitWritesAndFlushesOncePerBatch) {
   EXPECT_EQ(dev.writes - w, 1);
 }
 
+// A pass of a big pipeline (or one command's evictions, each a DEL) used to
+// grow the pending batch without bound and run a 16 MiB guest's heap out:
+// past the spill size the batch goes to the device mid-pass, nothing is
+// flushed until the pass's commit, and that commit makes it all durable.
+TEST(Aof, BatchPastTheSpillSizeGoesOutMidPass) {
+  MemLogDevice dev(kCap);
+  Node node(dev, FsyncPolicy::kAlways);
+  ASSERT_EQ(node.open(), Aof::Status::kOk);
+  int w = dev.writes, f = dev.flushes;
+  for (int i = 0; i < 3000; ++i) {
+    node.run({"SET", "k" + std::to_string(i), std::string(100, 'v')});
+    ASSERT_LE(node.aof.buffer_bytes(), 2 * Aof::kSpillBytes) << "after " << i + 1 << " SETs";
+  }
+  EXPECT_GE(dev.writes - w, 3000 * 100 / static_cast<int>(Aof::kSpillBytes));
+  EXPECT_EQ(dev.flushes, f) << "nothing is flushed mid-pass";
+  ASSERT_EQ(node.commit(), Aof::Status::kOk);
+  EXPECT_EQ(dev.flushes, f + 1);
+  State got = reboot(test::image_after_crash(dev));  // right after the replies
+  EXPECT_EQ(got.size(), 3000u);
+  EXPECT_EQ(got, node.state());
+}
+
+// The pass's records all went out in a spill, none is left pending: under
+// always the commit still flushes them before the replies.
+TEST(Aof, AlwaysCommitFlushesASpillThatLeftNothingPending) {
+  MemLogDevice dev(kCap);
+  Node node(dev, FsyncPolicy::kAlways);
+  ASSERT_EQ(node.open(), Aof::Status::kOk);
+  int w = dev.writes, f = dev.flushes, n = 0;
+  while (dev.writes == w && n < 10000) node.run({"SET", "k" + std::to_string(n++), std::string(100, 'v')});
+  ASSERT_EQ(dev.writes, w + 1) << "no write mid-pass after " << n << " SETs";
+  ASSERT_EQ(node.commit(), Aof::Status::kOk);
+  EXPECT_EQ(dev.flushes, f + 1);
+  EXPECT_EQ(reboot(test::image_after_crash(dev)), node.state());
+}
+
 TEST(Aof, EverysecFlushesFromTheTimerOnly) {
   MemLogDevice dev(kCap);
   Node node(dev, FsyncPolicy::kEverySec);

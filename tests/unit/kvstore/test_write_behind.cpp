@@ -108,6 +108,25 @@ struct Rig {
   std::vector<uint8_t> expect;
 };
 
+// The log on top of the device: a server without sockets, its log on a
+// WriteBehindDevice over a FakeDisk.
+struct LogRig {
+  explicit LogRig(FsyncPolicy fsync, uint64_t cap = 4u << 20, uint64_t compact_min = UINT64_MAX / 4)
+      : mem(cap), dev(Rig::make(mem, disk)), node(dev, fsync, compact_min) {}
+  // A crash right now, every unflushed block lost, boots the node's state
+  // of `keys` keys: what the replies sent so far may rely on.
+  void expect_durable(size_t keys) const {
+    State got = reboot(test::image_after_crash(mem));
+    EXPECT_EQ(got.size(), keys);
+    EXPECT_EQ(got, node.state());
+  }
+
+  MemLogDevice mem;
+  FakeDisk* disk = nullptr;
+  WriteBehindDevice dev;
+  Node node;
+};
+
 TEST(WriteBehind, AppendsWhileAWriteIsInFlightBecomeOneWrite) {
   Rig r;
   ASSERT_TRUE(r.put(0, 1, 'a'));
@@ -157,7 +176,7 @@ TEST(WriteBehind, FlushCarriesASmallExtentInOneRoundTrip) {
   EXPECT_EQ(r.disk->started[0].op, Op::kWriteFlush);
   EXPECT_EQ(r.mem.flushes, 1);
   // Durable: a crash that loses every unflushed block still has it.
-  auto img = crash_image(std::vector<uint8_t>(r.mem.capacity(), 0), r.mem.ops(), r.mem.ops().size(), Cache::kAllLost, 0);
+  auto img = test::image_after_crash(r.mem);
   EXPECT_EQ(memcmp(img.data(), r.expect.data(), r.expect.size()), 0);
   ASSERT_TRUE(r.dev.flush());  // nothing new: no I/O
   EXPECT_EQ(r.disk->started.size(), 1u);
@@ -182,7 +201,7 @@ TEST(WriteBehind, FlushCoversTheWriteInFlightAndTheExtent) {
   ASSERT_TRUE(r.dev.flush());
   ASSERT_EQ(r.disk->started.size(), 2u);
   EXPECT_EQ(r.disk->started[1].op, Op::kWriteFlush);  // covers the completed 'a' too
-  auto img = crash_image(std::vector<uint8_t>(r.mem.capacity(), 0), r.mem.ops(), r.mem.ops().size(), Cache::kAllLost, 0);
+  auto img = test::image_after_crash(r.mem);
   EXPECT_EQ(memcmp(img.data(), r.expect.data(), r.expect.size()), 0);
 }
 
@@ -224,10 +243,51 @@ TEST(WriteBehind, ExtentPastTheBoundWaitsForTheDisk) {
   ASSERT_TRUE(r.dev.poll());
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(r.put(i, 2, 'b'));
   EXPECT_EQ(r.disk->waits, 0);  // 7 blocks: under the bound
-  ASSERT_TRUE(r.put(6, 2, 'c'));   // 8: the caller waits, and the extent goes out
+  ASSERT_TRUE(r.put(6, 2, 'c'));   // 7 + 2 > 8: the caller waits, the extent goes out, then 'c' joins the queue
   EXPECT_EQ(r.disk->waits, 1);
-  EXPECT_EQ(r.dev.queued_bytes(), 0u);
+  EXPECT_EQ(r.dev.queued_bytes(), 2 * kB);
   EXPECT_EQ(r.disk->started.size(), 2u);
+  ASSERT_TRUE(r.dev.flush());
+  EXPECT_TRUE(r.on_disk_as_expected());
+}
+
+// The log's appends against a disk that only finishes when waited for: the
+// queue never passes the bound, and the buffers (the queued extent, and the
+// one on the disk or the spare) stay within twice it, where doubling used to
+// take them to almost four times it.
+TEST(WriteBehind, BuffersStayWithinTheBound) {
+  const size_t bound = 34 * kB;
+  Rig r(bound, 16u << 20);
+  uint64_t end = 0;  // blocks
+  for (int i = 0; i < 5000; ++i) {
+    size_t blocks = 1 + static_cast<size_t>((i * 7 + i / 3) % 7);
+    ASSERT_TRUE(r.put(end, blocks, static_cast<char>('a' + i % 26)));  // rewrites the last block, adds the rest
+    end += blocks - 1;
+    ASSERT_LE(r.dev.queued_bytes(), bound) << "write " << i;
+    ASSERT_LE(r.dev.buffered_bytes(), 2 * bound) << "write " << i;
+    if (i % 40 == 39) r.disk->finish();  // now and then the disk keeps up
+  }
+  EXPECT_GT(r.disk->waits, 0);
+  ASSERT_TRUE(r.dev.flush());
+  EXPECT_TRUE(r.on_disk_as_expected());
+}
+
+// While both buffers are busy, a small write off the extent (a superblock,
+// the first append after a compaction) gets a buffer of its own; once
+// appends grow it past kSmallWrite it moves into one of the two, so the
+// device holds no third buffer growing by doubling.
+TEST(WriteBehind, SmallExtentMovesIntoABufferAsItGrows) {
+  const size_t bound = 64 * kB;
+  Rig r(bound);
+  ASSERT_TRUE(r.put(0, 8, 'a'));
+  ASSERT_TRUE(r.dev.poll());       // 'a' on the disk
+  ASSERT_TRUE(r.put(8, 8, 'b'));   // the queued extent: both buffers busy
+  ASSERT_TRUE(r.put(200, 1, 's'));  // off the extent, small: a buffer of its own
+  EXPECT_EQ(r.dev.buffered_bytes(), 2 * bound + kB);
+  r.disk->finish();
+  ASSERT_TRUE(r.dev.poll());  // 'a' done, 'b' on the disk: one buffer free
+  for (uint64_t at = 200; at < 230; ++at) ASSERT_TRUE(r.put(at, 2, static_cast<char>('c' + at % 20)));
+  EXPECT_EQ(r.dev.buffered_bytes(), 2 * bound);
   ASSERT_TRUE(r.dev.flush());
   EXPECT_TRUE(r.on_disk_as_expected());
 }
@@ -289,72 +349,86 @@ TEST(WriteBehind, MisalignedOrOutOfRangeIsRefused) {
 // The log on top: appendfsync=always answers a pass only once its records
 // are durable, in one write+flush round trip; everysec never waits.
 TEST(WriteBehind, AlwaysCommitIsDurableInOneRoundTrip) {
-  MemLogDevice mem(4u << 20);
-  FakeDisk* disk = nullptr;
-  WriteBehindDevice dev(Rig::make(mem, disk));
-  Node node(dev, FsyncPolicy::kAlways);
-  ASSERT_EQ(node.open(), Aof::Status::kOk);
-  size_t before = disk->started.size();
-  for (int i = 0; i < 100; ++i) node.run({"SET", "k" + std::to_string(i), "v"});
-  ASSERT_EQ(node.commit(), Aof::Status::kOk);
-  ASSERT_EQ(disk->started.size(), before + 1);
-  EXPECT_EQ(disk->started.back().op, Op::kWriteFlush);
-  EXPECT_FALSE(disk->busy());
-  // What a crash right after the reply leaves, with every unflushed block lost.
-  State got = reboot(crash_image(std::vector<uint8_t>(mem.capacity(), 0), mem.ops(), mem.ops().size(), Cache::kAllLost, 0));
-  EXPECT_EQ(got, node.state());
-  EXPECT_EQ(got.size(), 100u);
+  LogRig r(FsyncPolicy::kAlways);
+  ASSERT_EQ(r.node.open(), Aof::Status::kOk);
+  size_t before = r.disk->started.size();
+  for (int i = 0; i < 100; ++i) r.node.run({"SET", "k" + std::to_string(i), "v"});
+  ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
+  ASSERT_EQ(r.disk->started.size(), before + 1);
+  EXPECT_EQ(r.disk->started.back().op, Op::kWriteFlush);
+  EXPECT_FALSE(r.disk->busy());
+  r.expect_durable(100);  // right after the replies
 }
 
 TEST(WriteBehind, EverysecCommitsNeverWaitAndCoalesce) {
-  MemLogDevice mem(4u << 20);
-  FakeDisk* disk = nullptr;
-  WriteBehindDevice dev(Rig::make(mem, disk));
-  Node node(dev, FsyncPolicy::kEverySec);
-  ASSERT_EQ(node.open(), Aof::Status::kOk);
-  int waits = disk->waits;  // open() flushes and waits, as it must
-  size_t before = disk->started.size();
+  LogRig r(FsyncPolicy::kEverySec);
+  ASSERT_EQ(r.node.open(), Aof::Status::kOk);
+  int waits = r.disk->waits;  // open() flushes and waits, as it must
+  size_t before = r.disk->started.size();
   for (int pass = 0; pass < 30; ++pass) {
-    for (int i = 0; i < 20; ++i) node.run({"SET", "k" + std::to_string(pass * 20 + i), "v"});
-    ASSERT_EQ(node.commit(), Aof::Status::kOk);
+    for (int i = 0; i < 20; ++i) r.node.run({"SET", "k" + std::to_string(pass * 20 + i), "v"});
+    ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
   }
-  EXPECT_EQ(disk->started.size(), before + 1);  // the first pass's write is still on the disk
+  EXPECT_EQ(r.disk->started.size(), before + 1);  // the first pass's write is still on the disk
   int64_t now = monotonic_ms();
-  ASSERT_EQ(node.aof.tick(now + 2000), Aof::Status::kOk);
-  disk->finish();
-  ASSERT_EQ(node.aof.tick(now + 2100), Aof::Status::kOk);  // passes 2..30 in one write carrying the flush
-  EXPECT_EQ(disk->started.size(), before + 2);
-  EXPECT_EQ(disk->started.back().op, Op::kWriteFlush);
-  disk->finish();
-  ASSERT_EQ(node.commit(), Aof::Status::kOk);
-  EXPECT_EQ(disk->waits, waits);
-  State got = reboot(crash_image(std::vector<uint8_t>(mem.capacity(), 0), mem.ops(), mem.ops().size(), Cache::kAllLost, 0));
-  EXPECT_EQ(got.size(), 600u);
-  EXPECT_EQ(got, node.state());
+  ASSERT_EQ(r.node.aof.tick(now + 2000), Aof::Status::kOk);
+  r.disk->finish();
+  ASSERT_EQ(r.node.aof.tick(now + 2100), Aof::Status::kOk);  // passes 2..30 in one write carrying the flush
+  EXPECT_EQ(r.disk->started.size(), before + 2);
+  EXPECT_EQ(r.disk->started.back().op, Op::kWriteFlush);
+  r.disk->finish();
+  ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
+  EXPECT_EQ(r.disk->waits, waits);
+  r.expect_durable(600);
+}
+
+// A compaction mid-pass (reserve() when the log is full) holds the pass's
+// earlier commands in its snapshot, published behind a barrier that nobody
+// waits for: under always the pass's commit must wait for it, even with
+// nothing left pending, or its replies go out before the records are durable.
+TEST(WriteBehind, AlwaysCommitWaitsForAMidPassCompaction) {
+  LogRig r(FsyncPolicy::kAlways);
+  ASSERT_EQ(r.node.open(), Aof::Status::kOk);
+  for (int i = 0; i < 50; ++i) r.node.run({"SET", "k" + std::to_string(i), "v"});
+  ASSERT_EQ(r.node.aof.compact(r.node.keys, realtime_ms()), Aof::Status::kOk);
+  ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
+  EXPECT_FALSE(r.disk->busy());
+  r.expect_durable(50);
+}
+
+// Spills of a big pass join the queue without waiting; the commit's flush
+// covers them all.
+TEST(WriteBehind, AlwaysCommitCoversThePassSpills) {
+  LogRig r(FsyncPolicy::kAlways);
+  ASSERT_EQ(r.node.open(), Aof::Status::kOk);
+  int waits = r.disk->waits;
+  for (int i = 0; i < 3000; ++i) r.node.run({"SET", "k" + std::to_string(i), std::string(100, 'v')});
+  EXPECT_GT(r.dev.stats().writes + r.dev.queued_bytes(), 0u) << "the batch went to the device mid-pass";
+  EXPECT_EQ(r.disk->waits, waits) << "a spill does not wait";
+  ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
+  r.expect_durable(3000);
 }
 
 // Compaction's flushes are barriers: under everysec the server waits for
 // none of them, and the log still boots into the last state once flushed.
 TEST(WriteBehind, EverysecCompactionDoesNotWait) {
-  MemLogDevice mem(1u << 20);
-  FakeDisk* disk = nullptr;
-  WriteBehindDevice dev(Rig::make(mem, disk));
-  Node node(dev, FsyncPolicy::kEverySec, 32 * 1024);
-  ASSERT_EQ(node.open(), Aof::Status::kOk);
-  int waits = disk->waits;
+  LogRig r(FsyncPolicy::kEverySec, 1u << 20, 32 * 1024);
+  ASSERT_EQ(r.node.open(), Aof::Status::kOk);
+  int waits = r.disk->waits;
   for (int pass = 0; pass < 100; ++pass) {
-    for (int i = 0; i < 10; ++i) node.run({"SET", "k" + std::to_string(i), std::string(100, static_cast<char>('a' + pass % 26))});
-    ASSERT_EQ(node.commit(), Aof::Status::kOk);
-    if (node.aof.wants_compaction(node.keys)) {
-      ASSERT_EQ(node.aof.compact(node.keys, realtime_ms()), Aof::Status::kOk);
+    std::string value(100, static_cast<char>('a' + pass % 26));
+    for (int i = 0; i < 10; ++i) r.node.run({"SET", "k" + std::to_string(i), value});
+    ASSERT_EQ(r.node.commit(), Aof::Status::kOk);
+    if (r.node.aof.wants_compaction(r.node.keys)) {
+      ASSERT_EQ(r.node.aof.compact(r.node.keys, realtime_ms()), Aof::Status::kOk);
     }
-    disk->finish();  // the disk finishes one operation per pass
-    ASSERT_TRUE(dev.poll());
+    r.disk->finish();  // the disk finishes one operation per pass
+    ASSERT_TRUE(r.dev.poll());
   }
-  EXPECT_GE(node.aof.compactions(), 3u);
-  EXPECT_EQ(disk->waits, waits);
-  ASSERT_TRUE(dev.flush());
-  EXPECT_EQ(reboot(mem.data()), node.state());
+  EXPECT_GE(r.node.aof.compactions(), 3u);
+  EXPECT_EQ(r.disk->waits, waits);
+  ASSERT_TRUE(r.dev.flush());
+  EXPECT_EQ(reboot(r.mem.data()), r.node.state());
 }
 
 // Crashes after every operation of a history with compactions, under
