@@ -75,3 +75,14 @@ class Appliance:
         if exc[0] is not None:
             sys.stderr.write("---- appliance console ----\n" + self.output())
         return False
+
+
+def report(failures, console=""):
+    """A test's exit status from its list of failures: prints the end of the
+    appliance's console when any, one FAILED line each, then PASS or FAIL."""
+    if failures and console:
+        print("---- appliance console ----\n" + console[-3000:])
+    for f in failures:
+        print("FAILED: " + f)
+    print("PASS" if not failures else "FAIL")
+    return 1 if failures else 0

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from appliance import Appliance, free_port
+from appliance import Appliance, free_port, report
 
 CONNECTIONS = 200
 FILE_SIZE = 6 << 20
@@ -133,12 +133,8 @@ def main():
                 s.close()
             if not app.alive():
                 failures.append("the appliance died")
-            if failures:
-                print("---- appliance console ----\n" + app.output()[-3000:])
-    for f in failures:
-        print("FAILED: " + f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+            console = app.output()
+    return report(failures, console)
 
 
 if __name__ == "__main__":

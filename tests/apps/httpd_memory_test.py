@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 
-from appliance import Appliance, free_port
+from appliance import Appliance, free_port, report
 
 MAX_CONNECTIONS = 1500  # 18+ MiB of held heads: far beyond an 8 MiB guest
 PAD = 12 * 1024
@@ -123,12 +123,8 @@ def main():
             failures.append("the appliance ran out of memory")
         budget = re.search(r"memory budget (\d+) KiB", app.output())
         print("budget: " + (budget.group(1) + " KiB" if budget else "none printed"))
-        if failures:
-            print("---- appliance console ----\n" + app.output()[-3000:])
-    for f in failures:
-        print("FAILED: " + f)
-    print("PASS" if not failures else "FAIL")
-    return 1 if failures else 0
+        console = app.output()
+    return report(failures, console)
 
 
 if __name__ == "__main__":
