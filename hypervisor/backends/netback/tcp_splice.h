@@ -123,6 +123,8 @@ class TcpSplice final : public FrameInterceptor {
   void on_acceptable(Listener& l);
   bool start_flow(int fd, const Listener& l);
   void pause_accepting();
+  void warn_limit(const char* why, const char* what);
+  static constexpr uint64_t kWarnEveryNs = 10'000'000'000;
   static uint32_t key(uint16_t guest_port, uint16_t our_port) { return uint32_t(guest_port) << 16 | our_port; }
   uint16_t free_port(uint16_t guest_port);
 
@@ -164,6 +166,7 @@ class TcpSplice final : public FrameInterceptor {
   uint32_t m_guest_addr = 0;  // learned from the guest's frames
   uint16_t m_next_port = 0;
   uint16_t m_ip_id = 0;
+  uint64_t m_last_warning = 0;
   std::vector<uint8_t> m_frame;
   // Where a flow whose queue has no room at hand reads the host's bytes, so
   // that a small answer costs no large allocation (kReadChunk, made once).

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "clock.h"
@@ -98,16 +99,31 @@ void TcpSplice::on_acceptable(Listener& l) {
   for (int i = 0; i < kAcceptBatch; ++i) {
     int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting();
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        warn_limit(strerror(errno), "new connections wait in the listen backlog");
+        pause_accepting();
+      }
       return;
     }
     if (m_flows.size() >= kMaxFlows || !start_flow(fd, l)) {
       ++m_counters.refused;
+      warn_limit(m_flows.size() >= kMaxFlows ? "16384 connections open" : "no port or descriptor for it",
+                 "a new connection was reset");
       linger off{1, 0};
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
       close(fd);
     }
   }
+}
+
+// A limit reached is said on stderr, at most every ten seconds, with how
+// many connections it has cost so far: never silent, never a flood.
+void TcpSplice::warn_limit(const char* why, const char* what) {
+  uint64_t now = monotonic_ns();
+  if (m_last_warning != 0 && now - m_last_warning < kWarnEveryNs) return;
+  m_last_warning = now;
+  fprintf(stderr, "atoll: TCP port forwards: %s: %s (%llu refused so far, %zu open)\n", why, what,
+          static_cast<unsigned long long>(m_counters.refused), m_flows.size());
 }
 
 // Out of descriptors: the backlog waits in the kernel until some close.

@@ -117,6 +117,45 @@ TEST(TcpSegment, RefusesWhatIsNotAWholeIpv4TcpSegment) {
   EXPECT_TRUE(broken([](auto& f) { f[14 + 20 + 12] = 0xf0; }));           // TCP header past the packet
 }
 
+// A guest writes what it likes into its frames: mutated and truncated
+// copies of good ones (SYN with options, data) either are refused or parse
+// to a payload that lies inside the frame, within the IP length.
+TEST(TcpSegment, HostileFramesParseInsideTheirBytes) {
+  TcpHeader syn;
+  syn.flags = kTcpSyn;
+  syn.mss = 1460;
+  syn.window_scale = 7;
+  TcpHeader data;
+  data.flags = kTcpAck | kTcpPsh;
+  std::vector<uint8_t> seeds[2];
+  build_tcp_frame(ends(), syn, {}, 0, 1, seeds[0]);
+  build_tcp_frame(ends(), data, std::vector<uint8_t>(300, 0x5a), 0, 2, seeds[1]);
+  uint32_t state = 12345;
+  auto next = [&state] { return state = state * 1103515245u + 12345u; };
+  unsigned parsed = 0, refused = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<uint8_t> f = seeds[round % 2];
+    for (int flips = 1 + next() % 4; flips > 0; --flips) f[next() % f.size()] = static_cast<uint8_t>(next() >> 8);
+    if (next() % 4 == 0) f.resize(next() % (f.size() + 1));
+    auto s = parse_tcp_segment(f);
+    if (!s) {
+      ++refused;
+      continue;
+    }
+    ++parsed;
+    ASSERT_GE(s->payload.data(), f.data());
+    ASSERT_LE(s->payload.data() + s->payload.size(), f.data() + f.size());
+    size_t ip_end = 14 + (size_t(f[16]) << 8 | f[17]);
+    ASSERT_LE(s->payload.data() + s->payload.size(), f.data() + ip_end);
+    if (s->tcp.window_scale) {
+      ASSERT_LE(*s->tcp.window_scale, 14);
+    }
+  }
+  // Both outcomes happen, or the mutations tested nothing.
+  EXPECT_GT(parsed, 1000u);
+  EXPECT_GT(refused, 1000u);
+}
+
 TEST(TcpSegment, SequenceNumbersCompareAcrossTheWrap) {
   EXPECT_TRUE(seq_lt(0xfffffff0u, 0x10u));
   EXPECT_FALSE(seq_lt(0x10u, 0xfffffff0u));
