@@ -1,5 +1,7 @@
 #include "decimal.h"
 
+#include "atoll/hosted_abi.h"
+
 namespace atl::hv {
 
 std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t min, uint64_t max) {
@@ -36,6 +38,28 @@ NumberAndUnit split_unit(std::string_view text, bool fraction) {
     while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
   }
   return {text.substr(0, end), text.substr(end)};
+}
+
+std::optional<uint64_t> parse_memory_size(std::string_view text) {
+  auto [number, unit] = split_unit(text);
+  uint64_t mult = 0;
+  if (unit == "" || unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
+  else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
+  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
+  if (!mult) return std::nullopt;
+  auto v = parse_decimal(number, 1, hosted::kMaxMemory / mult);
+  if (!v || *v * mult < hosted::kMinMemory || *v * mult % hosted::kPageSize) return std::nullopt;
+  return *v * mult;
+}
+
+std::string memory_size_rule() {
+  return "a size from 1M to " + std::to_string(hosted::kMaxMemory >> 20) +
+         "M in whole 4K pages (a number with K, M or G)";
+}
+
+std::string format_memory_size(uint64_t bytes) {
+  if (bytes % (1ULL << 20) == 0) return std::to_string(bytes >> 20) + "M";
+  return std::to_string(bytes >> 10) + "K";
 }
 
 std::string range_text(uint64_t min, uint64_t max) {

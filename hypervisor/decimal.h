@@ -25,6 +25,15 @@ struct NumberAndUnit {
 };
 NumberAndUnit split_unit(std::string_view text, bool fraction = false);
 
+// A guest memory size: a whole number and K, M or G (M when there is none),
+// from kMinMemory to kMaxMemory in whole 4 KiB pages (atoll/hosted_abi.h).
+// `atoll run --memory` and an image manifest's `memory` both read it.
+std::optional<uint64_t> parse_memory_size(std::string_view text);
+// What parse_memory_size takes, for error messages.
+std::string memory_size_rule();
+// 16 MiB as "16M", 1536 KiB as "1536K": the shortest form parse_memory_size reads back.
+std::string format_memory_size(uint64_t bytes);
+
 // "from MIN to MAX" for error messages.
 std::string range_text(uint64_t min, uint64_t max);
 

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Builds the xenstored libFuzzer target with clang (ASan + UBSan) outside meson
-# and fuzzes it for a while, starting from the committed seed corpus.
+# Builds a libFuzzer target with clang (ASan + UBSan) outside meson and fuzzes
+# it for a while, starting from the committed seed corpus.
 #
-#   tests/fuzz/run.sh [SECONDS]     (default 60)
+#   tests/fuzz/run.sh [SECONDS]           xenstored (default 60 s)
+#   tests/fuzz/run.sh image [SECONDS]     the sealed image format (image_corpus/)
 #
 # New inputs go to build-fuzz/corpus (the seeds in the tree are not touched);
 # crashes land in build-fuzz/ as crash-*. Replay one with
 #   build-fuzz/xenstored-fuzz build-fuzz/crash-...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+target=xenstored
+if [[ ${1:-} == image || ${1:-} == xenstored ]]; then target=$1; shift; fi
 seconds=${1:-60}
 out=${FUZZ_BUILD_DIR:-build-fuzz}
 cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
@@ -19,6 +22,18 @@ if [[ -z $cxx ]]; then
   $sudo apt-get install -y -qq clang libclang-rt-14-dev >/dev/null ||
     { echo "run.sh: could not install clang; install it and run again" >&2; exit 1; }
   cxx=$(command -v clang++ || command -v clang++-14)
+fi
+if [[ $target == image ]]; then
+  mkdir -p "$out/image-corpus"
+  echo "building $out/image-fuzz with $cxx"
+  "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -D__XEN_INTERFACE_VERSION__=0x00040e00 -include stdint.h \
+    -Ihypervisor -Ikernel/include -Ilibc-glue/fs \
+    hypervisor/image/image_crypto.cpp hypervisor/image/manifest.cpp hypervisor/image/sealed_image.cpp \
+    hypervisor/decimal.cpp tests/fuzz/image_fuzz.cpp -lsodium -o "$out/image-fuzz"
+  cp -n tests/fuzz/image_corpus/* "$out/image-corpus/" 2>/dev/null || true
+  cd "$out"
+  exec ./image-fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 image-corpus
 fi
 mkdir -p "$out/corpus"
 sources=(
