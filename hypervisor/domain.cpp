@@ -106,11 +106,13 @@ std::unique_ptr<Domain> Domain::try_create(EventLoop& loop, const DomainConfig& 
     error = "memory size must be a multiple of 4 KiB between 1 MiB and 3840 MiB";
     return nullptr;
   }
-  const uint64_t needed = image.end() - kGuestBase + kMinHeap;
+  const uint64_t archive_room = (config.archive.size() + kPageSize - 1) & ~(kPageSize - 1);
+  const uint64_t needed = image.end() - kGuestBase + archive_room + kMinHeap;
   if (needed > config.memory) {
     error = "this image needs at least " + std::to_string(needed >> 10) + " KiB of memory (image and boot stack " +
-            std::to_string((image.end() - kGuestBase) >> 10) + " KiB, plus a " + std::to_string(kMinHeap >> 10) +
-            " KiB heap), not " + std::to_string(config.memory >> 10) + " KiB; raise --memory";
+            std::to_string((image.end() - kGuestBase) >> 10) + " KiB, " +
+            (archive_room ? "archive " + std::to_string(archive_room >> 10) + " KiB, " : std::string()) + "plus a " + std::to_string(kMinHeap >> 10) + " KiB heap), not " +
+            std::to_string(config.memory >> 10) + " KiB; raise --memory";
     return nullptr;
   }
   auto memory = GuestMemory::try_create(config.memory, error);
@@ -145,9 +147,25 @@ bool Domain::build(std::string& error) {
     cfg.segments[cfg.segment_count++] = {start, end - start, s.prot, 0};
   }
 
+  // The archive goes right after the image, read-only, where start_info's
+  // mod_start says (Xen's boot module, as a ramdisk would be); the guest's heap
+  // starts after it.
+  uint64_t image_end = m_image.end() - kGuestBase;
+  const uint64_t archive_gpa = image_end;
+  if (!m_config.archive.empty()) {
+    if (pwrite(m_memory.ram_fd(), m_config.archive.data(), m_config.archive.size(), archive_gpa) !=
+        static_cast<ssize_t>(m_config.archive.size())) {
+      error = errno_text("loading the archive into guest memory");
+      return false;
+    }
+    if (cfg.segment_count == kMaxLoaderSegments) { error = "the image has too many loadable segments"; return false; }
+    uint64_t length = (m_config.archive.size() + kPageSize - 1) & ~(kPageSize - 1);
+    cfg.segments[cfg.segment_count++] = {archive_gpa, length, kProtRead, 0};
+    image_end += length;
+  }
+
   // What the guest writes first: its boot pages and stack top, its data and bss,
   // and the start of its heap.
-  const uint64_t image_end = m_image.end() - kGuestBase;
   const uint64_t heap_prefault = std::min<uint64_t>(kPrefaultHeap, m_config.memory - image_end);
   cfg.populate[cfg.populate_count++] = {0, kPageSize * 4, kProtRead | kProtWrite, 0};
   cfg.populate[cfg.populate_count++] = {kBootStackTopGpa - kPrefaultStack, kPrefaultStack, kProtRead | kProtWrite, 0};
@@ -160,6 +178,8 @@ bool Domain::build(std::string& error) {
   si->nr_pages = m_config.memory / kPageSize;
   si->shared_info = kHvFramesGpa + kHvFrameSharedInfo * kPageSize;
   si->flags = 0;
+  si->mod_start = m_config.archive.empty() ? 0 : gpa_to_va(archive_gpa);
+  si->mod_len = m_config.archive.size();
   size_t n = std::min(m_config.cmdline.size(), sizeof si->cmd_line - 1);
   std::memcpy(si->cmd_line, m_config.cmdline.data(), n);
   si->cmd_line[n] = 0;

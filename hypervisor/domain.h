@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct DomainConfig {
   Action on_reboot = Action::kRestart;
   Action on_crash = Action::kDestroy;
   bool verbose = false;
+  // A sealed image's read-only archive (docs/images.md), given to the guest as
+  // Xen's boot module: placed after the image, read-only, named by start_info's
+  // mod_start/mod_len. Borrowed: the mapped image outlives the domain.
+  std::span<const uint8_t> archive;
 };
 
 // How a domain ended.

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include <map>
+#include <optional>
 
 #include "atoll/fs.h"
 #include "atoll/kernel.h"
+#include "atoll/platform.h"
 #include "blkfront.h"
 
 // Defined by the object scripts/seal-archive.py generates when an app seals an
@@ -152,10 +154,20 @@ Result<void> mount(std::unique_ptr<Mount> m, const char* at) {
   return result;
 }
 
-bool sealed_archive_present() {
+// The archive of a sealed image (docs/images.md) arrives as Xen's boot module;
+// an archive linked into the ELF (scripts/seal-archive.py) is the older way.
+struct SealedArchive {
+  const char* data;
+  size_t size;
+};
+
+std::optional<SealedArchive> sealed_archive() {
+  const auto& boot = platform::boot_info();
+  if (boot.module_size) return SealedArchive{reinterpret_cast<const char*>(boot.module_start), boot.module_size};
   const char* start = atoll_sealed_archive_start;
   const char* end = atoll_sealed_archive_end;
-  return start != nullptr && end > start;
+  if (start != nullptr && end > start) return SealedArchive{start, static_cast<size_t>(end - start)};
+  return std::nullopt;
 }
 
 // A read-only disk whose first sector is a ustar header.
@@ -167,8 +179,8 @@ bool disk_has_archive(blk::BlkFront& disk) {
 }
 
 void auto_mount_now() {
-  if (sealed_archive_present()) {
-    (void)mount_memory(atoll_sealed_archive_start, atoll_sealed_archive_end - atoll_sealed_archive_start, "/");
+  if (auto archive = sealed_archive()) {
+    (void)mount_memory(archive->data, archive->size, "/");
     return;
   }
   if (!blk::probe().ok()) return;
@@ -207,7 +219,8 @@ Result<void> mount_disk(blk::BlkFront& disk, const char* at, size_t cache_blocks
 Result<void> mount_memory(const void* data, size_t size, const char* at) {
   if (!data) return Errno::kInval;
   auto m = std::make_unique<Mount>();
-  m->name = data == atoll_sealed_archive_start ? "sealed archive" : "memory archive";
+  auto sealed = sealed_archive();
+  m->name = sealed && data == sealed->data ? "sealed archive" : "memory archive";
   m->source = std::make_unique<MemorySource>(data, size);
   return mount(std::move(m), at);
 }

@@ -16,7 +16,11 @@ struct BootInfo {
   const start_info_t* start_info;  // Xen's start_info (PV layout)
   shared_info* shared;
   uint64_t memory_size;            // bytes of pseudo-physical RAM
-  uintptr_t heap_start;            // first free byte after the image
+  uintptr_t heap_start;            // first free byte after the image and its boot module
+  // Xen's boot module (start_info mod_start/mod_len): a sealed image's read-only
+  // archive (docs/images.md); 0 and 0 if there is none.
+  uintptr_t module_start;
+  size_t module_size;
   uintptr_t heap_end;
   const char* cmdline;
   // PV console and xenstore rings (frame numbers and event channels); 0 if absent.

@@ -42,6 +42,13 @@ extern "C" [[noreturn]] void hosted_start(const start_info_t* si) {
   b.shared = static_cast<shared_info*>(platform::phys_to_virt(si->shared_info));
   b.memory_size = si->nr_pages * hosted::kPageSize;
   b.heap_start = (reinterpret_cast<uintptr_t>(_end) + hosted::kPageSize - 1) & ~(hosted::kPageSize - 1);
+  // ABI: the hypervisor places the module (virtual address, as on Xen PV
+  // without SIF_MOD_START_PFN) right after the image; the heap begins past it.
+  if (si->mod_len && si->mod_start >= b.heap_start) {
+    b.module_start = si->mod_start;
+    b.module_size = si->mod_len;
+    b.heap_start = (si->mod_start + si->mod_len + hosted::kPageSize - 1) & ~(hosted::kPageSize - 1);
+  }
   b.heap_end = hosted::gpa_to_va(b.memory_size);
   b.cmdline = reinterpret_cast<const char*>(si->cmd_line);
   b.console_gfn = si->console.domU.mfn;
