@@ -24,11 +24,14 @@
 #include "xenstore_link.h"
 #include "xenstored.h"
 #include "decimal.h"
+#include "cli_image.h"
 #include "elf_image.h"
+#include "image/image_file.h"
 #include "netback.h"
 #include "uplink.h"
 
 using namespace atl::hv;
+using atl::hv::image::Manifest;
 
 namespace {
 
@@ -50,16 +53,25 @@ const char* kMainHelp =
     "\n"
     "commands:\n"
     "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
+    "  seal ELF -o IMAGE [options]        seal an ELF, an archive and a manifest into an image\n"
+    "  inspect IMAGE [--json]             verify an image; print its manifest, digest, signature\n"
+    "  keygen -o KEYBASE                  make an Ed25519 key pair for signing images\n"
+    "  sign --key SECRET IMAGE            sign a sealed image in place\n"
     "  version                            print the version and the Xen ABI spoken\n"
     "  help [COMMAND]                     show help for a command\n"
     "\n"
-    "Run `atoll run --help` for the options of `run`.\n";
+    "Run `atoll COMMAND --help` for a command's options; docs/images.md describes images.\n";
 
 const char* kRunHelp =
     "usage: atoll run IMAGE [options] [-- ARGS...]\n"
     "\n"
     "Builds a domain from IMAGE and runs it in the foreground. The guest's console is\n"
     "this terminal's stdout; ARGS become the guest's argv[1...].\n"
+    "\n"
+    "IMAGE is a sealed image (`atoll seal`) or a bare ELF. A sealed image is verified\n"
+    "before any domain exists, and its manifest supplies defaults: memory, vifs,\n"
+    "published ports (unless -p or --net is given), disks (a required one must be given\n"
+    "with --disk) and the guest arguments (unless ARGS are given). Options override them.\n"
     "\n"
     "options:\n"
     "  -m, --memory SIZE        guest memory, e.g. 16M, 512K, 1G (default 16M)\n"
@@ -92,6 +104,10 @@ const char* kRunHelp =
     "      --xenstore-socket PATH  serve xenstore to host tools (xenstore-ls, ...) on\n"
     "                           this Unix socket; use them with XENSTORED_PATH=PATH.\n"
     "                           Without it a private socket is made (shown with -v)\n"
+    "      --require-signed     refuse a bare ELF, an unsigned image, or one signed by a key\n"
+    "                           not in --trusted-keys\n"
+    "      --trusted-keys DIR   public keys (*.pub, from `atoll keygen`) to accept; implies\n"
+    "                           --require-signed\n"
     "  -v, --verbose            print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -116,18 +132,10 @@ uint64_t number_option(const std::string& option, const std::string& text, uint6
   return *v;
 }
 
-// A memory size: a number and K, M or G (M when there is none), 4 KiB pages.
 uint64_t memory_option(const std::string& option, const std::string& text) {
-  auto [number, unit] = split_unit(text);
-  uint64_t mult = 0;
-  if (unit == "" || unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
-  auto v = mult ? parse_decimal(number, 1, atl::hosted::kMaxMemory / mult) : std::nullopt;
-  if (!v || *v * mult < atl::hosted::kMinMemory || *v * mult % atl::hosted::kPageSize)
-    usage_error(option + " takes a size from 1M to " + std::to_string(atl::hosted::kMaxMemory >> 20) +
-                "M in whole 4K pages (a number with K, M or G), not `" + text + "`");
-  return *v * mult;
+  auto v = parse_memory_size(text);
+  if (!v) usage_error(option + " takes " + memory_size_rule() + ", not `" + text + "`");
+  return *v;
 }
 
 Action parse_action(const std::string& option, const std::string& text) {
@@ -145,29 +153,6 @@ std::string quote_arg(const std::string& arg) {
     q += c;
   }
   return q + "\"";
-}
-
-struct MappedFile {
-  void* data = MAP_FAILED;
-  size_t size = 0;
-  ~MappedFile() { if (data != MAP_FAILED) munmap(data, size); }
-};
-
-bool map_image(const std::string& path, MappedFile& file, std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) { error = "cannot open image " + path + ": " + strerror(errno); return false; }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    error = "image " + path + " is not a regular file";
-    return false;
-  }
-  file.size = st.st_size;
-  if (file.size == 0) { close(fd); error = "image " + path + " is empty"; return false; }
-  file.data = mmap(nullptr, file.size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (file.data == MAP_FAILED) { error = "cannot map image " + path + ": " + strerror(errno); return false; }
-  return true;
 }
 
 // A private directory (mode 0700) for the xenstore socket, removed at exit.
@@ -225,7 +210,9 @@ void wait_for_interrupt(const char* why) {
   sigwait(&set, &sig);
 }
 
-int cmd_run(int argc, char** argv) {
+// What `atoll run`'s command line asked for, before the image's manifest
+// fills in what it left open.
+struct RunOptions {
   DomainConfig config;
   std::string image_path;
   std::vector<std::string> guest_args;
@@ -234,77 +221,164 @@ int cmd_run(int argc, char** argv) {
   std::string xenstore_socket;
   std::vector<DiskConfig> disks;
   std::vector<VifConfig> vifs;
-  bool net_none = false, net_given = false;
+  bool net_none = false, net_given = false, memory_given = false, publish_none = false;
   std::vector<HostFwd> published;
   uint64_t busy_poll_us = 100;
+  bool require_signed = false;
+  std::string trusted_keys;
+};
+
+RunOptions parse_run_options(int argc, char** argv) {
+  RunOptions o;
+  DomainConfig& config = o.config;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "-h" || a == "--help") { fputs(kRunHelp, stdout); return 0; }
-    else if (a == "--") { for (++i; i < argc; ++i) guest_args.push_back(argv[i]); }
+    if (a == "-h" || a == "--help") { fputs(kRunHelp, stdout); exit(0); }
+    else if (a == "--") { for (++i; i < argc; ++i) o.guest_args.push_back(argv[i]); }
     else if (a == "-m" || a == "--memory") {
       config.memory = memory_option(a, value());
+      o.memory_given = true;
     } else if (a == "-n" || a == "--name") config.name = value();
     else if (a == "--on-poweroff") config.on_poweroff = parse_action(a, value());
     else if (a == "--on-reboot") config.on_reboot = parse_action(a, value());
     else if (a == "--on-crash") config.on_crash = parse_action(a, value());
-    else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(number_option(a, value(), 0, kMaxRestartsLimit));
+    else if (a == "--max-restarts") o.max_restarts = static_cast<unsigned>(number_option(a, value(), 0, kMaxRestartsLimit));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
-    else if (a == "--console-log") console_log = value();
+    else if (a == "--console-log") o.console_log = value();
     else if (a == "--disk") {
       std::string v = value();
       DiskConfig disk;
       if (!parse_disk_option(v, disk)) usage_error("cannot read --disk `" + v + "` (try path, path,ro, path,direct or path,queues=N with N " +
                                             range_text(1, kMaxQueuesLimit) + ")");
-      disks.push_back(disk);
+      o.disks.push_back(disk);
     }
     else if (a == "--net") {
       std::string v = value(), why;
-      net_given = true;
-      if (v == "none") { net_none = true; continue; }
+      o.net_given = true;
+      if (v == "none") { o.net_none = true; continue; }
       VifConfig vif;
       if (!parse_vif_option(v, vif, why)) usage_error("--net " + v + ": " + why);
-      vifs.push_back(vif);
+      o.vifs.push_back(vif);
     }
     else if (a == "-p" || a == "--publish") {
       std::string v = value();
+      if (v == "none") { o.publish_none = true; continue; }
       HostFwd fwd;
       if (!parse_publish(v, fwd)) usage_error("cannot read --publish " + v + " (try 8080:80 or 127.0.0.1:5353:53/udp; ports are 1 to 65535)");
-      published.push_back(fwd);
+      o.published.push_back(fwd);
     }
-    else if (a == "--xenstore-socket") xenstore_socket = value();
-    else if (a == "--busy-poll") busy_poll_us = number_option(a, value(), 0, kMaxBusyPollUs);
+    else if (a == "--xenstore-socket") o.xenstore_socket = value();
+    else if (a == "--busy-poll") o.busy_poll_us = number_option(a, value(), 0, kMaxBusyPollUs);
+    else if (a == "--require-signed") o.require_signed = true;
+    else if (a == "--trusted-keys") { o.trusted_keys = value(); o.require_signed = true; }
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
-    else if (image_path.empty()) image_path = a;
-    else guest_args.push_back(a);
+    else if (o.image_path.empty()) o.image_path = a;
+    else o.guest_args.push_back(a);
   }
-  if (image_path.empty()) usage_error("run needs an IMAGE");
-  if (config.name.empty()) config.name = image_path.substr(image_path.rfind('/') + 1);
+  if (o.image_path.empty()) usage_error("run needs an IMAGE");
+  if (o.require_signed && o.trusted_keys.empty())
+    usage_error("--require-signed needs --trusted-keys DIR (the public keys to accept)");
+  return o;
+}
+
+// An empty scratch disk of `size` bytes that lives as long as this process:
+// an unnamed file (O_TMPFILE) the backend opens through /proc/self/fd, so
+// nothing is left behind however atoll ends.
+std::string ephemeral_disk(const image::ManifestDisk& d, std::string& error) {
+  const char* tmp = getenv("TMPDIR");
+  std::string dir = tmp && *tmp ? tmp : "/tmp";
+  int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(d.ephemeral_size)) != 0) {
+    error = "cannot make the ephemeral disk `" + d.name + "` in " + dir + ": " + strerror(errno);
+    if (fd >= 0) close(fd);
+    return "";
+  }
+  // The descriptor stays open for atoll's life (close-on-exec: no guest inherits it).
+  return "/proc/self/fd/" + std::to_string(fd);
+}
+
+// Fills what the command line left open from the image's manifest: memory,
+// vifs, published ports, disks, guest arguments.
+void apply_manifest(const Manifest& m, RunOptions& o) {
+  if (!o.memory_given && m.memory) o.config.memory = m.memory;
+  if (o.guest_args.empty() && !m.cmdline.empty()) o.config.cmdline = quote_arg(o.config.name) + " " + m.cmdline;
+  if (!o.net_given && m.vifs) {
+    if (*m.vifs == 0) o.net_none = true;
+    for (unsigned i = 0; i < *m.vifs; ++i) o.vifs.push_back(VifConfig{});
+  }
+  if (o.published.empty() && !o.publish_none && !o.net_given) {
+    for (const auto& port : m.publish) {
+      HostFwd fwd;
+      if (!parse_publish(image::format_manifest_port(port), fwd)) usage_error("the manifest's publish line cannot be used");
+      o.published.push_back(fwd);
+    }
+  }
+  for (size_t i = o.disks.size(); i < m.disks.size(); ++i) {
+    const image::ManifestDisk& d = m.disks[i];
+    if (d.need == image::DiskNeed::kOptional) break;  // later disks would take its place
+    if (d.need == image::DiskNeed::kRequired)
+      usage_error("image " + o.image_path + " needs disk " + std::to_string(i + 1) + " `" + d.name + "` (" +
+                  (d.read_only ? "read-only" : "read-write") + "): give it with --disk PATH" +
+                  (d.read_only ? ",ro" : "") + (i > 0 ? " after the first " + std::to_string(i) + " --disk" : ""));
+    std::string error;
+    DiskConfig disk;
+    disk.path = ephemeral_disk(d, error);
+    if (disk.path.empty()) {
+      fprintf(stderr, "atoll: %s\n", error.c_str());
+      exit(kExitAtollError);
+    }
+    o.disks.push_back(disk);
+  }
+}
+
+int cmd_run(int argc, char** argv) {
+  RunOptions o = parse_run_options(argc, argv);
+  DomainConfig& config = o.config;
+  if (config.name.empty()) config.name = o.image_path.substr(o.image_path.rfind('/') + 1);
   config.cmdline = quote_arg(config.name);
-  for (auto& g : guest_args) config.cmdline += " " + quote_arg(g);
+  for (auto& g : o.guest_args) config.cmdline += " " + quote_arg(g);
+
+  // The image is verified before anything else is set up.
+  std::string error;
+  if (!image::crypto_ready()) { fprintf(stderr, "atoll: libsodium could not initialise\n"); return kExitAtollError; }
+  std::optional<image::TrustedKeys> trusted;
+  if (o.require_signed) {
+    trusted = image::load_trusted_keys(o.trusted_keys, error);
+    if (!trusted) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+    if (trusted->keys.empty()) {
+      fprintf(stderr, "atoll: --trusted-keys %s holds no public key (*.pub)\n", o.trusted_keys.c_str());
+      return kExitAtollError;
+    }
+  }
+  auto bootable = image::open_bootable(o.image_path,
+                                       o.require_signed ? image::SignaturePolicy::kRequireTrusted : image::SignaturePolicy::kAnyImage,
+                                       trusted ? &*trusted : nullptr, error);
+  if (!bootable) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
+  auto image = ElfImage::try_parse(bootable->elf, error);
+  if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", o.image_path.c_str(), error.c_str()); return kExitAtollError; }
+  if (bootable->manifest) apply_manifest(*bootable->manifest, o);
+  config.archive = bootable->archive;
   if (config.cmdline.size() >= 1024) usage_error("the guest command line is longer than Xen's 1023 bytes");
 
+  auto& vifs = o.vifs;
+  auto& disks = o.disks;
+  auto& published = o.published;
   int console_log_fd = -1;
-  if (!console_log.empty()) {
-    console_log_fd = open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (!o.console_log.empty()) {
+    console_log_fd = open(o.console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (console_log_fd < 0) {
-      fprintf(stderr, "atoll: cannot open console log %s: %s\n", console_log.c_str(), strerror(errno));
+      fprintf(stderr, "atoll: cannot open console log %s: %s\n", o.console_log.c_str(), strerror(errno));
       return kExitAtollError;
     }
   }
   bool stdin_open = true;
 
-  MappedFile file;
-  std::string error;
-  if (!map_image(image_path, file, error)) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
-  auto image = ElfImage::try_parse({static_cast<const uint8_t*>(file.data), file.size}, error);
-  if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", image_path.c_str(), error.c_str()); return kExitAtollError; }
-
-  if (net_none) vifs.clear();
-  else if (!net_given && (image->defines("atoll_wants_network") || !published.empty())) vifs.push_back(VifConfig{});
+  if (o.net_none) vifs.clear();
+  else if (!o.net_given && vifs.empty() && (image->defines("atoll_wants_network") || !published.empty())) vifs.push_back(VifConfig{});
   if (!published.empty()) {
     auto user = std::find_if(vifs.begin(), vifs.end(), [](const VifConfig& v) { return v.mode == VifMode::kUser; });
     if (user == vifs.end()) usage_error("--publish needs a user vif (--net user)");
@@ -312,7 +386,7 @@ int cmd_run(int argc, char** argv) {
   }
 
   EventLoop loop;
-  loop.set_busy_poll(busy_poll_us * 1000);
+  loop.set_busy_poll(o.busy_poll_us * 1000);
   // Uplinks outlive domain restarts: forwarded ports and switch ports stay.
   std::vector<std::unique_ptr<FramePort>> uplinks;
   for (const VifConfig& vif : vifs) {
@@ -336,6 +410,7 @@ int cmd_run(int argc, char** argv) {
 
   xs::Xenstored store(loop);
   SocketDir socket_dir;
+  const std::string& xenstore_socket = o.xenstore_socket;
   std::string socket_path = xenstore_socket;
   if (socket_path.empty()) {
     if (!socket_dir.create(error)) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
@@ -400,8 +475,8 @@ int cmd_run(int argc, char** argv) {
               e.detail.c_str());
     if (interrupted) return kExitInterrupted;
     if (action == Action::kRestart) {
-      if (restarts + 1 > max_restarts) {
-        fprintf(stderr, "atoll: domain %s restarted %u times in a row; giving up\n", config.name.c_str(), max_restarts);
+      if (restarts + 1 > o.max_restarts) {
+        fprintf(stderr, "atoll: domain %s restarted %u times in a row; giving up\n", config.name.c_str(), o.max_restarts);
         return status;
       }
       fprintf(stderr, "atoll: restarting domain %s\n", config.name.c_str());
@@ -417,12 +492,21 @@ int run_command(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "-h" || cmd == "--help") { fputs(kMainHelp, stdout); return 0; }
   if (cmd == "help") {
-    if (argc > 2 && std::string(argv[2]) == "run") fputs(kRunHelp, stdout);
+    std::string topic = argc > 2 ? argv[2] : "";
+    if (topic == "run") fputs(kRunHelp, stdout);
+    else if (topic == "seal") fputs(kSealHelp, stdout);
+    else if (topic == "inspect") fputs(kInspectHelp, stdout);
+    else if (topic == "keygen") fputs(kKeygenHelp, stdout);
+    else if (topic == "sign") fputs(kSignHelp, stdout);
     else if (argc > 2 && std::string(argv[2]) == "version") fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
     else fputs(kMainHelp, stdout);
     return 0;
   }
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+  if (cmd == "seal") return cmd_seal(argc - 2, argv + 2);
+  if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
+  if (cmd == "keygen") return cmd_keygen(argc - 2, argv + 2);
+  if (cmd == "sign") return cmd_sign(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version") {
     if (argc > 2 && (std::string(argv[2]) == "-h" || std::string(argv[2]) == "--help")) {
       fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
