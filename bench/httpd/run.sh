@@ -101,7 +101,7 @@ for f in small.html big.bin; do
     printf '%-10s %-22s %12s %10s %8.2f\n' "$f" "${target%%|*}" "$a_rps" "$a_p99" "$(echo "$a_rps / $n_rps" | bc -l)"
   done
 done
-echo "image: $(stat -c %s "$build/apps/httpd/httpd") bytes unstripped, $(strip -o "$tmp/stripped" "$build/apps/httpd/httpd" && stat -c %s "$tmp/stripped") stripped"
+echo "image: $(stat -c %s "$build/apps/httpd/httpd") bytes sealed, ELF $(stat -c %s "$build/apps/httpd/httpd.elf") unstripped, $(strip -o "$tmp/stripped" "$build/apps/httpd/httpd.elf" && stat -c %s "$tmp/stripped") stripped"
 
 # New connections per second: ab without keep-alive, "conn/s failed".
 conns=${ATOLL_BENCH_CONNS:-20000}
