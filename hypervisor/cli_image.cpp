@@ -348,7 +348,7 @@ int cmd_inspect(int argc, char** argv) {
   }
   auto opened = SealedImage::try_open(file->bytes());
   if (!opened.image)
-    return refused("inspect", "image " + path + " refused (" + to_string(opened.error.fault) + "): " + opened.error.message);
+    return refused("inspect", refusal_text(path, opened.error));
   if (json) print_inspect_json(path, *opened.image);
   else print_inspect_text(path, *opened.image);
   return 0;
@@ -398,7 +398,7 @@ int cmd_sign(int argc, char** argv) {
     return refused("sign", path + " is a bare ELF; seal it first (atoll seal ELF -o IMAGE)");
   auto opened = SealedImage::try_open(file->bytes());
   if (!opened.image)
-    return refused("sign", "image " + path + " refused (" + to_string(opened.error.fault) + "): " + opened.error.message);
+    return refused("sign", refusal_text(path, opened.error));
   std::vector<uint8_t> tail = signed_trailer_tail(opened.image->digest(), *secret);
   off_t at = static_cast<off_t>(opened.image->image_size() - kTrailerSize + kTrailerSignedOffset);
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -38,6 +39,21 @@ bool parse_key_text(std::string text, const char* prefix, std::span<uint8_t> out
   size_t plen = std::strlen(prefix);
   if (text.compare(0, plen, prefix) != 0) return false;
   return from_hex(std::string_view(text).substr(plen), out);
+}
+
+// One line: PREFIX and 2*N hex digits.
+template <size_t N>
+std::optional<std::array<uint8_t, N>> read_key_file(const std::string& path, const char* prefix, const char* kind,
+                                                    std::string& error) {
+  auto text = read_small_file(path, error);
+  if (!text) return std::nullopt;
+  std::array<uint8_t, N> k;
+  if (!parse_key_text(*text, prefix, k)) {
+    error = path + " is not an Atoll " + kind + " key (one line: " + std::string(prefix) + "and " +
+            std::to_string(2 * N) + " hex digits)";
+    return std::nullopt;
+  }
+  return k;
 }
 
 bool write_new_file(const std::string& path, const std::string& text, int mode, std::string& error) {
@@ -112,7 +128,7 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
   }
   auto opened = SealedImage::try_open(bytes);
   if (!opened.image) {
-    error = "image " + path + " refused (" + to_string(opened.error.fault) + "): " + opened.error.message;
+    error = refusal_text(path, opened.error);
     return std::nullopt;
   }
   const SealedImage& img = *opened.image;
@@ -136,25 +152,12 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
 }
 
 std::optional<PublicKey> read_public_key(const std::string& path, std::string& error) {
-  auto text = read_small_file(path, error);
-  if (!text) return std::nullopt;
-  PublicKey k;
-  if (!parse_key_text(*text, kPublicPrefix, k)) {
-    error = path + " is not an Atoll public key (one line: atoll-ed25519-public and 64 hex digits)";
-    return std::nullopt;
-  }
-  return k;
+  return read_key_file<32>(path, kPublicPrefix, "public", error);
 }
 
 std::optional<SecretKey> read_secret_key(const std::string& path, std::string& error) {
-  auto text = read_small_file(path, error);
-  if (!text) return std::nullopt;
-  SecretKey k;
-  if (!parse_key_text(*text, kSecretPrefix, k)) {
-    error = path + " is not an Atoll secret key (one line: atoll-ed25519-secret and 128 hex digits)";
-    return std::nullopt;
-  }
-  if (!secret_key_consistent(k)) {
+  auto k = read_key_file<64>(path, kSecretPrefix, "secret", error);
+  if (k && !secret_key_consistent(*k)) {
     error = path + " is damaged: its public half does not belong to its seed";
     return std::nullopt;
   }

@@ -86,6 +86,10 @@ const char* to_string(ImageFault fault) {
   return "unknown";
 }
 
+std::string refusal_text(const std::string& path, const ImageError& error) {
+  return "image " + path + " refused (" + to_string(error.fault) + "): " + error.message;
+}
+
 bool SealedImage::looks_sealed(std::span<const uint8_t> bytes) {
   return bytes.size() >= sizeof kHeaderMagic && std::memcmp(bytes.data(), kHeaderMagic, sizeof kHeaderMagic) == 0;
 }

@@ -82,6 +82,9 @@ struct ImageError {
   std::string message;
 };
 
+// "image PATH refused (FAULT): MESSAGE", the one form every verb reports.
+std::string refusal_text(const std::string& path, const ImageError& error);
+
 struct ImageOpen;
 
 class SealedImage {
