@@ -105,7 +105,7 @@ ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes) {
     size_t n = std::min(bytes.size(), sizeof kHeaderMagic);
     if (bytes.size() < sizeof kHeaderMagic && std::memcmp(bytes.data(), kHeaderMagic, n) == 0)
       return refuse(ImageFault::kTruncated, "truncated: " + bytes_text(bytes.size()) + ", shorter than a header");
-    return refuse(ImageFault::kNotAnImage, "neither a sealed Atoll image nor an ELF");
+    return refuse(ImageFault::kNotAnImage, "not an ELF and not a sealed Atoll image (it starts with neither \\x7fELF nor ATOLLIMG)");
   }
   if (bytes.size() < kHeaderSize + kTrailerSize)
     return refuse(ImageFault::kTruncated, "truncated: " + bytes_text(bytes.size()) + ", shorter than any sealed image");

@@ -70,7 +70,7 @@ TEST_F(SealedImageTest, SameInputsSameBytes) {
 
 TEST_F(SealedImageTest, EmptyAndStrangers) {
   expect_fault({}, ImageFault::kEmpty);
-  expect_fault(bytes_of("#!/bin/sh\necho hi\n"), ImageFault::kNotAnImage, "neither a sealed Atoll image nor an ELF");
+  expect_fault(bytes_of("#!/bin/sh\necho hi\n"), ImageFault::kNotAnImage, "not an ELF and not a sealed Atoll image");
   std::vector<uint8_t> random(4096);
   uint32_t x = 12345;
   for (auto& b : random) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
