@@ -204,29 +204,34 @@ std::optional<Manifest> seal_manifest(const SealArgs& s, std::string& error) {
   return m;
 }
 
+// The archive's bytes: a mapped tar file, a directory packed in memory, or none.
+struct ArchiveBytes {
+  std::unique_ptr<MappedFile> file;
+  std::vector<uint8_t> packed;
+  std::span<const uint8_t> bytes() const { return file ? file->bytes() : std::span<const uint8_t>(packed); }
+};
+
 // The archive as the guest will get it: a directory packed, or a tar file as
 // it is; either way read once with the guest's own archive reader first.
-std::optional<std::vector<uint8_t>> seal_archive(const SealArgs& s, std::string& error) {
-  if (s.archive.empty()) return std::vector<uint8_t>{};
+std::optional<ArchiveBytes> seal_archive(const SealArgs& s, std::string& error) {
+  ArchiveBytes a;
+  if (s.archive.empty()) return a;
   struct stat st;
   if (stat(s.archive.c_str(), &st) != 0) { error = "--archive " + s.archive + ": " + strerror(errno); return std::nullopt; }
-  std::vector<uint8_t> archive;
   if (S_ISDIR(st.st_mode)) {
     PackResult r = pack_directory(s.archive, s.mtime);
     for (const auto& p : r.skipped) fprintf(stderr, "atoll seal: %s: not a file, directory or symlink; left out\n", p.c_str());
     if (!r.archive) { error = r.error; return std::nullopt; }
-    archive = std::move(*r.archive);
-  } else {
-    auto file = MappedFile::try_map(s.archive, error);
-    if (!file) return std::nullopt;
-    archive.assign(file->bytes().begin(), file->bytes().end());
+    a.packed = std::move(*r.archive);
+  } else if (!(a.file = MappedFile::try_map(s.archive, error))) {
+    return std::nullopt;
   }
-  if (archive.empty()) { error = "--archive " + s.archive + " is empty"; return std::nullopt; }
-  if (std::string why = check_archive(archive); !why.empty()) {
+  if (a.bytes().empty()) { error = "--archive " + s.archive + " is empty"; return std::nullopt; }
+  if (std::string why = check_archive(a.bytes()); !why.empty()) {
     error = "--archive " + s.archive + " is not an archive the guest can mount: " + why;
     return std::nullopt;
   }
-  return archive;
+  return a;
 }
 
 // --- inspect ------------------------------------------------------------
@@ -319,8 +324,11 @@ int cmd_seal(int argc, char** argv) {
   if (!manifest) return refused("seal", error);
   auto archive = seal_archive(s, error);
   if (!archive) return refused("seal", error);
-  std::vector<uint8_t> image = seal_image(*manifest, elf_file->bytes(), *archive);
-  if (!write_file_atomic(s.output, image, 0644, error)) return refused("seal", error);
+  // The parts are written from where they are (the mapped ELF, the archive),
+  // between the frame's head and trailer, never copied into one buffer.
+  SealedFrame frame = frame_image(*manifest, elf_file->bytes(), archive->bytes());
+  if (!write_file_atomic(s.output, {frame.head, elf_file->bytes(), archive->bytes(), frame.trailer}, 0644, error))
+    return refused("seal", error);
   return 0;
 }
 

@@ -177,20 +177,25 @@ bool write_keypair(const std::string& base, const KeyPair& keys, std::string& er
   return true;
 }
 
-bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, int mode, std::string& error) {
+bool write_file_atomic(const std::string& path, std::initializer_list<std::span<const uint8_t>> pieces, int mode,
+                       std::string& error) {
   std::string tmp = path + ".tmp-XXXXXX";
   std::vector<char> name(tmp.begin(), tmp.end());
   name.push_back(0);
   int fd = mkostemp(name.data(), O_CLOEXEC);
   if (fd < 0) { error = errno_text("cannot create a file beside " + path); return false; }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += n;
+  bool ok = true;
+  for (std::span<const uint8_t> bytes : pieces) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += n;
+    }
+    ok = ok && done == bytes.size();
   }
-  bool ok = done == bytes.size() && fchmod(fd, mode) == 0;
+  ok = ok && fchmod(fd, mode) == 0;
   if (!ok) error = errno_text("cannot write " + path);
   if (close(fd) != 0 && ok) { error = errno_text("cannot write " + path); ok = false; }
   if (ok && rename(name.data(), path.c_str()) != 0) { error = errno_text("cannot rename into " + path); ok = false; }

@@ -3,6 +3,7 @@
 // and reading and writing key files.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -60,8 +61,9 @@ std::optional<SecretKey> read_secret_key(const std::string& path, std::string& e
 // Writes BASE.key (mode 0600) and BASE.pub; refuses to overwrite either.
 bool write_keypair(const std::string& base, const KeyPair& keys, std::string& error);
 
-// Writes `bytes` to `path` through a temporary file renamed into place, so a
-// failed write never leaves half an image behind.
-bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, int mode, std::string& error);
+// Writes `pieces` one after another to `path` through a temporary file renamed
+// into place, so a failed write never leaves half an image behind.
+bool write_file_atomic(const std::string& path, std::initializer_list<std::span<const uint8_t>> pieces, int mode,
+                       std::string& error);
 
 }  // namespace atl::hv::image

@@ -182,17 +182,19 @@ std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> byte
   return std::nullopt;
 }
 
-std::vector<uint8_t> seal_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive) {
+SealedFrame frame_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive) {
   manifest.atoll_version = kAtollVersion;
   manifest.xen_abi = kXenAbi;
+  const Sha256 elf_sha = sha256(elf);
+  const Sha256 archive_sha = archive.empty() ? Sha256{} : sha256(archive);
   // The parts' offsets depend on the manifest's length, which depends on the
   // offsets' digits: settle it by trying until the length stops moving.
   std::string text;
   size_t manifest_size = 0;
   for (;;) {
     uint64_t elf_offset = kHeaderSize + manifest_size;
-    manifest.elf = ManifestPart{elf_offset, elf.size(), sha256(elf)};
-    if (!archive.empty()) manifest.archive = ManifestPart{elf_offset + elf.size(), archive.size(), sha256(archive)};
+    manifest.elf = ManifestPart{elf_offset, elf.size(), elf_sha};
+    if (!archive.empty()) manifest.archive = ManifestPart{elf_offset + elf.size(), archive.size(), archive_sha};
     else manifest.archive.reset();
     text = format_manifest(manifest);
     if (text.size() == manifest_size) break;
@@ -205,17 +207,26 @@ std::vector<uint8_t> seal_image(Manifest manifest, std::span<const uint8_t> elf,
   h.manifest_size = text.size();
   h.image_size = kHeaderSize + text.size() + elf.size() + archive.size() + kTrailerSize;
 
-  std::vector<uint8_t> out(h.image_size);
-  std::memcpy(out.data(), &h, sizeof h);
-  std::memcpy(out.data() + kHeaderSize, text.data(), text.size());
-  std::memcpy(out.data() + kHeaderSize + text.size(), elf.data(), elf.size());
-  if (!archive.empty()) std::memcpy(out.data() + kHeaderSize + text.size() + elf.size(), archive.data(), archive.size());
+  SealedFrame f;
+  f.head.resize(kHeaderSize + text.size());
+  std::memcpy(f.head.data(), &h, sizeof h);
+  std::memcpy(f.head.data() + kHeaderSize, text.data(), text.size());
   ImageTrailer t{};
-  Sha256 digest = sha256({out.data(), kHeaderSize + text.size()});
+  Sha256 digest = sha256(f.head);
   std::memcpy(t.digest, digest.data(), digest.size());
   t.scheme = static_cast<uint32_t>(SignatureScheme::kNone);
   std::memcpy(t.magic, kTrailerMagic, sizeof t.magic);
-  std::memcpy(out.data() + out.size() - kTrailerSize, &t, sizeof t);
+  auto* raw = reinterpret_cast<const uint8_t*>(&t);
+  f.trailer.assign(raw, raw + sizeof t);
+  return f;
+}
+
+std::vector<uint8_t> seal_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive) {
+  SealedFrame f = frame_image(std::move(manifest), elf, archive);
+  std::vector<uint8_t> out = f.head;
+  out.insert(out.end(), elf.begin(), elf.end());
+  out.insert(out.end(), archive.begin(), archive.end());
+  out.insert(out.end(), f.trailer.begin(), f.trailer.end());
   return out;
 }
 

@@ -125,8 +125,17 @@ struct ImageOpen {
   ImageError error;  // when there is no image
 };
 
-// Builds an unsigned sealed image: fills the manifest's sealed keys (version,
-// ABI, parts) and lays the parts out. `manifest` holds the user's keys only.
+// An unsigned sealed image around its parts: the header and manifest that go
+// before the ELF and the trailer that goes after the archive, so a writer can
+// stream the parts from where they are instead of copying them.
+struct SealedFrame {
+  std::vector<uint8_t> head;     // header || manifest
+  std::vector<uint8_t> trailer;  // kTrailerSize bytes
+};
+// Fills the manifest's sealed keys (version, ABI, parts); `manifest` holds
+// the user's keys only.
+SealedFrame frame_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive);
+// head || elf || archive || trailer in one buffer (for tests and small images).
 std::vector<uint8_t> seal_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive);
 
 // The trailer bytes from kTrailerSignedOffset to its end, signed with `secret`,
