@@ -71,7 +71,7 @@ extern "C" [[noreturn]] void kernel_main() {
   auto grants = gnttab::init();
   if (!grants.ok()) kernel::panic("cannot set up the grant table (error %d)", to_int(grants.error()));
   (void)console::init();  // without a console ring, output stays on the hypercall
-  if (platform::boot_info().store_port) {
+  if (platform::boot_info().store) {
     auto store = xs::boot_init();
     if (!store.ok()) kernel::panic("cannot connect to xenstore (error %d)", to_int(store.error()));
     auto control = xs::watch_control_shutdown_in_background();
