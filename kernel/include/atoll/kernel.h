@@ -38,3 +38,9 @@ int argc();
 char** argv();
 
 }  // namespace atl::kernel
+
+// The layer above the kernel provides this (libc-glue/boot.cpp): it brings up
+// what lives above the kernel (the console ring, xenstore), runs the C and C++
+// constructors and calls main(). kernel_main calls it last, once time, event
+// channels, threads and grants work; the kernel names no layer above it.
+extern "C" [[noreturn]] void atoll_start_image(int argc, char** argv);
