@@ -40,7 +40,7 @@ sources=(
 echo "building $out/xenstored-fuzz with $cxx"
 "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -D__XEN_INTERFACE_VERSION__=0x00040e00 -include stdint.h \
-  -Ihypervisor/xenstore -Ihypervisor -Ikernel/include \
+  -Ihypervisor/xenstore -Ihypervisor -Iabi/include -Iabi/hosted/include \
   "${sources[@]}" -o "$out/xenstored-fuzz"
 cp -n tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 cd "$out"
