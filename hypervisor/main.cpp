@@ -19,6 +19,7 @@
 
 #include "atoll/hosted_abi.h"
 #include "blkback.h"
+#include "create.h"
 #include "console_backend.h"
 #include "domain.h"
 #include "xenstore_link.h"
@@ -48,6 +49,8 @@ const char* kMainHelp =
     "\n"
     "commands:\n"
     "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
+    "  create CFG [-n] [KEY=VALUE...]     run the domain a config (xl.cfg syntax) describes;\n"
+    "                                     -n: check it and print it resolved\n"
     "  version                            print the version and the Xen ABI spoken\n"
     "  help [COMMAND]                     show help for a command\n"
     "\n"
@@ -397,11 +400,13 @@ int run_command(int argc, char** argv) {
   if (cmd == "-h" || cmd == "--help") { fputs(kMainHelp, stdout); return 0; }
   if (cmd == "help") {
     if (argc > 2 && std::string(argv[2]) == "run") fputs(kRunHelp, stdout);
+    else if (argc > 2 && std::string(argv[2]) == "create") fputs(kCreateHelp, stdout);
     else if (argc > 2 && std::string(argv[2]) == "version") fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
     else fputs(kMainHelp, stdout);
     return 0;
   }
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+  if (cmd == "create") return cmd_create(argc - 2, argv + 2, cmd_run);
   if (cmd == "version" || cmd == "--version") {
     if (argc > 2 && (std::string(argv[2]) == "-h" || std::string(argv[2]) == "--help")) {
       fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
