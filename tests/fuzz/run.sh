@@ -50,6 +50,7 @@ case $target in
       hypervisor/config/domain_spec.cpp
       hypervisor/config/run_options.cpp
       hypervisor/config/xl_cfg.cpp
+      hypervisor/config/xl_cfg_reader.cpp
       hypervisor/config/xl_devices.cpp
       hypervisor/config/xl_keys.cpp
       hypervisor/backends/blkback/disk_config.cpp
