@@ -39,9 +39,14 @@ std::string resolve(const SpecBuilder& b, const Value& v) {
   return (canonical == "/" ? "" : canonical) + path.substr(slash);
 }
 
+// Decimal digits in range. A leading zero is refused rather than read two ways:
+// xl reads 010 as octal 8, and 0x10 as hexadecimal.
 Check whole_number(const Value& v, uint64_t min, uint64_t max, const std::string& unit, uint64_t& out) {
   auto n = scalar(v) ? parse_decimal(v.text, min, max) : std::nullopt;
-  if (!n) return Problem{"takes a whole number" + unit + " " + range_text(min, max) + ", not " + shown(v)};
+  std::string rule = "takes a whole number" + unit + " " + range_text(min, max);
+  if (n && v.text.size() > 1 && v.text[0] == '0')
+    return Problem{rule + ", not " + shown(v) + " (xl would read a leading 0 as octal)"};
+  if (!n) return Problem{rule + ", not " + shown(v)};
   out = *n;
   return std::nullopt;
 }

@@ -144,6 +144,8 @@ TEST(DomainSpec, EveryKeysErrors) {
       {"memory = 0", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not 0"},
       {"memory = 3841", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not 3841"},
       {"memory = 0x10", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not 0x10"},
+      {"memory = 010", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not 010 (xl would read a leading 0 as octal)"},
+      {"max_restarts = '00'", "vm.cfg:2: max_restarts: takes a whole number from 0 to 1000000, not '00' (xl would read a leading 0 as octal)"},
       {"memory = 16M", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not 16M"},
       {"memory = [ 16 ]", "vm.cfg:2: memory: takes a whole number of MiB from 1 to 3840, not a list"},
       {"maxmem = 'x'", "vm.cfg:2: maxmem: takes a whole number of MiB from 1 to 3840, not 'x'"},
