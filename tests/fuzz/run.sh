@@ -28,6 +28,7 @@ case $target in
   xenstored)
     seeds=tests/fuzz/corpus
     sources=(
+      hypervisor/decimal.cpp
       hypervisor/xenstore/node_ops.cpp
       hypervisor/xenstore/node_store.cpp
       hypervisor/xenstore/node_view.cpp
