@@ -19,6 +19,7 @@
 
 #include "atoll/hosted_abi.h"
 #include "blkback.h"
+#include "create.h"
 #include "console_backend.h"
 #include "domain.h"
 #include "xenstore_link.h"
@@ -26,6 +27,7 @@
 #include "decimal.h"
 #include "elf_image.h"
 #include "netback.h"
+#include "run_options.h"
 #include "uplink.h"
 
 using namespace atl::hv;
@@ -39,9 +41,6 @@ constexpr int kExitCrash = 134;
 constexpr int kExitForbiddenSyscall = 159;  // 128 + SIGSYS
 constexpr int kExitInterrupted = 130;
 
-constexpr uint64_t kMaxRestartsLimit = 1'000'000;
-constexpr uint64_t kMaxBusyPollUs = 10'000;
-
 const char* kMainHelp =
     "usage: atoll <command> [options]\n"
     "\n"
@@ -50,6 +49,8 @@ const char* kMainHelp =
     "\n"
     "commands:\n"
     "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
+    "  create CFG [-n] [KEY=VALUE...]     run the domain a config (xl.cfg syntax) describes;\n"
+    "                                     -n: check it and print it resolved\n"
     "  version                            print the version and the Xen ABI spoken\n"
     "  help [COMMAND]                     show help for a command\n"
     "\n"
@@ -116,35 +117,17 @@ uint64_t number_option(const std::string& option, const std::string& text, uint6
   return *v;
 }
 
-// A memory size: a number and K, M or G (M when there is none), 4 KiB pages.
+// A memory size (run_options.h).
 uint64_t memory_option(const std::string& option, const std::string& text) {
-  auto [number, unit] = split_unit(text);
-  uint64_t mult = 0;
-  if (unit == "" || unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
-  auto v = mult ? parse_decimal(number, 1, atl::hosted::kMaxMemory / mult) : std::nullopt;
-  if (!v || *v * mult < atl::hosted::kMinMemory || *v * mult % atl::hosted::kPageSize)
-    usage_error(option + " takes a size from 1M to " + std::to_string(atl::hosted::kMaxMemory >> 20) +
-                "M in whole 4K pages (a number with K, M or G), not `" + text + "`");
-  return *v * mult;
+  auto v = parse_memory_size(text);
+  if (!v) usage_error(option + " takes " + memory_size_rule() + ", not `" + text + "`");
+  return *v;
 }
 
-Action parse_action(const std::string& option, const std::string& text) {
-  if (text == "destroy") return Action::kDestroy;
-  if (text == "restart") return Action::kRestart;
-  if (text == "preserve") return Action::kPreserve;
-  usage_error(option + " takes destroy, restart or preserve, not `" + text + "`");
-}
-
-std::string quote_arg(const std::string& arg) {
-  if (arg.find_first_of(" \t\"\\") == std::string::npos && !arg.empty()) return arg;
-  std::string q = "\"";
-  for (char c : arg) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
+Action action_option(const std::string& option, const std::string& text) {
+  auto action = atl::hv::parse_action(text);
+  if (!action) usage_error(option + " takes destroy, restart or preserve, not `" + text + "`");
+  return *action;
 }
 
 struct MappedFile {
@@ -229,14 +212,14 @@ int cmd_run(int argc, char** argv) {
   DomainConfig config;
   std::string image_path;
   std::vector<std::string> guest_args;
-  unsigned max_restarts = 10;
+  unsigned max_restarts = kDefaultMaxRestarts;
   std::string console_log;
   std::string xenstore_socket;
   std::vector<DiskConfig> disks;
   std::vector<VifConfig> vifs;
   bool net_none = false, net_given = false;
   std::vector<HostFwd> published;
-  uint64_t busy_poll_us = 100;
+  uint64_t busy_poll_us = kDefaultBusyPollUs;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -248,9 +231,9 @@ int cmd_run(int argc, char** argv) {
     else if (a == "-m" || a == "--memory") {
       config.memory = memory_option(a, value());
     } else if (a == "-n" || a == "--name") config.name = value();
-    else if (a == "--on-poweroff") config.on_poweroff = parse_action(a, value());
-    else if (a == "--on-reboot") config.on_reboot = parse_action(a, value());
-    else if (a == "--on-crash") config.on_crash = parse_action(a, value());
+    else if (a == "--on-poweroff") config.on_poweroff = action_option(a, value());
+    else if (a == "--on-reboot") config.on_reboot = action_option(a, value());
+    else if (a == "--on-crash") config.on_crash = action_option(a, value());
     else if (a == "--max-restarts") max_restarts = static_cast<unsigned>(number_option(a, value(), 0, kMaxRestartsLimit));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
     else if (a == "--console-log") console_log = value();
@@ -358,8 +341,7 @@ int cmd_run(int argc, char** argv) {
     if (!store_link) { fprintf(stderr, "atoll: cannot connect xenstore: %s\n", error.c_str()); return kExitAtollError; }
     std::vector<std::unique_ptr<BlkBack>> blkbacks;
     for (size_t i = 0; i < disks.size(); ++i) {
-      // Linux's xvda, xvdb, ...: devid (202 << 8) | (index << 4).
-      auto blk = BlkBack::try_create(*domain, store, loop, disks[i], (202u << 8) | (static_cast<uint32_t>(i) << 4), error);
+      auto blk = BlkBack::try_create(*domain, store, loop, disks[i], vbd_devid(static_cast<unsigned>(i)), error);
       if (!blk) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
       blkbacks.push_back(std::move(blk));
     }
@@ -418,11 +400,13 @@ int run_command(int argc, char** argv) {
   if (cmd == "-h" || cmd == "--help") { fputs(kMainHelp, stdout); return 0; }
   if (cmd == "help") {
     if (argc > 2 && std::string(argv[2]) == "run") fputs(kRunHelp, stdout);
+    else if (argc > 2 && std::string(argv[2]) == "create") fputs(kCreateHelp, stdout);
     else if (argc > 2 && std::string(argv[2]) == "version") fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
     else fputs(kMainHelp, stdout);
     return 0;
   }
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+  if (cmd == "create") return cmd_create(argc - 2, argv + 2, cmd_run);
   if (cmd == "version" || cmd == "--version") {
     if (argc > 2 && (std::string(argv[2]) == "-h" || std::string(argv[2]) == "--help")) {
       fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
