@@ -19,6 +19,7 @@
 
 #include "atoll/hosted_abi.h"
 #include "blkback.h"
+#include "create.h"
 #include "console_backend.h"
 #include "domain.h"
 #include "xenstore_link.h"
@@ -28,6 +29,7 @@
 #include "elf_image.h"
 #include "image/image_file.h"
 #include "netback.h"
+#include "run_options.h"
 #include "uplink.h"
 
 using namespace atl::hv;
@@ -42,9 +44,6 @@ constexpr int kExitCrash = 134;
 constexpr int kExitForbiddenSyscall = 159;  // 128 + SIGSYS
 constexpr int kExitInterrupted = 130;
 
-constexpr uint64_t kMaxRestartsLimit = 1'000'000;
-constexpr uint64_t kMaxBusyPollUs = 10'000;
-
 const char* kMainHelp =
     "usage: atoll <command> [options]\n"
     "\n"
@@ -53,6 +52,8 @@ const char* kMainHelp =
     "\n"
     "commands:\n"
     "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
+    "  create CFG [-n] [KEY=VALUE...]     run the domain a config (xl.cfg syntax) describes;\n"
+    "                                     -n: check it and print it resolved\n"
     "  seal ELF -o IMAGE [options]        seal an ELF, an archive and a manifest into an image\n"
     "  inspect IMAGE [--json]             verify an image; print its manifest, digest, signature\n"
     "  keygen -o KEYBASE                  make an Ed25519 key pair for signing images\n"
@@ -133,27 +134,17 @@ uint64_t number_option(const std::string& option, const std::string& text, uint6
   return *v;
 }
 
+// A memory size (run_options.h).
 uint64_t memory_option(const std::string& option, const std::string& text) {
   auto v = parse_memory_size(text);
   if (!v) usage_error(option + " takes " + memory_size_rule() + ", not `" + text + "`");
   return *v;
 }
 
-Action parse_action(const std::string& option, const std::string& text) {
-  if (text == "destroy") return Action::kDestroy;
-  if (text == "restart") return Action::kRestart;
-  if (text == "preserve") return Action::kPreserve;
-  usage_error(option + " takes destroy, restart or preserve, not `" + text + "`");
-}
-
-std::string quote_arg(const std::string& arg) {
-  if (arg.find_first_of(" \t\"\\") == std::string::npos && !arg.empty()) return arg;
-  std::string q = "\"";
-  for (char c : arg) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
-  }
-  return q + "\"";
+Action action_option(const std::string& option, const std::string& text) {
+  auto action = atl::hv::parse_action(text);
+  if (!action) usage_error(option + " takes destroy, restart or preserve, not `" + text + "`");
+  return *action;
 }
 
 // A private directory (mode 0700) for the xenstore socket, removed at exit.
@@ -217,14 +208,14 @@ struct RunOptions {
   DomainConfig config;
   std::string image_path;
   std::vector<std::string> guest_args;
-  unsigned max_restarts = 10;
+  unsigned max_restarts = kDefaultMaxRestarts;
   std::string console_log;
   std::string xenstore_socket;
   std::vector<DiskConfig> disks;
   std::vector<VifConfig> vifs;
   bool net_none = false, net_given = false, memory_given = false, publish_none = false;
   std::vector<HostFwd> published;
-  uint64_t busy_poll_us = 100;
+  uint64_t busy_poll_us = kDefaultBusyPollUs;
   bool require_signed = false;
   std::string trusted_keys;
 };
@@ -244,9 +235,9 @@ RunOptions parse_run_options(int argc, char** argv) {
       config.memory = memory_option(a, value());
       o.memory_given = true;
     } else if (a == "-n" || a == "--name") config.name = value();
-    else if (a == "--on-poweroff") config.on_poweroff = parse_action(a, value());
-    else if (a == "--on-reboot") config.on_reboot = parse_action(a, value());
-    else if (a == "--on-crash") config.on_crash = parse_action(a, value());
+    else if (a == "--on-poweroff") config.on_poweroff = action_option(a, value());
+    else if (a == "--on-reboot") config.on_reboot = action_option(a, value());
+    else if (a == "--on-crash") config.on_crash = action_option(a, value());
     else if (a == "--max-restarts") o.max_restarts = static_cast<unsigned>(number_option(a, value(), 0, kMaxRestartsLimit));
     else if (a == "-v" || a == "--verbose") config.verbose = true;
     else if (a == "--console-log") o.console_log = value();
@@ -306,7 +297,7 @@ std::string ephemeral_disk(const image::ManifestDisk& d, std::string& error) {
 // vifs, published ports, disks, guest arguments.
 void apply_manifest(const Manifest& m, RunOptions& o) {
   if (!o.memory_given && m.memory) o.config.memory = m.memory;
-  if (o.guest_args.empty() && !m.cmdline.empty()) o.config.cmdline = quote_arg(o.config.name) + " " + m.cmdline;
+  if (o.guest_args.empty() && !m.cmdline.empty()) o.config.cmdline = guest_cmdline(o.config.name, m.cmdline);
   if (!o.net_given && m.vifs) {
     if (*m.vifs == 0) o.net_none = true;
     for (unsigned i = 0; i < *m.vifs; ++i) o.vifs.push_back(VifConfig{});
@@ -363,7 +354,7 @@ int cmd_run(int argc, char** argv) {
   if (!image) { fprintf(stderr, "atoll: invalid image %s: %s\n", o.image_path.c_str(), error.c_str()); return kExitAtollError; }
   if (bootable->manifest) apply_manifest(*bootable->manifest, o);
   config.archive = bootable->archive;
-  if (config.cmdline.size() >= 1024) usage_error("the guest command line is longer than Xen's 1023 bytes");
+  if (config.cmdline.size() > kMaxCmdlineBytes) usage_error("the guest command line is longer than Xen's 1023 bytes");
 
   auto& vifs = o.vifs;
   auto& disks = o.disks;
@@ -434,8 +425,7 @@ int cmd_run(int argc, char** argv) {
     if (!store_link) { fprintf(stderr, "atoll: cannot connect xenstore: %s\n", error.c_str()); return kExitAtollError; }
     std::vector<std::unique_ptr<BlkBack>> blkbacks;
     for (size_t i = 0; i < disks.size(); ++i) {
-      // Linux's xvda, xvdb, ...: devid (202 << 8) | (index << 4).
-      auto blk = BlkBack::try_create(*domain, store, loop, disks[i], (202u << 8) | (static_cast<uint32_t>(i) << 4), error);
+      auto blk = BlkBack::try_create(*domain, store, loop, disks[i], vbd_devid(static_cast<unsigned>(i)), error);
       if (!blk) { fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitAtollError; }
       blkbacks.push_back(std::move(blk));
     }
@@ -495,6 +485,7 @@ int run_command(int argc, char** argv) {
   if (cmd == "help") {
     std::string topic = argc > 2 ? argv[2] : "";
     if (topic == "run") fputs(kRunHelp, stdout);
+    else if (topic == "create") fputs(kCreateHelp, stdout);
     else if (topic == "seal") fputs(kSealHelp, stdout);
     else if (topic == "inspect") fputs(kInspectHelp, stdout);
     else if (topic == "keygen") fputs(kKeygenHelp, stdout);
@@ -504,6 +495,7 @@ int run_command(int argc, char** argv) {
     return 0;
   }
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
+  if (cmd == "create") return cmd_create(argc - 2, argv + 2, cmd_run);
   if (cmd == "seal") return cmd_seal(argc - 2, argv + 2);
   if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
   if (cmd == "keygen") return cmd_keygen(argc - 2, argv + 2);

@@ -1,18 +1,14 @@
-// kernel_main: from the platform's entry to the app's main().
+// kernel_main: from the platform's entry to the image's start above the kernel
+// (atoll_start_image: console, xenstore, constructors, main()).
 #include <string.h>
 #include <xen/xen.h>
 
 #include "atoll/evtchn.h"
 #include "atoll/gnttab.h"
-#include "atoll/xenstore.h"
-#include "console_front.h"
 #include "atoll/kernel.h"
 #include "atoll/platform.h"
 #include "atoll/sched.h"
 #include "atoll/time.h"
-
-extern "C" void __libc_init_array();
-extern "C" [[noreturn]] void atoll_run_main(int argc, char** argv);  // libc-glue: exit(main(argc, argv))
 
 namespace atl::kernel {
 namespace {
@@ -70,15 +66,6 @@ extern "C" [[noreturn]] void kernel_main() {
   evtchn::upcalls_restore(0);  // events flow from here on
   auto grants = gnttab::init();
   if (!grants.ok()) kernel::panic("cannot set up the grant table (error %d)", to_int(grants.error()));
-  (void)console::init();  // without a console ring, output stays on the hypercall
-  if (platform::boot_info().store_port) {
-    auto store = xs::boot_init();
-    if (!store.ok()) kernel::panic("cannot connect to xenstore (error %d)", to_int(store.error()));
-    auto control = xs::watch_control_shutdown_in_background();
-    if (!control.ok()) kernel::panic("cannot watch control/shutdown (error %d)", to_int(control.error()));
-  }
   kernel::parse_cmdline(platform::boot_info().cmdline);
-  __libc_init_array();
-  platform::record_boot_milestone(true, time::monotonic_ns());
-  atoll_run_main(kernel::g_argc, kernel::g_argv);
+  atoll_start_image(kernel::g_argc, kernel::g_argv);
 }

@@ -16,20 +16,12 @@ GrantAllocator g_allocator;
 }  // namespace
 
 Result<void> init(unsigned frames) {
-  xen_pfn_t gfns[32];
-  if (frames == 0 || frames > 32) return Errno::kInval;
-  gnttab_setup_table op{};
-  op.dom = DOMID_SELF;
-  op.nr_frames = frames;
-  set_xen_guest_handle(op.frame_list, gfns);
-  long rc = atoll_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, reinterpret_cast<uintptr_t>(&op), 1, 0, 0);
-  if (rc < 0) return static_cast<Errno>(-rc);
-  if (op.status != GNTST_okay) return Errno::kNoMem;
-  // The frames are contiguous in the hypervisor's window on this platform; on
-  // real Xen they are placed by XENMEM_add_to_physmap (the platform's business).
-  for (unsigned i = 1; i < frames; ++i)
-    if (gfns[i] != gfns[0] + i) return Errno::kInval;
-  g_entries = static_cast<grant_entry_v1_t*>(platform::phys_to_virt(uint64_t{gfns[0]} << 12));
+  // Where the frames come from and how they are mapped is the platform's
+  // business (GNTTABOP_setup_table on the hosted platform, XENMEM_add_to_physmap
+  // on PVH).
+  auto entries = platform::map_grant_table(frames);
+  if (!entries.ok()) return entries.error();
+  g_entries = static_cast<grant_entry_v1_t*>(*entries);
   if (!g_allocator.grow(frames * gnttab_v1::kEntriesPerFrame)) return Errno::kNoMem;
   return {};
 }

@@ -3,33 +3,25 @@
 #include <xen/sched.h>
 
 #include "atoll/evtchn.h"
-#include "atoll/hypercall.h"
 #include "atoll/kernel.h"
 #include "atoll/platform.h"
 
 namespace atl::kernel {
 
-void shutdown_crash(hosted::CrashReason reason) {
+void shutdown_crash(CrashReason reason) {
   evtchn::upcalls_disable();
-  sched_shutdown sd{SHUTDOWN_crash};
-  // Atoll extension: the frame pointer lets the hypervisor print a backtrace,
-  // and the reason lets it say what kind of crash this was.
-  for (;;)
-    atoll_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, reinterpret_cast<uintptr_t>(&sd),
-                    reinterpret_cast<uintptr_t>(__builtin_frame_address(0)), static_cast<uint64_t>(reason), 0);
+  // This frame is where the hypervisor's backtrace starts.
+  for (;;) platform::shutdown(SHUTDOWN_crash, {.crash_reason = reason, .frame = __builtin_frame_address(0)});
 }
 
 void shutdown_poweroff(int status) {
   evtchn::upcalls_disable();
-  sched_shutdown sd{SHUTDOWN_poweroff};
-  // Atoll extension: the exit status travels in the third argument.
-  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd, static_cast<uint64_t>(status) & 0xff);
+  for (;;) platform::shutdown(SHUTDOWN_poweroff, {.exit_status = status});
 }
 
 void shutdown_reboot() {
   evtchn::upcalls_disable();
-  sched_shutdown sd{SHUTDOWN_reboot};
-  for (;;) hypercall::sched_op(SCHEDOP_shutdown, &sd);
+  for (;;) platform::shutdown(SHUTDOWN_reboot, {});
 }
 
 void panic(const char* fmt, ...) {
@@ -42,7 +34,7 @@ void panic(const char* fmt, ...) {
   if (n > static_cast<int>(sizeof buf) - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
   console_write_early(buf, n);
-  shutdown_crash(hosted::CrashReason::kPanic);
+  shutdown_crash(CrashReason::kPanic);
 }
 
 }  // namespace atl::kernel

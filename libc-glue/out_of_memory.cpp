@@ -54,7 +54,7 @@ extern "C" [[noreturn]] void atoll_out_of_memory(size_t request) {
   if (n > static_cast<int>(sizeof line) - 1) n = sizeof line - 1;
   // Straight to the hypervisor: the console ring may not drain before the crash.
   atl::kernel::console_write_early(line, static_cast<size_t>(n));
-  atl::kernel::shutdown_crash(atl::hosted::CrashReason::kOutOfMemory);
+  atl::kernel::shutdown_crash(atl::kernel::CrashReason::kOutOfMemory);
 }
 
 namespace {

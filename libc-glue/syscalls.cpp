@@ -153,7 +153,7 @@ int kill(int pid, int sig) {
   if (pid != 1 && pid != 0) return static_cast<int>(fail(ESRCH));
   if (sig == 0) return 0;
   atl::kernel::console_print("atoll: %s\n", sig == SIGABRT ? "abort() called" : "fatal signal raised");
-  atl::kernel::shutdown_crash(sig == SIGABRT ? atl::hosted::CrashReason::kAbort : atl::hosted::CrashReason::kUnknown);
+  atl::kernel::shutdown_crash(sig == SIGABRT ? atl::kernel::CrashReason::kAbort : atl::kernel::CrashReason::kUnknown);
 }
 
 int unlink(const char*) { return static_cast<int>(fail(ENOENT)); }

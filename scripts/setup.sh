@@ -46,10 +46,20 @@ fi
 say "lwIP source (Debian's lwip source package, into subprojects/packagecache)"
 scripts/fetch-lwip.sh
 
+# meson unpacks and patches lwIP once: a checkout whose patches changed since
+# unpacks it again (the reconfigure below; the patched files are rebuilt).
+lwip_stamp=$(cat subprojects/lwip.wrap subprojects/packagefiles/*.patch subprojects/packagefiles/lwip/* | sha256sum | cut -d' ' -f1)
+if [[ -d subprojects/lwip-2.1.3 && $(cat subprojects/lwip-2.1.3/.atoll-stamp 2>/dev/null) != "$lwip_stamp" ]]; then
+  say "lwIP's patches changed: unpacking it again"
+  rm -rf subprojects/lwip-2.1.3
+  if [[ -f build/build.ninja ]]; then meson setup --reconfigure build >/dev/null; fi
+fi
+
 if [[ ! -f build/build.ninja ]]; then
   say "configuring ./build"
   meson setup build --cross-file "$root/.atoll/guest-cross.ini" --wrap-mode=nodownload >/dev/null
 fi
+if [[ -d subprojects/lwip-2.1.3 ]]; then echo "$lwip_stamp" > subprojects/lwip-2.1.3/.atoll-stamp; fi
 [[ ${1:-} == --no-build ]] && exit 0
 say "building"
 if ! ninja -C build >build/ninja.log 2>&1; then

@@ -1,9 +1,8 @@
-// The domain's own xenstore connection: set up at boot from start_info, served by
-// the "xenstore" thread, and the control/shutdown watch.
+// The domain's own xenstore connection: set up at boot from the ring the
+// platform's boot info names, served by the "xenstore" thread, and the
+// control/shutdown watch.
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <xen/xen.h>
 
 #include "atoll/kernel.h"
 #include "atoll/platform.h"
@@ -58,10 +57,10 @@ void on_control_shutdown(std::string_view) {
 
 Result<void> boot_init() {
   if (g_client) return {};
-  const start_info_t* info = platform::boot_info().start_info;
-  if (info->store_evtchn == 0) return Errno::kNoDev;
-  auto* ring = static_cast<xenstore_domain_interface*>(platform::phys_to_virt(info->store_mfn << 12));
-  auto* transport = new RingTransport(ring, EvtchnPort(info->store_evtchn));
+  const auto& store = platform::boot_info().store;
+  if (!store) return Errno::kNoDev;
+  auto* ring = static_cast<xenstore_domain_interface*>(platform::gfn_to_virt(store->gfn));
+  auto* transport = new RingTransport(ring, store->port);
   if (!transport->sane()) {
     delete transport;
     return Errno::kIo;

@@ -1,4 +1,4 @@
-// The guest's xenstore Transport: the ring page start_info names (ABI:
+// The guest's xenstore Transport: the ring page the boot info names (ABI:
 // xen/io/xs_wire.h, struct xenstore_domain_interface) and its event channel.
 #pragma once
 

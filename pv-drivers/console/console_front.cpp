@@ -32,10 +32,10 @@ void ring_write(const char* data, size_t length) { write(data, length); }
 }  // namespace
 
 Result<void> init() {
-  const auto& boot = platform::boot_info();
-  if (!boot.console_gfn || !boot.console_port) return Errno::kNoDev;
-  g_ring = static_cast<xencons_interface*>(platform::phys_to_virt(boot.console_gfn << 12));
-  g_port = EvtchnPort(boot.console_port);
+  const auto& console = platform::boot_info().console;
+  if (!console) return Errno::kNoDev;
+  g_ring = static_cast<xencons_interface*>(platform::gfn_to_virt(console->gfn));
+  g_port = console->port;
   evtchn::bind(g_port, on_event, nullptr);
   kernel::set_console_sink(ring_write);
   return {};

@@ -26,26 +26,6 @@ constexpr int kPunchHole = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
 }  // namespace
 
-bool parse_disk_option(const std::string& text, DiskConfig& out) {
-  size_t comma = text.find(',');
-  out = DiskConfig{};
-  out.path = text.substr(0, comma);
-  if (out.path.empty()) return false;
-  while (comma != std::string::npos) {
-    size_t next = text.find(',', comma + 1);
-    std::string flag = text.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
-    if (flag == "ro") out.read_only = true;
-    else if (flag == "direct") out.direct = true;
-    else if (flag.rfind("queues=", 0) == 0) {
-      auto n = parse_u32(flag.substr(7));
-      if (!n || *n == 0 || *n > kMaxQueuesLimit) return false;
-      out.queues = *n;
-    } else if (flag != "rw") return false;
-    comma = next;
-  }
-  return true;
-}
-
 bool BlkBack::setup_uring(std::string& error) {
   io_uring_params params{};
   params.flags = IORING_SETUP_CQSIZE;

@@ -32,24 +32,12 @@
 #include "backend_device.h"
 #include "blkback_request.h"
 #include "blkback_xenbus.h"
+#include "disk_config.h"
 #include "domain.h"
 #include "event_loop.h"
 #include "xenstored.h"
 
 namespace atl::hv {
-
-struct DiskConfig {
-  std::string path;
-  bool read_only = false;
-  // O_DIRECT on the image file (the page cache bypassed), where the file system allows it.
-  bool direct = false;
-  // multi-queue-max-queues: rings the frontend may set up.
-  unsigned queues = 4;
-};
-
-// Parses `path[,ro][,direct][,queues=N]` (the --disk option's value, N in
-// 1..16); false for an unknown flag or a bad N.
-bool parse_disk_option(const std::string& text, DiskConfig& out);
 
 using BlkifSharedRing = SharedRing<blkif_request, blkif_response>;
 using BlkifBackRing = BackRing<blkif_request, blkif_response>;

@@ -281,7 +281,10 @@ void TcpSplice::flush() {
     f.dirty = false;
     if (!f.dead && (!f.in.empty() || (f.guest_fin && !f.host_shut))) write_host(f);
     if (!f.dead) pump(f);
-    if (!f.dead && f.ack_due) send_segment(f, kTcpAck, f.snd_nxt, {});
+    // While netback holds the uplink paused its backlog to the guest is full:
+    // an ACK now could be dropped, and the guest would wait for its timeout
+    // to hear it again. It goes when the port resumes (on_resumed).
+    if (!f.dead && f.ack_due && !m_port.paused()) send_segment(f, kTcpAck, f.snd_nxt, {});
     if (!f.dead) maybe_finish(f);
     if (f.dead) m_flows.erase(it);
   }
@@ -307,7 +310,7 @@ void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host) {
 
 void TcpSplice::on_resumed() {
   for (auto& [k, f] : m_flows)
-    if (!f->dead && f->established && f->out.size() > 0) mark_dirty(*f);
+    if (!f->dead && f->established && (f->out.size() > 0 || f->ack_due)) mark_dirty(*f);
 }
 
 void TcpSplice::arm_tick() {

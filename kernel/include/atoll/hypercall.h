@@ -15,8 +15,8 @@ namespace atl::hypercall {
 
 inline uint64_t ptr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
-inline long sched_op(int cmd, void* arg, uint64_t extra = 0) {
-  return atoll_hypercall(__HYPERVISOR_sched_op, cmd, ptr(arg), extra, 0, 0);
+inline long sched_op(int cmd, void* arg) {
+  return atoll_hypercall(__HYPERVISOR_sched_op, cmd, ptr(arg), 0, 0, 0);
 }
 inline long event_channel_op(int cmd, void* arg) {
   return atoll_hypercall(__HYPERVISOR_event_channel_op, cmd, ptr(arg), 0, 0, 0);

@@ -1,43 +1,76 @@
 // The platform layer: what differs between running on Atoll's hosted hypervisor
-// and on real Xen (entry point, how a hypercall is made, where boot information
-// and shared_info come from, how upcalls arrive). Everything above it — the
-// kernel core, drivers, libc glue and apps — is the same on every platform.
+// and on real Xen (entry point, how a hypercall is made, where boot information,
+// shared_info and the grant table come from, how upcalls arrive, what travels
+// with a shutdown). Everything above it — the kernel core, drivers, libc glue
+// and apps — is the same on every platform and includes no platform header.
+// One implementation per directory under kernel/platform/, chosen by the meson
+// option `platform`.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/xen.h>
 
+#include <optional>
+
+#include "atoll/kernel.h"
+#include "atoll/result.h"
+#include "atoll/types.h"
+
 extern "C" long atoll_hypercall(unsigned op, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
 namespace atl::platform {
 
+// A ring page the toolstack set up for the domain (PV console, xenstore): the
+// frame that holds it and the event channel that signals it.
+struct RingPage {
+  Gfn gfn;
+  EvtchnPort port;
+};
+
+// What the platform learnt at boot, in the same shape whatever it came from
+// (start_info on the hosted platform; hvm_start_info and HVM params on PVH).
+// The platform fills it before any constructor runs, so it must need none
+// (the platform's copy is constinit).
 struct BootInfo {
-  const start_info_t* start_info;  // Xen's start_info (PV layout)
-  shared_info* shared;
-  uint64_t memory_size;            // bytes of pseudo-physical RAM
-  uintptr_t heap_start;            // first free byte after the image and its boot module
-  // Xen's boot module (start_info mod_start/mod_len): a sealed image's read-only
-  // archive (docs/images.md); 0 and 0 if there is none.
-  uintptr_t module_start;
-  size_t module_size;
-  uintptr_t heap_end;
-  const char* cmdline;
-  // PV console and xenstore rings (frame numbers and event channels); 0 if absent.
-  uint64_t console_gfn;
-  uint32_t console_port;
-  uint64_t store_gfn;
-  uint32_t store_port;
+  shared_info* shared = nullptr;
+  uint64_t memory_size = 0;         // bytes of pseudo-physical RAM
+  uintptr_t heap_start = 0;         // first free byte after the image and its boot module
+  uintptr_t heap_end = 0;
+  // The boot module (Xen's start_info mod_start/mod_len on the hosted
+  // platform): a sealed image's read-only archive (docs/images.md); 0 and 0
+  // if there is none.
+  uintptr_t module_start = 0;
+  size_t module_size = 0;
+  const char* cmdline = nullptr;
+  std::optional<RingPage> console;  // absent when the toolstack gave none
+  std::optional<RingPage> store;
 };
 
 const BootInfo& boot_info();
 void* phys_to_virt(uint64_t gpa);
 uint64_t virt_to_phys(const void* va);
+inline void* gfn_to_virt(Gfn gfn) { return phys_to_virt(gfn.value() << 12); }
 // Tells the hypervisor where event upcalls enter the guest.
 void register_event_callback();
 // Records a boot milestone for the hypervisor's boot log (may do nothing).
 void record_boot_milestone(bool main_reached, uint64_t now_ns);
 const char* name();
+
+// Sets up `frames` frames of v1 grant entries with the hypervisor and maps
+// them contiguously; returns where the entries start.
+Result<void*> map_grant_table(unsigned frames);
+
+// What may travel with SCHEDOP_shutdown besides the reason. The hosted
+// hypervisor takes all of it; real Xen takes none.
+struct ShutdownDetail {
+  int exit_status = 0;  // SHUTDOWN_poweroff
+  kernel::CrashReason crash_reason = kernel::CrashReason::kUnknown;  // SHUTDOWN_crash
+  const void* frame = nullptr;  // SHUTDOWN_crash: the frame a backtrace starts from
+};
+// SCHEDOP_shutdown with `reason` (SHUTDOWN_*). Returns only when the hypervisor
+// did not take it; the caller decides whether to try again.
+void shutdown(unsigned reason, const ShutdownDetail& detail);
 
 }  // namespace atl::platform
 

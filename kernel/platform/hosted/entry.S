@@ -1,3 +1,5 @@
+#include "atoll/hosted_abi.h"
+
 /* Entry of a hosted-platform image. The loader jumps here with rsp at the top of
  * the boot stack and rsi pointing at start_info, as Xen does for PV guests. */
     .section .text.boot, "ax"
@@ -21,7 +23,7 @@ atoll_hypercall:
     push %rbp
     mov %rsp, %rbp
     mov %edi, %eax
-    add $0xA7000, %rax
+    add $ATOLL_HOSTED_HYPERCALL_SYSCALL_BASE, %rax
     mov %rsi, %rdi
     mov %rdx, %rsi
     mov %rcx, %rdx

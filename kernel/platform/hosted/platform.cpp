@@ -1,6 +1,7 @@
 // The hosted platform: the guest runs as a sandboxed Linux process under Atoll's
 // own hypervisor (see atoll/hosted_abi.h for the address map and the contract).
 #include <xen/callback.h>
+#include <xen/grant_table.h>
 
 #include "atoll/evtchn.h"
 #include "atoll/hosted_abi.h"
@@ -9,7 +10,9 @@
 namespace atl::platform {
 namespace {
 
-BootInfo g_boot;
+// Filled by hosted_start, before the constructors run: constinit keeps it
+// out of them.
+constinit BootInfo g_boot;
 
 }  // namespace
 
@@ -31,6 +34,23 @@ void record_boot_milestone(bool main_reached, uint64_t now_ns) {
   if (main_reached) rec->main_ns = now_ns; else rec->kernel_entry_ns = now_ns;
 }
 
+Result<void*> map_grant_table(unsigned frames) {
+  xen_pfn_t gfns[32];
+  if (frames == 0 || frames > 32) return Errno::kInval;
+  gnttab_setup_table op{};
+  op.dom = DOMID_SELF;
+  op.nr_frames = frames;
+  set_xen_guest_handle(op.frame_list, gfns);
+  long rc = atoll_hypercall(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, reinterpret_cast<uintptr_t>(&op), 1, 0, 0);
+  if (rc < 0) return static_cast<Errno>(-rc);
+  if (op.status != GNTST_okay) return Errno::kNoMem;
+  // The hypervisor's frames are already mapped into this process (in the window
+  // at kHvFramesGpa) and the table's are contiguous there: nothing to map.
+  for (unsigned i = 1; i < frames; ++i)
+    if (gfns[i] != gfns[0] + i) return Errno::kInval;
+  return phys_to_virt(uint64_t{gfns[0]} << 12);
+}
+
 }  // namespace atl::platform
 
 extern "C" char _end[];
@@ -38,7 +58,6 @@ extern "C" char _end[];
 extern "C" [[noreturn]] void hosted_start(const start_info_t* si) {
   using namespace atl;
   platform::BootInfo& b = platform::g_boot;
-  b.start_info = si;
   b.shared = static_cast<shared_info*>(platform::phys_to_virt(si->shared_info));
   b.memory_size = si->nr_pages * hosted::kPageSize;
   b.heap_start = (reinterpret_cast<uintptr_t>(_end) + hosted::kPageSize - 1) & ~(hosted::kPageSize - 1);
@@ -51,9 +70,9 @@ extern "C" [[noreturn]] void hosted_start(const start_info_t* si) {
   }
   b.heap_end = hosted::gpa_to_va(b.memory_size);
   b.cmdline = reinterpret_cast<const char*>(si->cmd_line);
-  b.console_gfn = si->console.domU.mfn;
-  b.console_port = si->console.domU.evtchn;
-  b.store_gfn = si->store_mfn;
-  b.store_port = si->store_evtchn;
+  // A ring without an event channel (the console's: or without a frame) is absent.
+  if (si->console.domU.mfn && si->console.domU.evtchn)
+    b.console = platform::RingPage{Gfn(si->console.domU.mfn), EvtchnPort(si->console.domU.evtchn)};
+  if (si->store_evtchn) b.store = platform::RingPage{Gfn(si->store_mfn), EvtchnPort(si->store_evtchn)};
   kernel_main();
 }

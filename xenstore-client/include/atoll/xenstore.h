@@ -234,10 +234,10 @@ Result<ShutdownRequest> take_shutdown_request(Client& client);
 
 // ---- The domain's own connection (guest only) ----
 
-// Connects to the daemon through start_info's store page and event channel and
-// starts the "xenstore" thread that runs watch callbacks. The kernel calls it at
-// boot once threads and event channels work. Errno::kNoDev when the domain has
-// no xenstore (start_info->store_evtchn is 0). Calling it again does nothing.
+// Connects to the daemon through the store ring the platform's boot info names
+// and starts the "xenstore" thread that runs watch callbacks. Called at boot
+// (libc-glue/boot.cpp) once threads and event channels work. Errno::kNoDev when
+// the domain has no xenstore. Calling it again does nothing.
 Result<void> boot_init();
 
 // The connection boot_init() made; nullptr before it or when it failed.
@@ -248,7 +248,7 @@ Result<void> transact(const TransactionBody& body);
 
 // Watches control/shutdown: "poweroff" (or "halt") clears the key and calls
 // exit(0), so stdio is flushed; "reboot" clears it, flushes stdio and reboots the
-// domain. The kernel calls this after boot_init().
+// domain. Needs boot_init() first.
 Result<void> watch_control_shutdown();
 // The same, registered by the xenstore thread once it first runs (when main()
 // first blocks or yields), keeping the round trip off the boot path. A request

@@ -9,6 +9,12 @@
 // identity, like a PVH guest's.
 #pragma once
 
+// The hypercall system-call base as a macro too, so the platform's entry.S
+// (kernel/platform/hosted) uses this one definition; kHypercallSyscallBase below.
+#define ATOLL_HOSTED_HYPERCALL_SYSCALL_BASE 0xA7000
+
+#ifndef __ASSEMBLER__
+
 #include <stdint.h>
 
 namespace atl::hosted {
@@ -34,7 +40,7 @@ inline constexpr unsigned kHvFramesCount = 64;
 // hypercall number and Xen's x86-64 argument registers (rdi, rsi, rdx, r10, r8). The
 // guest's seccomp filter turns exactly this range into a user notification for the
 // hypervisor; every other Linux system call kills the guest.
-inline constexpr long kHypercallSyscallBase = 0xA7000;
+inline constexpr long kHypercallSyscallBase = ATOLL_HOSTED_HYPERCALL_SYSCALL_BASE;
 inline constexpr long kHypercallCount = 64;
 // Sent by the loader's fault handler, never by guest code: (signo, rip, rsp, rbp, fault addr).
 inline constexpr long kFaultReportSyscall = kHypercallSyscallBase + kHypercallCount;
@@ -114,3 +120,5 @@ struct BootRecord {
 inline constexpr uint64_t gpa_to_va(uint64_t gpa) { return kGuestBase + gpa; }
 
 }  // namespace atl::hosted
+
+#endif  // __ASSEMBLER__

@@ -1,0 +1,71 @@
+#include "create.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "run_args.h"
+
+namespace atl::hv {
+
+const char* const kCreateHelp =
+    "usage: atoll create CFG [options] [KEY=VALUE...]\n"
+    "\n"
+    "Runs the domain that the config CFG describes (the syntax of Xen's xl.cfg; see\n"
+    "docs/config.md), with each KEY=VALUE applied on top, in the foreground: exactly\n"
+    "as `atoll run` does with the equivalent flags, which -n prints. The console is\n"
+    "this terminal; the exit status is `atoll run`'s (see `atoll run --help`).\n"
+    "\n"
+    "options:\n"
+    "  -n, --dry-run   check the config and print it resolved, and the equivalent\n"
+    "                  `atoll run` command; start nothing (as `xl create -n`)\n"
+    "  -c              attach the console (xl's flag; here it always is)\n"
+    "  -v, --verbose   print the hypervisor's boot log with timings to stderr\n"
+    "  -h, --help      show this help\n";
+
+int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
+  constexpr int kExitAtollError = 125;
+  std::string path;
+  std::vector<std::string> overrides;
+  bool dry_run = false, verbose = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      fputs(kCreateHelp, stdout);
+      return 0;
+    }
+    if (a == "-n" || a == "--dry-run") dry_run = true;
+    else if (a == "-c") continue;
+    else if (a == "-v" || a == "--verbose") verbose = true;
+    else if (!a.empty() && a[0] == '-') {
+      fprintf(stderr, "atoll: create: unknown option %s\nTry `atoll create --help`.\n", a.c_str());
+      return kExitAtollError;
+    } else if (path.empty()) path = a;
+    else overrides.push_back(a);
+  }
+  if (path.empty()) {
+    fputs("atoll: create needs a config file\nTry `atoll create --help`.\n", stderr);
+    return kExitAtollError;
+  }
+  auto spec = load_domain_spec(path, overrides);
+  if (!spec.ok()) {
+    fprintf(stderr, "atoll: %s\n", spec.error().to_string().c_str());
+    return kExitAtollError;
+  }
+  auto args = run_args(spec.value());
+  if (!args.ok()) {
+    fprintf(stderr, "atoll: %s: %s\n", path.c_str(), args.error().message.c_str());
+    return kExitAtollError;
+  }
+  if (verbose) args.value().insert(args.value().begin(), "--verbose");
+  if (dry_run) {
+    printf("%s# the same domain as:\n# %s\n", spec.value().to_cfg().c_str(), shell_command(args.value()).c_str());
+    return 0;
+  }
+  std::vector<char*> run_argv;
+  for (std::string& a : args.value()) run_argv.push_back(a.data());
+  run_argv.push_back(nullptr);
+  return run(static_cast<int>(run_argv.size() - 1), run_argv.data());
+}
+
+}  // namespace atl::hv
