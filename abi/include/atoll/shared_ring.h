@@ -161,13 +161,21 @@ class BackRing {
   uint32_t size() const { return m_size; }
 
   // RING_REQUEST_PROD_OVERFLOW: the frontend's req_prod is more than a ring
-  // ahead of our responses. Only a broken or hostile frontend does this.
+  // ahead of our responses; or it ran back behind requests we already took
+  // (Linux netback's "Impossible number of requests"), which the first test
+  // misses while taken requests are not answered yet. Only a broken or
+  // hostile frontend does either.
   bool overflowed() const {
-    return ring_detail::load(&m_sring->header.req_prod).distance_from(m_rsp_prod_pvt) > m_size;
+    RingIdx prod = ring_detail::load(&m_sring->header.req_prod);
+    return prod.distance_from(m_rsp_prod_pvt) > m_size || prod.distance_from(m_req_cons) > m_size;
   }
-  // RING_HAS_UNCONSUMED_REQUESTS: requests produced, limited by free response slots.
+  // RING_HAS_UNCONSUMED_REQUESTS: requests produced, limited by free response
+  // slots; none from a producer index that cannot be right (overflowed()).
+  // Counting those as "limited by free slots" let a backend that answers at
+  // once take slots forever: its responses kept freeing room.
   uint32_t unconsumed_requests() const {
     uint32_t reqs = ring_detail::load(&m_sring->header.req_prod).distance_from(m_req_cons);
+    if (reqs > m_size) return 0;
     uint32_t rsps = m_size - m_req_cons.distance_from(m_rsp_prod_pvt);
     return reqs < rsps ? reqs : rsps;
   }

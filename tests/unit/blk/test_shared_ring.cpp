@@ -111,6 +111,40 @@ TEST(SharedRing, BackendSpotsARequestIndexOverrun) {
   EXPECT_EQ(back.unconsumed_requests(), Shared::kSize);
 }
 
+// Found by the netif-tx fuzz target: a frontend moved req_prod back behind
+// requests the backend had taken but not answered (a packet half assembled).
+// The old overflow test measured from the responses only and passed it, and
+// unconsumed_requests() reported a full ring's worth forever, so a backend
+// that answers at once (netback's drain_tx, blkback without io_uring) never
+// left its loop: one guest hung the hypervisor.
+TEST(SharedRing, ProducerRunBackBehindTakenRequestsHangsNoBackend) {
+  Page page;
+  page.ring.init();
+  Back back(&page.ring);
+  page.ring.header.req_prod = 3;
+  ASSERT_EQ(back.unconsumed_requests(), 3u);
+  back.take_request();
+  back.take_request();  // taken, not answered yet
+  page.ring.header.req_prod = 1;
+  EXPECT_TRUE(back.overflowed());
+  EXPECT_EQ(back.unconsumed_requests(), 0u);
+  // A backend that answers what it takes, as drain_tx does, stops.
+  unsigned taken = 0;
+  while (back.unconsumed_requests() && taken < 1000) {
+    back.take_request();
+    back.put_response(blkif_response{});
+    ++taken;
+  }
+  EXPECT_EQ(taken, 0u);
+  // Going back to where the backend is, or ahead of it, is fine again.
+  page.ring.header.req_prod = 2;
+  EXPECT_FALSE(back.overflowed());
+  EXPECT_EQ(back.unconsumed_requests(), 0u);
+  page.ring.header.req_prod = 4;
+  EXPECT_FALSE(back.overflowed());
+  EXPECT_EQ(back.unconsumed_requests(), 2u);
+}
+
 TEST(SharedRing, FrontendIgnoresAnImpossibleResponseIndex) {
   Page page;
   page.ring.init();
