@@ -215,29 +215,16 @@ void BlkBack::start(unsigned queue, const blkif_request& req) {
 }
 
 bool BlkBack::read_segments(InFlight& f, const blkif_request& req, blkif_request_segment* segs) {
-  if (req.operation != BLKIF_OP_INDIRECT) {
-    f.nr_segments = req.nr_segments;  // 0 for a bare flush or barrier
-    memcpy(segs, req.seg, f.nr_segments * sizeof *segs);
-    return true;
+  GatheredSegments g = gather_segments(req, m_geometry, std::span(segs, kMaxIndirectSegments),
+                                       [&](uint32_t gref) { return map_page(f, GrantRef(gref), false); });
+  f.nr_segments = g.count;
+  if (g.refused_page) {
+    m_domain.log("blkback: request %llu: indirect page %u grant %u refused", static_cast<unsigned long long>(req.id),
+                 *g.refused_page, as_indirect(req).indirect_grefs[*g.refused_page]);
+    return false;
   }
-  blkif_request_indirect ind = as_indirect(req);
-  f.nr_segments = ind.nr_segments;
-  for (unsigned p = 0, done = 0; done < f.nr_segments; ++p) {
-    uint8_t* page = map_page(f, GrantRef(ind.indirect_grefs[p]), false);
-    if (!page) {
-      m_domain.log("blkback: request %llu: indirect page %u grant %u refused",
-                   static_cast<unsigned long long>(req.id), p, ind.indirect_grefs[p]);
-      return false;
-    }
-    unsigned n = f.nr_segments - done < kSegmentsPerIndirectPage ? f.nr_segments - done
-                                                                      : kSegmentsPerIndirectPage;
-    // Copied out before it is checked: the guest may change the page meanwhile.
-    memcpy(segs + done, page, n * sizeof *segs);
-    done += n;
-  }
-  RequestCheck check = check_segments({segs, f.nr_segments}, ind.sector_number, m_geometry);
-  if (check != RequestCheck::kOk) {
-    m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(check));
+  if (g.check != RequestCheck::kOk) {
+    m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(g.check));
     return false;
   }
   return true;

@@ -106,4 +106,37 @@ RequestCheck check_request(const blkif_request& req, const DiskGeometry& disk, c
   return check_segments({req.seg, req.nr_segments}, req.sector_number, disk);
 }
 
+GatheredSegments gather_segments(const blkif_request& req, const DiskGeometry& disk,
+                                 std::span<blkif_request_segment> out, const IndirectPageMapper& map_page) {
+  GatheredSegments g;
+  if (req.operation != BLKIF_OP_INDIRECT) {
+    // check_request() bounds the count; a request it did not see is refused here.
+    if (req.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST || req.nr_segments > out.size()) {
+      g.check = RequestCheck::kBadSegmentCount;
+      return g;
+    }
+    g.count = req.nr_segments;  // 0 for a bare flush or barrier
+    memcpy(out.data(), req.seg, g.count * sizeof out[0]);
+    return g;
+  }
+  blkif_request_indirect ind = as_indirect(req);
+  if (ind.nr_segments > out.size() || indirect_pages(ind.nr_segments) > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST) {
+    g.check = RequestCheck::kBadSegmentCount;
+    return g;
+  }
+  g.count = ind.nr_segments;
+  for (unsigned p = 0, done = 0; done < g.count; ++p) {
+    const uint8_t* page = map_page(ind.indirect_grefs[p]);
+    if (!page) {
+      g.refused_page = p;
+      return g;
+    }
+    unsigned n = g.count - done < kSegmentsPerIndirectPage ? g.count - done : kSegmentsPerIndirectPage;
+    memcpy(out.data() + done, page, n * sizeof out[0]);
+    done += n;
+  }
+  g.check = check_segments(out.first(g.count), ind.sector_number, disk);
+  return g;
+}
+
 }  // namespace atl::hv

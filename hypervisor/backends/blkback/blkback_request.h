@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 
 namespace atl::hv {
@@ -69,6 +71,19 @@ uint8_t data_operation(const blkif_request& req);
 inline unsigned indirect_pages(unsigned nr_segments) {
   return (nr_segments + kSegmentsPerIndirectPage - 1) / kSegmentsPerIndirectPage;
 }
+
+// A checked request's segments, copied into `out`: from the ring slot, or for
+// INDIRECT from its indirect pages, which `map_page` turns from grant refs into
+// host pages (nullptr: the grant is refused). The copy is what gets checked
+// (check_segments) and used, since the guest may rewrite its pages meanwhile.
+struct GatheredSegments {
+  unsigned count = 0;  // the request's segment count (kept when a page is refused or a segment is bad)
+  RequestCheck check = RequestCheck::kOk;
+  std::optional<unsigned> refused_page;  // the indirect page map_page refused
+};
+using IndirectPageMapper = std::function<const uint8_t*(uint32_t gref)>;
+GatheredSegments gather_segments(const blkif_request& req, const DiskGeometry& disk,
+                                 std::span<blkif_request_segment> out, const IndirectPageMapper& map_page);
 
 // ABI: xen/io/blkif.h, struct blkif_request_discard, read out of the ring slot.
 blkif_request_discard as_discard(const blkif_request& req);

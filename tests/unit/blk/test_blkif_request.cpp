@@ -253,6 +253,65 @@ TEST(BlkifIndirect, SegmentsFromTheIndirectPagesAreChecked) {
   EXPECT_EQ(segment_sectors(partial), 1u + 8u + 1u);
 }
 
+TEST(BlkifGather, DirectSegmentsAreCopiedOutOfTheSlot) {
+  auto r = data_request(BLKIF_OP_WRITE, 8, 3);
+  blkif_request_segment out[kSegmentsPerIndirectPage];
+  auto no_pages = [](uint32_t) -> const uint8_t* { ADD_FAILURE() << "a direct request mapped a page"; return nullptr; };
+  GatheredSegments g = gather_segments(r, kDisk, out, no_pages);
+  EXPECT_EQ(g.check, RequestCheck::kOk);
+  EXPECT_EQ(g.count, 3u);
+  EXPECT_EQ(out[2].gref, 12u);
+  // A bare flush has none; a count check_request() would refuse is refused here too.
+  EXPECT_EQ(gather_segments(data_request(BLKIF_OP_FLUSH_DISKCACHE, 0, 0), kDisk, out, no_pages).count, 0u);
+  auto too_many = data_request(BLKIF_OP_READ, 0, 1);
+  too_many.nr_segments = 200;
+  g = gather_segments(too_many, kDisk, out, no_pages);
+  EXPECT_EQ(g.check, RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(g.count, 0u);
+}
+
+TEST(BlkifGather, IndirectSegmentsComeFromTheirPagesInOrder) {
+  // Two indirect pages: 512 segments on the first, the rest on the second.
+  std::vector<std::vector<uint8_t>> pages(2, std::vector<uint8_t>(4096));
+  for (unsigned i = 0; i < 600; ++i) {
+    blkif_request_segment s{1000 + i, 0, 7};
+    memcpy(pages[i / 512].data() + (i % 512) * sizeof s, &s, sizeof s);
+  }
+  std::vector<uint32_t> asked;
+  auto map = [&](uint32_t gref) -> const uint8_t* {
+    asked.push_back(gref);
+    return gref >= 100 && gref < 102 ? pages[gref - 100].data() : nullptr;
+  };
+  std::vector<blkif_request_segment> out(1024);
+  GatheredSegments g = gather_segments(indirect_request(BLKIF_OP_READ, 0, 600), kDisk, out, map);
+  EXPECT_EQ(g.check, RequestCheck::kOk);
+  EXPECT_FALSE(g.refused_page);
+  EXPECT_EQ(g.count, 600u);
+  EXPECT_EQ(asked, (std::vector<uint32_t>{100, 101}));
+  EXPECT_EQ(out[0].gref, 1000u);
+  EXPECT_EQ(out[599].gref, 1599u);
+}
+
+TEST(BlkifGather, RefusedPagesBadSegmentsAndShortBuffersFail) {
+  std::vector<uint8_t> page(4096);
+  blkif_request_segment bad{7, 6, 2};
+  memcpy(page.data() + 3 * sizeof bad, &bad, sizeof bad);
+  auto map = [&](uint32_t gref) -> const uint8_t* { return gref == 100 ? page.data() : nullptr; };
+  blkif_request_segment out[kSegmentsPerIndirectPage];
+  // Segment 3 on the page is first_sect > last_sect.
+  GatheredSegments g = gather_segments(indirect_request(BLKIF_OP_READ, 0, 4), kDisk, out, map);
+  EXPECT_EQ(g.check, RequestCheck::kBadSegmentSectors);
+  // The second indirect page's grant is refused.
+  std::vector<blkif_request_segment> room(1024);
+  g = gather_segments(indirect_request(BLKIF_OP_READ, 0, 513), kDisk, room, map);
+  ASSERT_TRUE(g.refused_page);
+  EXPECT_EQ(*g.refused_page, 1u);
+  // More segments than the caller has room for: refused before any page is read.
+  g = gather_segments(indirect_request(BLKIF_OP_READ, 0, 300), kDisk, std::span(out, 256), map);
+  EXPECT_EQ(g.check, RequestCheck::kBadSegmentCount);
+  EXPECT_EQ(g.count, 0u);
+}
+
 TEST(BlkbackKeys, PublishesGeometryAndReadOnlyInfo) {
   auto rw = blkback_keys(kDisk);
   EXPECT_EQ(rw["sectors"], "32768");
