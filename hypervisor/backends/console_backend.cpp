@@ -6,13 +6,10 @@
 
 #include <cerrno>
 
-#include "atoll/byte_ring.h"
+#include "console_ring.h"
 
 namespace atl::hv {
 namespace {
-
-// ABI: xen/io/console.h: in[1024], out[2048], then the four indices.
-static_assert(sizeof(xencons_interface::in) == 1024 && sizeof(xencons_interface::out) == 2048);
 
 void write_all(int fd, const char* data, size_t length) {
   while (length) {
@@ -47,15 +44,15 @@ ConsoleBackend::~ConsoleBackend() {
 void ConsoleBackend::drain() {
   if (m_broken) return;
   auto* intf = reinterpret_cast<xencons_interface*>(m_page);
-  ByteRingView<sizeof intf->out> out(intf->out, &intf->out_cons, &intf->out_prod);
-  if (!out.sane()) {
+  char buf[sizeof intf->out];
+  std::optional<size_t> read = read_console_output(*intf, buf);
+  if (!read) {
     // Hostile indices: stop reading this ring rather than print garbage forever.
     m_broken = true;
     m_domain.log("console: output ring indices are corrupt; console disconnected");
     return;
   }
-  char buf[sizeof intf->out];
-  size_t n = out.read(buf, sizeof buf);
+  size_t n = *read;
   if (!n) return;
   m_bytes_out += n;
   write_all(m_sinks.out_fd, buf, n);
@@ -75,13 +72,13 @@ void ConsoleBackend::push_input(const char* data, size_t length) {
 void ConsoleBackend::deliver_input() {
   if (m_broken || m_pending_input.empty()) return;
   auto* intf = reinterpret_cast<xencons_interface*>(m_page);
-  ByteRingView<sizeof intf->in> in(intf->in, &intf->in_cons, &intf->in_prod);
-  if (!in.sane()) {
+  std::optional<size_t> written = write_console_input(*intf, m_pending_input);
+  if (!written) {
     m_broken = true;
     m_domain.log("console: input ring indices are corrupt; console disconnected");
     return;
   }
-  size_t n = in.write(m_pending_input.data(), m_pending_input.size());
+  size_t n = *written;
   if (!n) return;
   m_pending_input.erase(0, n);
   m_domain.notify_guest(m_port);
