@@ -100,7 +100,8 @@ Aof::Status write_object(SnapshotWriter& out, const Entry& e) {
     }
     case ValueType::kHash: {
       Batch b(out, {"HSET", e.key()});
-      for (const auto& [f, v] : e.as<HashValue>().fields()) each([&] { return b.add(f, v); });
+      // Bindings are captured by init-capture: clang 14 (the fuzz build) cannot capture them directly.
+      for (const auto& [f, v] : e.as<HashValue>().fields()) each([&b, &f = f, &v = v] { return b.add(f, v); });
       return each([&] { return b.flush(); });
     }
     case ValueType::kSet: {
@@ -111,7 +112,7 @@ Aof::Status write_object(SnapshotWriter& out, const Entry& e) {
     case ValueType::kZSet: {
       Batch b(out, {"ZADD", e.key()});
       for (const auto& [score, m] : e.as<ZSetValue>().order())
-        each([&] { return b.add(b.keep(double_to_string(score)), m); });
+        each([&b, &score = score, &m = m] { return b.add(b.keep(double_to_string(score)), m); });
       return each([&] { return b.flush(); });
     }
     case ValueType::kString: break;
