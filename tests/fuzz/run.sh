@@ -4,8 +4,12 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET]    (default 60 s, xenstored)
 #
-# TARGET is xenstored (corpus/), xl-cfg (xl_cfg_corpus/) or image (the sealed
-# image format, image_corpus/). New inputs go to
+# SECONDS 0 builds the target and runs its corpus once under the sanitizers.
+#
+# TARGET is one of: xenstored (corpus/), xl-cfg (xl_cfg_corpus/), image (the
+# sealed image format, image_corpus/), netif-tx, blkif, elf, tar, httpd,
+# resp, aof, console (each with its TARGET_corpus/, underscores for dashes).
+# docs/security.md lists what each covers. New inputs go to
 # build-fuzz/TARGET-corpus (the seeds in the tree are not touched); crashes
 # land in build-fuzz/ as crash-*. Replay one with
 #   build-fuzz/TARGET-fuzz build-fuzz/crash-...
@@ -73,7 +77,54 @@ case $target in
     )
     flags+=(-Ilibc-glue/fs)
     libs=(-lsodium) ;;
-  *) echo "run.sh: unknown target $target (xenstored, xl-cfg or image)" >&2; exit 2 ;;
+  netif-tx)
+    seeds=tests/fuzz/netif_tx_corpus
+    sources=(
+      hypervisor/gnttab.cpp
+      hypervisor/guest_memory.cpp
+      hypervisor/backends/netback/checksum.cpp
+      hypervisor/backends/netback/gso.cpp
+      hypervisor/backends/netback/netif_request.cpp
+      tests/fuzz/netif_tx_fuzz.cpp
+    )
+    flags+=(-Ihypervisor/backends/netback) ;;
+  blkif)
+    seeds=tests/fuzz/blkif_corpus
+    sources=(
+      hypervisor/gnttab.cpp
+      hypervisor/guest_memory.cpp
+      hypervisor/backends/blkback/blkback_request.cpp
+      tests/fuzz/blkif_fuzz.cpp
+    )
+    flags+=(-Ihypervisor/backends/blkback) ;;
+  console)
+    seeds=tests/fuzz/console_corpus
+    sources=(hypervisor/gnttab.cpp hypervisor/guest_memory.cpp hypervisor/backends/console_ring.cpp tests/fuzz/console_fuzz.cpp)
+    flags+=(-Ihypervisor/backends) ;;
+  elf)
+    seeds=tests/fuzz/elf_corpus
+    sources=(hypervisor/elf_image.cpp tests/fuzz/elf_fuzz.cpp) ;;
+  tar)
+    seeds=tests/fuzz/tar_corpus
+    sources=(libc-glue/fs/archive_index.cpp libc-glue/fs/block_source.cpp libc-glue/fs/ustar.cpp tests/fuzz/tar_fuzz.cpp)
+    flags+=(-Ilibc-glue/fs) ;;
+  httpd)
+    seeds=tests/fuzz/httpd_corpus
+    sources=(apps/httpd/http_date.cpp apps/httpd/http_parser.cpp apps/httpd/range.cpp apps/httpd/url_path.cpp
+      tests/fuzz/httpd_fuzz.cpp)
+    flags+=(-Iapps/httpd) ;;
+  resp)
+    seeds=tests/fuzz/resp_corpus
+    sources=(apps/kvstore/numbers.cpp apps/kvstore/resp.cpp tests/fuzz/resp_fuzz.cpp)
+    flags+=(-Iapps/kvstore) ;;
+  aof)
+    seeds=tests/fuzz/aof_corpus
+    # The log's recovery replays into kvstore's keyspace code: take it all but
+    # the program and the guest-only devices.
+    sources=($(ls apps/kvstore/*.cpp | grep -v -e /main.cpp -e /block_log_device.cpp -e /heap_guest.cpp)
+      tests/fuzz/aof_fuzz.cpp)
+    flags+=(-Iapps/kvstore -fno-exceptions -fno-rtti) ;;
+  *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
 esac
 corpus="$out/$target-corpus"
 mkdir -p "$corpus"
@@ -81,4 +132,6 @@ echo "building $out/$target-fuzz with $cxx"
 "$cxx" "${flags[@]}" "${sources[@]}" ${libs[@]+"${libs[@]}"} -o "$out/$target-fuzz"
 cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
 cd "$out"
+# libFuzzer reads -max_total_time=0 as "no limit".
+if [[ $seconds == 0 ]]; then exec "./$target-fuzz" -runs=0 "$target-corpus"; fi
 exec "./$target-fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$target-corpus"
