@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "run.h"
 #include "run_args.h"
 
 namespace atl::hv {
@@ -23,8 +24,7 @@ const char* const kCreateHelp =
     "  -v, --verbose   print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help      show this help\n";
 
-int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
-  constexpr int kExitAtollError = 125;
+int cmd_create(int argc, char** argv) {
   std::string path;
   std::vector<std::string> overrides;
   bool dry_run = false, verbose = false;
@@ -62,10 +62,7 @@ int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
     printf("%s# the same domain as:\n# %s\n", spec.value().to_cfg().c_str(), shell_command(args.value()).c_str());
     return 0;
   }
-  std::vector<char*> run_argv;
-  for (std::string& a : args.value()) run_argv.push_back(a.data());
-  run_argv.push_back(nullptr);
-  return run(static_cast<int>(run_argv.size() - 1), run_argv.data());
+  return cmd_run(args.value());
 }
 
 }  // namespace atl::hv

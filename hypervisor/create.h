@@ -6,7 +6,7 @@
 namespace atl::hv {
 
 extern const char* const kCreateHelp;
-// `run` is `atoll run`'s entry point, given the arguments after `run`.
-int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv));
+// The arguments after `create`.
+int cmd_create(int argc, char** argv);
 
 }  // namespace atl::hv
