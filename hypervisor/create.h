@@ -1,6 +1,7 @@
-// `atoll create CFG [KEY=VALUE...]`: runs the domain a config describes
-// (config/domain_spec.h) in the foreground, as `atoll run` with the equivalent
-// flags (config/run_args.h) does, until the fleet daemon of issue 13 exists.
+// `atoll create CFG [KEY=VALUE...]`: the domain a config describes
+// (config/domain_spec.h), said as `atoll run` flags (config/run_args.h), is
+// created on the daemon when one runs, else run in the foreground as `atoll
+// run` would.
 #pragma once
 
 namespace atl::hv {

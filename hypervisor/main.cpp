@@ -9,6 +9,7 @@
 
 #include "cli_image.h"
 #include "create.h"
+#include "daemon/fleet_cli.h"
 #include "run.h"
 #include "atoll/hosted_abi.h"
 
@@ -16,7 +17,7 @@ using namespace atl::hv;
 
 namespace {
 
-const char* const kMainHelp =
+const char* const kMainHelpHead =
     "usage: atoll <command> [options]\n"
     "\n"
     "Atoll runs appliance images (Xen PV guests linked against the Atoll library OS)\n"
@@ -24,18 +25,28 @@ const char* const kMainHelp =
     "\n"
     "commands:\n"
     "  run IMAGE [options] [-- ARGS...]   run one appliance in the foreground\n"
-    "  create CFG [-n] [KEY=VALUE...]     run the domain a config (xl.cfg syntax) describes;\n"
+    "  create CFG [-n] [-c] [KEY=VALUE...]  create the domain a config (xl.cfg syntax) describes,\n"
+    "                                     on the daemon if one runs, else in the foreground;\n"
     "                                     -n: check it and print it resolved\n"
     "  seal ELF -o IMAGE [options]        seal an ELF, an archive and a manifest into an image\n"
     "  inspect IMAGE [--json]             verify an image; print its manifest, digest, signature\n"
     "  keygen -o KEYBASE                  make an Ed25519 key pair for signing images\n"
     "  sign --key SECRET IMAGE            sign a sealed image in place\n"
     "  version                            print the version and the Xen ABI spoken\n"
+    "\n"
+    "a fleet under the resident daemon (docs/fleet.md):\n";
+
+const char* const kMainHelpTail =
+    "\n"
     "  help [COMMAND]                     show help for a command\n"
     "\n"
     "Run `atoll COMMAND --help` for a command's options; docs/images.md describes images.\n";
 
-void print_main_help(FILE* to) { fputs(kMainHelp, to); }
+void print_main_help(FILE* to) {
+  fputs(kMainHelpHead, to);
+  fputs(fleet::kFleetVerbsHelp, to);
+  fputs(kMainHelpTail, to);
+}
 
 int run_command(int argc, char** argv) {
   if (argc < 2) { print_main_help(stderr); return kExitAtollError; }
@@ -50,7 +61,10 @@ int run_command(int argc, char** argv) {
     else if (topic == "keygen") fputs(kKeygenHelp, stdout);
     else if (topic == "sign") fputs(kSignHelp, stdout);
     else if (argc > 2 && std::string(argv[2]) == "version") fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
-    else print_main_help(stdout);
+    else if (fleet::is_fleet_verb(topic)) {
+      char* help_argv[] = {argv[2], const_cast<char*>("--help"), nullptr};
+      return fleet::cmd_fleet(2, help_argv);
+    } else print_main_help(stdout);
     return 0;
   }
   if (cmd == "run") return cmd_run(std::vector<std::string>(argv + 2, argv + argc));
@@ -59,6 +73,7 @@ int run_command(int argc, char** argv) {
   if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
   if (cmd == "keygen") return cmd_keygen(argc - 2, argv + 2);
   if (cmd == "sign") return cmd_sign(argc - 2, argv + 2);
+  if (fleet::is_fleet_verb(cmd)) return fleet::cmd_fleet(argc - 1, argv + 1);
   if (cmd == "version" || cmd == "--version") {
     if (argc > 2 && (std::string(argv[2]) == "-h" || std::string(argv[2]) == "--help")) {
       fputs("usage: atoll version\n\nPrints the version of atoll and the Xen ABI it implements.\n", stdout);
