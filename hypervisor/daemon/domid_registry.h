@@ -15,20 +15,22 @@ class DomidRegistry {
  public:
   // The lowest free id, now taken; none when all are in use.
   std::optional<uint16_t> allocate() {
-    uint16_t id = 1;
-    for (uint16_t used : m_used) {  // ascending: the first gap is the lowest free id
-      if (used != id) break;
-      ++id;
-    }
+    // Every id below m_hint is in use, so the walk starts there.
+    unsigned id = m_hint;
+    for (auto it = m_used.lower_bound(static_cast<uint16_t>(id)); it != m_used.end() && *it == id; ++it) ++id;
     if (id >= DOMID_FIRST_RESERVED) return std::nullopt;
-    m_used.insert(id);
-    return id;
+    m_used.insert(static_cast<uint16_t>(id));
+    m_hint = id + 1;
+    return static_cast<uint16_t>(id);
   }
-  void release(uint16_t id) { m_used.erase(id); }
+  void release(uint16_t id) {
+    if (m_used.erase(id) && id < m_hint) m_hint = id;
+  }
   size_t size() const { return m_used.size(); }
 
  private:
   std::set<uint16_t> m_used;
+  unsigned m_hint = 1;
 };
 
 }  // namespace atl::hv::fleet

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <variant>
 
 #include "daemon_client.h"
 #include "daemon_main.h"
@@ -30,8 +31,55 @@ const char* const kFleetVerbsHelp =
 namespace {
 
 constexpr int kExitError = 125;
-const char* const kVerbs[] = {"daemon",  "list",    "info",        "console",      "log",           "shutdown", "reboot",
-                              "destroy", "pause",   "unpause",     "xenstore-ls",  "xenstore-read", "xenstore-write"};
+
+// What a verb takes besides --socket.
+enum class Operands { kNone, kDomain, kOptionalPath, kPath, kPathValue };
+
+struct VerbSpec {
+  const char* name;
+  const char* description;
+  Operands operands;
+  const char* json_flag = nullptr;  // --json's help, when it takes --json
+};
+
+const VerbSpec kVerbSpecs[] = {
+    {"daemon",
+     "Runs the resident daemon in the foreground: one event loop and one xenstore for\n"
+     "many domains, a Unix socket (mode 0600) for the verbs. SIGINT or SIGTERM destroys\n"
+     "every domain and stops it; if it is killed outright, its domains die with it.",
+     Operands::kNone},
+    {"list", "Lists the daemon's domains.", Operands::kNone, "a JSON array, one object per domain"},
+    {"info", "Describes the daemon.", Operands::kNone, "one JSON object"},
+    {"console",
+     "Attaches this terminal to the domain's console: its history first, then its\n"
+     "live output; what you type goes to the guest. Ctrl-] (or the end of input)\n"
+     "detaches; the daemon keeps the output for the next attach.",
+     Operands::kDomain},
+    {"log",
+     "Prints the daemon's log of the domain (created, ended and why, restarts) and its\n"
+     "console history; a domain that has gone is still found by name.",
+     Operands::kDomain},
+    {"shutdown", "Asks the guest to power off (control/shutdown = poweroff, as xl does).", Operands::kDomain},
+    {"reboot", "Asks the guest to reboot (control/shutdown = reboot).", Operands::kDomain},
+    {"destroy", "Ends the domain at once, whatever its on_* policy says.", Operands::kDomain},
+    {"pause", "Stops the domain's vCPU; its timers and events wait for unpause.", Operands::kDomain},
+    {"unpause", "Resumes a paused domain.", Operands::kDomain},
+    {"xenstore-ls", "Lists the shared xenstore's tree below PATH (default /).", Operands::kOptionalPath},
+    {"xenstore-read", "Prints the value at PATH.", Operands::kPath},
+    {"xenstore-write", "Writes VALUE at PATH (as domain 0).", Operands::kPathValue},
+};
+
+const VerbSpec* find_verb(const std::string& verb) {
+  for (const VerbSpec& v : kVerbSpecs)
+    if (verb == v.name) return &v;
+  return nullptr;
+}
+
+// A verb's command line, once read.
+struct VerbArgs {
+  std::string socket_path, domain, path = "/", value;
+  bool as_json = false, wait = false;
+};
 
 const char* const kFooter =
     "DOMAIN is a domain's name or id. The daemon is found at $ATOLL_SOCKET, else at the\n"
@@ -80,84 +128,89 @@ int wait_gone(const std::string& socket_path, const std::string& domain) {
 
 }  // namespace
 
-bool is_fleet_verb(const std::string& verb) {
-  for (const char* v : kVerbs)
-    if (verb == v) return true;
-  return false;
-}
+bool is_fleet_verb(const std::string& verb) { return find_verb(verb) != nullptr; }
 
-int cmd_fleet(int argc, char** argv) {
-  const std::string verb = argv[0];
-  CLI::App app{"", "atoll " + verb};
+namespace {
+
+// Reads the verb's arguments with CLI11; the exit status instead when it
+// printed help or an error.
+std::variant<VerbArgs, int> parse_verb(const VerbSpec& spec, int argc, char** argv) {
+  VerbArgs a;
+  CLI::App app{spec.description, std::string("atoll ") + spec.name};
   app.footer(kFooter);
-  std::string socket_path, domain, path, value;
-  bool as_json = false, wait = false;
-  app.add_option("--socket", socket_path, "the daemon's socket (default: $ATOLL_SOCKET or the per-user path)");
-  auto needs_domain = [&](const char* what) {
-    app.description(what);
-    app.add_option("DOMAIN", domain, "the domain's name or id")->required();
-  };
-  if (verb == "daemon") app.description("Runs the resident daemon in the foreground: one event loop and one xenstore for\nmany domains, a Unix socket (mode 0600) for the verbs. SIGINT or SIGTERM destroys\nevery domain and stops it; if it is killed outright, its domains die with it.");
-  else if (verb == "list") { app.description("Lists the daemon's domains."); app.add_flag("--json", as_json, "a JSON array, one object per domain"); }
-  else if (verb == "info") { app.description("Describes the daemon."); app.add_flag("--json", as_json, "one JSON object"); }
-  else if (verb == "console") needs_domain("Attaches this terminal to the domain's console: its history first, then its\nlive output; what you type goes to the guest. Ctrl-] (or the end of input)\ndetaches; the daemon keeps the output for the next attach.");
-  else if (verb == "log") needs_domain("Prints the daemon's log of the domain (created, ended and why, restarts) and its\nconsole history; a domain that has gone is still found by name.");
-  else if (verb == "shutdown") {
-    needs_domain("Asks the guest to power off (control/shutdown = poweroff, as xl does).");
-    app.add_flag("-w,--wait", wait, "wait until the domain is gone");
-  } else if (verb == "reboot") needs_domain("Asks the guest to reboot (control/shutdown = reboot).");
-  else if (verb == "destroy") needs_domain("Ends the domain at once, whatever its on_* policy says.");
-  else if (verb == "pause") needs_domain("Stops the domain's vCPU; its timers and events wait for unpause.");
-  else if (verb == "unpause") needs_domain("Resumes a paused domain.");
-  else if (verb == "xenstore-ls") { app.description("Lists the shared xenstore's tree below PATH (default /)."); path = "/"; app.add_option("PATH", path, "a xenstore path"); }
-  else if (verb == "xenstore-read") { app.description("Prints the value at PATH."); app.add_option("PATH", path, "a xenstore path")->required(); }
-  else if (verb == "xenstore-write") {
-    app.description("Writes VALUE at PATH (as domain 0).");
-    app.add_option("PATH", path, "a xenstore path")->required();
-    app.add_option("VALUE", value, "the value")->required();
+  app.add_option("--socket", a.socket_path, "the daemon's socket (default: $ATOLL_SOCKET or the per-user path)");
+  if (spec.json_flag) app.add_flag("--json", a.as_json, spec.json_flag);
+  if (std::string(spec.name) == "shutdown") app.add_flag("-w,--wait", a.wait, "wait until the domain is gone");
+  switch (spec.operands) {
+    case Operands::kNone: break;
+    case Operands::kDomain: app.add_option("DOMAIN", a.domain, "the domain's name or id")->required(); break;
+    case Operands::kOptionalPath: app.add_option("PATH", a.path, "a xenstore path"); break;
+    case Operands::kPath: app.add_option("PATH", a.path, "a xenstore path")->required(); break;
+    case Operands::kPathValue:
+      app.add_option("PATH", a.path, "a xenstore path")->required();
+      app.add_option("VALUE", a.value, "the value")->required();
+      break;
   }
   try {
     app.parse(argc, argv);  // argv[0], the verb, is the name CLI11 skips
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fprintf(stderr, "atoll %s: %s\nTry `atoll %s --help`.\n", verb.c_str(), e.what(), verb.c_str());
+    fprintf(stderr, "atoll %s: %s\nTry `atoll %s --help`.\n", spec.name, e.what(), spec.name);
     return kExitError;
   }
-  bool named = !socket_path.empty() || getenv("ATOLL_SOCKET");
-  if (socket_path.empty()) socket_path = default_socket_path();
+  return a;
+}
 
+// Prints a successful answer the way the verb shows it.
+void print_answer(const std::string& verb, const VerbArgs& a, json& answer) {
+  if (verb == "list") {
+    if (a.as_json) printf("%s\n", answer["domains"].dump(2).c_str());
+    else print_list(answer);
+  } else if (verb == "info") {
+    answer.erase("ok");
+    if (a.as_json) {
+      printf("%s\n", answer.dump(2).c_str());
+      return;
+    }
+    for (auto& [key, v] : answer.items())
+      printf("%-16s: %s\n", key.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+  } else if (verb == "log") {
+    fputs(answer["log"].get<std::string>().c_str(), stdout);
+    printf("--- console history ---\n%s", answer["console"].get<std::string>().c_str());
+  } else if (verb == "xenstore-read") {
+    printf("%s\n", answer["value"].get<std::string>().c_str());
+  } else if (verb == "xenstore-ls") {
+    fputs(answer["text"].get<std::string>().c_str(), stdout);
+  }
+}
+
+}  // namespace
+
+int cmd_fleet(int argc, char** argv) {
+  const std::string verb = argv[0];
+  const VerbSpec* spec = find_verb(verb);
+  if (!spec) return kExitError;
+  auto parsed = parse_verb(*spec, argc, argv);
+  if (auto* status = std::get_if<int>(&parsed)) return *status;
+  VerbArgs& a = std::get<VerbArgs>(parsed);
+  bool named = !a.socket_path.empty() || getenv("ATOLL_SOCKET");
+  std::string socket_path = a.socket_path.empty() ? default_socket_path() : a.socket_path;
   if (verb == "daemon") return run_daemon(socket_path, named);
   if (verb == "console") {
     auto client = connect_or_report(socket_path);
-    return client ? client->console(domain, socket_path) : kExitError;
+    return client ? client->console(a.domain, socket_path) : kExitError;
   }
   json request{{"verb", verb}};
-  if (!domain.empty()) request["domain"] = domain;
-  if (verb.rfind("xenstore-", 0) == 0) request["path"] = path;
-  if (verb == "xenstore-write") request["value"] = value;
+  if (!a.domain.empty()) request["domain"] = a.domain;
+  if (verb.rfind("xenstore-", 0) == 0) request["path"] = a.path;
+  if (verb == "xenstore-write") request["value"] = a.value;
   auto answer = ask(socket_path, request);
   if (!answer) return verb == "xenstore-read" ? 1 : kExitError;
-  if (verb == "list") {
-    if (as_json) printf("%s\n", (*answer)["domains"].dump(2).c_str());
-    else print_list(*answer);
-  } else if (verb == "info") {
-    answer->erase("ok");
-    if (as_json) printf("%s\n", answer->dump(2).c_str());
-    else for (auto& [key, v] : answer->items()) printf("%-16s: %s\n", key.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
-  } else if (verb == "log") {
-    fputs((*answer)["log"].get<std::string>().c_str(), stdout);
-    printf("--- console history ---\n%s", (*answer)["console"].get<std::string>().c_str());
-  } else if (verb == "xenstore-read") {
-    printf("%s\n", (*answer)["value"].get<std::string>().c_str());
-  } else if (verb == "xenstore-ls") {
-    fputs((*answer)["text"].get<std::string>().c_str(), stdout);
-  } else if (verb == "shutdown" && wait) {
-    return wait_gone(socket_path, domain);
-  }
+  print_answer(verb, a, *answer);
+  if (verb == "shutdown" && a.wait) return wait_gone(socket_path, a.domain);
   return 0;
 }
-
 std::optional<int> create_on_daemon(const std::vector<std::string>& run_args, bool console) {
   std::string socket_path = default_socket_path();
   std::optional<DaemonClient> client;

@@ -8,8 +8,10 @@
     xenstore-ls against the shared store;
   * console: three attach/detach cycles on one domain, input each time, and
     every echo is in the history afterwards, in order (nothing lost while
-    detached); pause/unpause (input sent while paused is echoed after);
-  * shutdown -w (the guest powers off through control/shutdown) and destroy;
+    detached); on a terminal (a pty), typing reaches the guest and Ctrl-]
+    detaches; pause/unpause (input sent while paused is echoed after);
+  * reboot (restarted, same id, history kept), shutdown -w (the guest powers
+    off through control/shutdown) and destroy;
     freed ids come back lowest first; a duplicate name and a vif are refused;
   * 20 hello domains that power off at once: each one's log keeps its end
     reason and its console output after it is gone;
@@ -27,6 +29,8 @@ Correctness only: the waits are bounded generously and time nothing.
 """
 import json
 import os
+import pty
+import select
 import re
 import shutil
 import signal
@@ -139,6 +143,33 @@ def test_console_cycles(atoll, name):
     wait_for(lambda: want in atoll.history(name), f"{name}'s three echoes in its history")
 
 
+def test_console_terminal(atoll, name):
+    """On a terminal: keys go to the guest as typed, Ctrl-] detaches."""
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execve(atoll.exe, [atoll.exe, "console", name], atoll.env)
+    seen = b""
+
+    def read_until(marker, timeout=30):
+        nonlocal seen
+        deadline = time.time() + timeout
+        while marker not in seen and time.time() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        return marker in seen
+
+    check(read_until(b"Ctrl-] detaches"), f"console on a terminal says how to detach: {seen[-200:]!r}")
+    os.write(master, b"typed\n")
+    check(read_until(b"echo: typed"), f"console on a terminal: the guest echoes what was typed: {seen[-200:]!r}")
+    os.write(master, b"\x1d")
+    _, status = os.waitpid(pid, 0)
+    check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"Ctrl-] detaches with status 0: {status}")
+    os.close(master)
+
+
 def test_pause(atoll, name):
     atoll.ok("pause", name)
     states = {d["name"]: d["state"] for d in atoll.domains()}
@@ -235,15 +266,21 @@ def main():
 
         test_xenstore(atoll, info.get("xenstore_socket", sock + ".xenstored"), ids)
         test_console_cycles(atoll, "echo-1")
+        test_console_terminal(atoll, "echo-6")
         test_pause(atoll, "echo-2")
 
-        r = atoll.run("create", write_cfg(tmp, "echo-5", echo_image))
+        r = atoll.run("create", write_cfg(tmp, "echo-7", echo_image))
         check(r.returncode == 125 and "already exists" in r.stderr, f"a duplicate name is refused: {r.stderr.strip()}")
         netcfg = os.path.join(tmp, "net.cfg")
         with open(netcfg, "w") as f:
             f.write(f"name = 'net'\nkernel = '{echo_image}'\nvif = [ 'user' ]\n")
         r = atoll.run("create", netcfg)
         check(r.returncode == 125 and "not yet supported under the daemon" in r.stderr, f"a vif is refused: {r.stderr.strip()}")
+
+        atoll.ok("reboot", "echo-5")
+        wait_for(lambda: any(d["name"] == "echo-5" and d["restarts"] == 1 and d["id"] == 5 for d in atoll.domains())
+                 and atoll.history("echo-5").count("ready") == 2, "echo-5 to reboot (on_reboot restart) as id 5")
+        check("ended: reboot" in atoll.run("log", "echo-5").stdout, "echo-5's log says it rebooted")
 
         atoll.ok("shutdown", "-w", "echo-3", timeout=120)
         check("echo-3" not in [d["name"] for d in atoll.domains()], "shutdown -w: echo-3 is gone")
