@@ -239,7 +239,7 @@ def test_not_owner(atoll, tmp, sock):
 
 
 def main():
-    exe, echo_image, hello_image, crash_image = sys.argv[1:5]
+    exe, echo_image, hello_image, crash_image = (os.path.abspath(a) for a in sys.argv[1:5])
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "atoll.sock")
         atoll = Atoll(exe, sock)
