@@ -97,6 +97,8 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, CONNECTIONS + 256)), hard))
     failures = []
+    # A failure's console then shows what each side of the forwards waits for.
+    os.environ.setdefault("ATOLL_TRACE_SPLICE", "1")
     with tempfile.TemporaryDirectory() as tmp:
         root = os.path.join(tmp, "root")
         os.mkdir(root)
@@ -110,14 +112,19 @@ def main():
         with Appliance(atoll, image, args, guest_args=["--root", "/", "--quiet", "--idle-timeout", "300"], ready=r"httpd: serving") as app:
             pid = app.proc.pid
             base = vm_kib(pid, "VmHWM")
+            started = time.monotonic()
             socks = ask_unread(port)
+            asked = time.monotonic()
             peak = settled_peak(pid)
             growth = (peak - base) << 10
             print(f"{CONNECTIONS} downloads of {FILE_SIZE >> 20} MiB not read: the hypervisor's peak resident "
                   f"memory grew by {growth >> 20} MiB (from {base >> 10} to {peak >> 10} MiB)")
             if growth > PEAK_GROWTH_LIMIT:
                 failures.append(f"the hypervisor grew by {growth >> 20} MiB, more than {PEAK_GROWTH_LIMIT >> 20} MiB")
-            got, done = read_all(socks, time.monotonic() + 120)
+            reading = time.monotonic()
+            got, done = read_all(socks, reading + 120)
+            print(f"asked in {asked - started:.1f} s, memory settled after {reading - asked:.1f} s, "
+                  f"read in {time.monotonic() - reading:.1f} s")
             whole = 0
             for i, reply in enumerate(got):
                 status, body = body_of(reply)

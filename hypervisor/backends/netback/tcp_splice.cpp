@@ -59,6 +59,7 @@ void TcpSplice::on_syn_ack(Flow& f, const TcpSegment& s) {
   }
   f.established = true;
   f.rcv_nxt = s.tcp.seq + 1;
+  f.irs = s.tcp.seq;
   f.snd_una = f.snd_nxt = f.iss + 1;
   f.mss = std::clamp<uint16_t>(s.tcp.mss.value_or(536), 64, kWireMss);
   // Scaling is on only when both SYNs asked for it (RFC 7323 2.2).

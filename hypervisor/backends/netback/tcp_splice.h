@@ -79,7 +79,7 @@ class TcpSplice final : public FrameInterceptor {
     bool host_eof = false, fin_sent = false, fin_acked = false;
     unsigned dup_acks = 0;
     // From the guest: `in` holds what the host socket has not taken yet.
-    uint32_t rcv_nxt = 0;
+    uint32_t rcv_nxt = 0, irs = 0;  // irs: the guest's first sequence number
     ByteQueue in;
     bool guest_fin = false, host_shut = false;
     bool ack_due = false;
@@ -151,6 +151,10 @@ class TcpSplice final : public FrameInterceptor {
   void flush();
   void on_tick();
   void arm_tick();
+  // ATOLL_TRACE_SPLICE=1: every five seconds, a line on stderr with the
+  // state of all connections and the first three in detail (a stall's
+  // post-mortem: which side waits for what).
+  void trace();
   // Ends the flow: with an RST to the guest and/or to the host client.
   void close_flow(Flow& f, bool reset_guest, bool reset_host);
   void maybe_finish(Flow& f);
@@ -160,7 +164,7 @@ class TcpSplice final : public FrameInterceptor {
   std::vector<std::unique_ptr<Listener>> m_listeners;
   std::unordered_map<uint32_t, std::unique_ptr<Flow>> m_flows;
   std::vector<uint32_t> m_dirty;
-  std::optional<EventLoop::TimerId> m_flush_timer, m_tick_timer, m_accept_timer;
+  std::optional<EventLoop::TimerId> m_flush_timer, m_tick_timer, m_accept_timer, m_trace_timer;
   MacAddress m_guest_mac{};
   bool m_guest_mac_known = false;
   uint32_t m_guest_addr = 0;  // learned from the guest's frames

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "clock.h"
@@ -55,6 +56,7 @@ std::unique_ptr<TcpSplice> TcpSplice::try_create(EventLoop& loop, FramePort& por
   for (const HostFwd& fwd : forwards)
     if (!fwd.udp && !splice->listen_on(fwd, error)) return nullptr;
   raise_file_limit();
+  if (const char* t = getenv("ATOLL_TRACE_SPLICE"); t && *t && strcmp(t, "0") != 0) splice->trace();
   return splice;
 }
 
@@ -73,6 +75,7 @@ TcpSplice::~TcpSplice() {
   if (m_flush_timer) m_loop.cancel_timer(*m_flush_timer);
   if (m_tick_timer) m_loop.cancel_timer(*m_tick_timer);
   if (m_accept_timer) m_loop.cancel_timer(*m_accept_timer);
+  if (m_trace_timer) m_loop.cancel_timer(*m_trace_timer);
 }
 
 bool TcpSplice::listen_on(const HostFwd& fwd, std::string& error) {
@@ -181,7 +184,12 @@ void TcpSplice::on_host_events(uint32_t k, uint32_t events) {
     getsockopt(f.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return close_flow(f, true, false);
   }
-  if (events & EPOLLOUT) write_host(f);
+  if (events & EPOLLOUT) {
+    write_host(f);
+    // The window opened: the guest hears it now, not from its own probes,
+    // whose timers back off to a minute while a client does not read.
+    if (f.ack_due) mark_dirty(f);
+  }
   if (f.dead) return;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
     if (f.events & EPOLLIN) {
@@ -311,6 +319,37 @@ void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host) {
 void TcpSplice::on_resumed() {
   for (auto& [k, f] : m_flows)
     if (!f->dead && f->established && (f->out.size() > 0 || f->ack_due)) mark_dirty(*f);
+}
+
+void TcpSplice::trace() {
+  size_t n = 0, with_in = 0, with_out = 0, zero_wnd = 0, ack_due = 0, deadline = 0, unwatched = 0;
+  for (auto& [k, fp] : m_flows) {
+    Flow& f = *fp;
+    ++n;
+    with_in += !f.in.empty();
+    with_out += !f.out.empty();
+    zero_wnd += f.snd_wnd == 0;
+    ack_due += f.ack_due;
+    deadline += f.deadline != 0;
+    unwatched += !f.watched;
+    if (n <= 3)
+      fprintf(stderr,
+              "atoll: forwards trace: port %u est=%d dead=%d rcvd=%u in=%zu adv=%zu ack_due=%d guest_fin=%d host_shut=%d | "
+              "sent=%u flight=%u snd_wnd=%u out=%zu host_eof=%d fin_sent=%d deadline=%d retries=%u probe=%d "
+              "events=%x watched=%d dirty=%d\n",
+              f.our_port, f.established, f.dead, f.rcv_nxt - f.irs, f.in.size(), f.advertised, f.ack_due,
+              f.guest_fin, f.host_shut, f.snd_una - f.iss, f.snd_nxt - f.snd_una, f.snd_wnd, f.out.size(),
+              f.host_eof, f.fin_sent, f.deadline != 0, f.retries, f.probe, f.events, f.watched, f.dirty);
+  }
+  fprintf(stderr,
+          "atoll: forwards trace: %zu flows, %zu with in, %zu with out, %zu zero wnd, %zu ack_due, %zu deadline, %zu unwatched, "
+          "paused=%d dirty=%zu tick=%d flush=%d retrans=%llu\n",
+          n, with_in, with_out, zero_wnd, ack_due, deadline, unwatched, m_port.paused(), m_dirty.size(),
+          bool(m_tick_timer), bool(m_flush_timer), static_cast<unsigned long long>(m_counters.retransmits));
+  m_trace_timer = m_loop.add_timer(monotonic_ns() + 5'000'000'000, [this] {
+    m_trace_timer.reset();
+    trace();
+  });
 }
 
 void TcpSplice::arm_tick() {
