@@ -50,8 +50,20 @@ def run(cmd, env, cwd=None, timeout=300):
 
 
 def install(build_root, stage):
-    r = subprocess.run(["meson", "install", "-C", build_root, "--no-rebuild", "--quiet", "--destdir", stage],
-                       capture_output=True, text=True)
+    # meson install rewrites the build's install log, which `meson uninstall`
+    # reads: the user's own install must stay the one it undoes.
+    log = os.path.join(build_root, "meson-logs", "install-log.txt")
+    kept = open(log, "rb").read() if os.path.exists(log) else None
+    try:
+        r = subprocess.run(["meson", "install", "-C", build_root, "--no-rebuild", "--quiet", "--destdir", stage],
+                           capture_output=True, text=True)
+    finally:
+        if kept is None:
+            if os.path.exists(log):
+                os.remove(log)
+        else:
+            with open(log, "wb") as f:
+                f.write(kept)
     if r.returncode != 0:
         raise SystemExit(f"meson install failed:\n{r.stdout}\n{r.stderr}")
     inis = glob.glob(os.path.join(stage, "**", "share", "meson", "cross", "atoll-guest.ini"), recursive=True)
