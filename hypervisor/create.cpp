@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/fleet_cli.h"
+#include "run.h"
 #include "run_args.h"
 
 namespace atl::hv {
@@ -11,23 +13,28 @@ namespace atl::hv {
 const char* const kCreateHelp =
     "usage: atoll create CFG [options] [KEY=VALUE...]\n"
     "\n"
-    "Runs the domain that the config CFG describes (the syntax of Xen's xl.cfg; see\n"
-    "docs/config.md), with each KEY=VALUE applied on top, in the foreground: exactly\n"
-    "as `atoll run` does with the equivalent flags, which -n prints. The console is\n"
-    "this terminal; the exit status is `atoll run`'s (see `atoll run --help`).\n"
+    "Creates the domain that the config CFG describes (the syntax of Xen's xl.cfg; see\n"
+    "docs/config.md), with each KEY=VALUE applied on top.\n"
+    "\n"
+    "When an atoll daemon is running (`atoll daemon`; found at $ATOLL_SOCKET or the\n"
+    "per-user default), the domain is created there and its id printed; it keeps\n"
+    "running after this command returns (docs/fleet.md). Otherwise it runs in the\n"
+    "foreground exactly as `atoll run` does with the equivalent flags, which -n\n"
+    "prints: the console is this terminal, the exit status is `atoll run`'s.\n"
     "\n"
     "options:\n"
     "  -n, --dry-run   check the config and print it resolved, and the equivalent\n"
     "                  `atoll run` command; start nothing (as `xl create -n`)\n"
-    "  -c              attach the console (xl's flag; here it always is)\n"
+    "  -c              attach the console after creating it on the daemon (in the\n"
+    "                  foreground it always is)\n"
+    "  -F              run in the foreground even when a daemon is running\n"
     "  -v, --verbose   print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help      show this help\n";
 
-int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
-  constexpr int kExitAtollError = 125;
+int cmd_create(int argc, char** argv) {
   std::string path;
   std::vector<std::string> overrides;
-  bool dry_run = false, verbose = false;
+  bool dry_run = false, verbose = false, console = false, foreground = false;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -35,7 +42,8 @@ int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
       return 0;
     }
     if (a == "-n" || a == "--dry-run") dry_run = true;
-    else if (a == "-c") continue;
+    else if (a == "-c") console = true;
+    else if (a == "-F") foreground = true;
     else if (a == "-v" || a == "--verbose") verbose = true;
     else if (!a.empty() && a[0] == '-') {
       fprintf(stderr, "atoll: create: unknown option %s\nTry `atoll create --help`.\n", a.c_str());
@@ -62,10 +70,9 @@ int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv)) {
     printf("%s# the same domain as:\n# %s\n", spec.value().to_cfg().c_str(), shell_command(args.value()).c_str());
     return 0;
   }
-  std::vector<char*> run_argv;
-  for (std::string& a : args.value()) run_argv.push_back(a.data());
-  run_argv.push_back(nullptr);
-  return run(static_cast<int>(run_argv.size() - 1), run_argv.data());
+  if (!foreground)
+    if (auto status = fleet::create_on_daemon(args.value(), console)) return *status;
+  return cmd_run(args.value());
 }
 
 }  // namespace atl::hv

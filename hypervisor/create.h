@@ -1,12 +1,13 @@
-// `atoll create CFG [KEY=VALUE...]`: runs the domain a config describes
-// (config/domain_spec.h) in the foreground, as `atoll run` with the equivalent
-// flags (config/run_args.h) does, until the fleet daemon of issue 13 exists.
+// `atoll create CFG [KEY=VALUE...]`: the domain a config describes
+// (config/domain_spec.h), said as `atoll run` flags (config/run_args.h), is
+// created on the daemon when one runs, else run in the foreground as `atoll
+// run` would.
 #pragma once
 
 namespace atl::hv {
 
 extern const char* const kCreateHelp;
-// `run` is `atoll run`'s entry point, given the arguments after `run`.
-int cmd_create(int argc, char** argv, int (*run)(int argc, char** argv));
+// The arguments after `create`.
+int cmd_create(int argc, char** argv);
 
 }  // namespace atl::hv

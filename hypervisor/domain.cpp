@@ -50,6 +50,8 @@ constexpr uint64_t kPrefaultStack = 32 * 1024;
 // ABI: include/uapi/linux/seccomp.h (Linux 6.6), newer than Debian 12's headers.
 constexpr unsigned long kSeccompIoctlNotifSetFlags = _IOW('!', 4, uint64_t);
 constexpr unsigned long kSeccompFdSyncWakeUp = 1;
+// A loader that has not sealed its guest by then has failed.
+constexpr uint64_t kStartTimeoutNs = 10'000'000'000ULL;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
@@ -80,6 +82,7 @@ Domain::Domain(EventLoop& loop, const DomainConfig& config, const ElfImage& imag
     : m_loop(loop), m_config(config), m_image(image), m_memory(std::move(memory)), m_domid(domid), m_evtchn(DomId(domid)) {}
 
 Domain::~Domain() {
+  stop_start_watch();
   if (m_pid > 0) {
     if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
     waitpid(m_pid, nullptr, 0);
@@ -239,30 +242,56 @@ bool Domain::spawn(std::string& error) {
   }
   m_pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pid, 0));
   log("loader spawned (pid %d)", m_pid);
+  // The loader reports on the pipe once it has dropped every descriptor; the
+  // loop hears it, so a daemon starting many domains waits for none of them.
+  m_status_fd = status_pipe[0];
+  fcntl(m_status_fd, F_SETFL, O_NONBLOCK);
+  m_start_deadline = monotonic_ns() + kStartTimeoutNs;
+  m_loop.add_fd(m_status_fd, EPOLLIN, [this](uint32_t) { on_loader_status(); });
+  m_start_timer = m_loop.add_timer(m_start_deadline, [this] {
+    m_start_timer.reset();
+    if (m_listener < 0) end(EndReason::kStartFailed, 0, "timed out waiting for the guest loader to seal the domain");
+  });
+  return true;
+}
 
+void Domain::on_loader_status() {
   char status = 0;
-  pollfd p{status_pipe[0], POLLIN, 0};
-  ssize_t got = poll(&p, 1, 10000) == 1 ? read(status_pipe[0], &status, 1) : -1;
-  close(status_pipe[0]);
+  ssize_t got = read(m_status_fd, &status, 1);
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  m_loop.remove_fd(m_status_fd);
+  close(m_status_fd);
+  m_status_fd = -1;
   if (got != 1 || status != static_cast<char>(LoaderStatus::kSealing)) {
-    error = got == 1 ? loader_status_text(status) : "the guest loader exited before sealing the domain";
-    return false;
+    end(EndReason::kStartFailed, 0, got == 1 ? loader_status_text(status) : "the guest loader exited before sealing the domain");
+    return;
   }
-  // The loader closes every descriptor and then creates the seccomp listener,
-  // which therefore is its fd 0; take it as soon as it exists.
-  for (int tries = 0; tries < 200000; ++tries) {
-    m_listener = static_cast<int>(syscall(SYS_pidfd_getfd, m_pidfd, 0, 0));
-    if (m_listener >= 0) break;
-    if (errno != EBADF) { error = errno_text("pidfd_getfd (is ptrace restricted by Yama?)"); return false; }
-    if (waitid(P_PIDFD, m_pidfd, nullptr, WEXITED | WNOHANG | WNOWAIT) == 0) {
-      siginfo_t si{};
-      waitid(P_PIDFD, m_pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
-      if (si.si_pid != 0) { error = "the guest loader exited while sealing the domain"; return false; }
+  take_listener();
+}
+
+// The loader closes every descriptor and then creates the seccomp listener,
+// which therefore is its fd 0; take it as soon as it exists. It appears
+// microseconds after the status byte, and the guest waits in its first
+// hypercall until it is taken, so the retries run from the loop (other
+// domains are served in between) and yield the CPU to the loader.
+void Domain::take_listener() {
+  if (m_end) return;
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, m_pidfd, 0, 0));
+  if (fd < 0) {
+    if (errno != EBADF) {
+      end(EndReason::kStartFailed, 0, errno_text("pidfd_getfd (is ptrace restricted by Yama?)"));
+      return;
     }
     sched_yield();
+    m_listener_retry = m_loop.add_timer(monotonic_ns(), [this] {
+      m_listener_retry.reset();
+      take_listener();
+    });
+    return;
   }
-  if (m_listener < 0) { error = "timed out waiting for the guest's seccomp listener"; return false; }
+  m_listener = fd;
   fcntl(m_listener, F_SETFD, FD_CLOEXEC);
+  stop_start_watch();
   // A hypercall is a ping-pong: the guest sleeps until it is answered, and
   // the loop thread sleeps until the next one. Synchronous wake-ups (Linux
   // >= 6.6) let the scheduler run the woken side on the waker's CPU instead
@@ -273,7 +302,25 @@ bool Domain::spawn(std::string& error) {
   else if (ioctl(m_listener, kSeccompIoctlNotifSetFlags, kSeccompFdSyncWakeUp) != 0)
     log("synchronous wake-ups unavailable (Linux < 6.6): hypercalls cost a cross-CPU wake-up");
   log("guest sealed");
-  return true;
+  serve_listener();
+}
+
+void Domain::serve_listener() {
+  m_loop.add_fd(m_listener, EPOLLIN, [this](uint32_t events) {
+    if (events & (EPOLLHUP | EPOLLERR)) classify_exit(); else serve_notification();
+  });
+}
+
+void Domain::stop_start_watch() {
+  if (m_start_timer) m_loop.cancel_timer(*m_start_timer);
+  if (m_listener_retry) m_loop.cancel_timer(*m_listener_retry);
+  m_start_timer.reset();
+  m_listener_retry.reset();
+  if (m_status_fd >= 0) {
+    m_loop.remove_fd(m_status_fd);
+    close(m_status_fd);
+    m_status_fd = -1;
+  }
 }
 
 bool Domain::start(std::string& error) {
@@ -281,9 +328,6 @@ bool Domain::start(std::string& error) {
   m_poll_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   if (m_timerfd < 0 || m_poll_timerfd < 0) { error = errno_text("timerfd_create"); return false; }
   if (!spawn(error)) return false;
-  m_loop.add_fd(m_listener, EPOLLIN, [this](uint32_t events) {
-    if (events & (EPOLLHUP | EPOLLERR)) classify_exit(); else serve_notification();
-  });
   m_loop.add_fd(m_timerfd, EPOLLIN, [this](uint32_t) {
     uint64_t expirations;
     if (read(m_timerfd, &expirations, sizeof expirations) > 0) fire_timer();
@@ -301,9 +345,24 @@ bool Domain::start(std::string& error) {
   return true;
 }
 
+bool Domain::pause() {
+  if (m_end || m_paused || m_pidfd < 0) return false;
+  if (syscall(SYS_pidfd_send_signal, m_pidfd, SIGSTOP, nullptr, 0) != 0) return false;
+  m_paused = true;
+  return true;
+}
+
+bool Domain::unpause() {
+  if (m_end || !m_paused || m_pidfd < 0) return false;
+  if (syscall(SYS_pidfd_send_signal, m_pidfd, SIGCONT, nullptr, 0) != 0) return false;
+  m_paused = false;
+  return true;
+}
+
 void Domain::destroy(EndReason reason, std::string detail) { end(reason, 0, std::move(detail)); }
 
 DomainEnd Domain::finish() {
+  stop_start_watch();
   for (int fd : {m_listener, m_timerfd, m_poll_timerfd, m_pidfd})
     if (fd >= 0) m_loop.remove_fd(fd);
   for (auto& hook : m_end_hooks) hook();
@@ -322,6 +381,7 @@ void Domain::end(EndReason reason, int status, std::string detail) {
   if (m_end) return;
   m_end = DomainEnd{reason, status, std::move(detail)};
   if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
+  if (m_on_ended) m_on_ended();
 }
 
 // The guest process died without a shutdown hypercall: find out how.
@@ -329,6 +389,12 @@ void Domain::classify_exit() {
   siginfo_t si{};
   if (waitid(P_PIDFD, m_pidfd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0) return;
   m_pid = -1;
+  if (m_listener < 0) {
+    // Still sealing: the loader's status byte, if it wrote one, says why.
+    if (m_status_fd >= 0) on_loader_status();
+    end(EndReason::kStartFailed, 0, "the guest loader exited while sealing the domain");
+    return;
+  }
   if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) {
     if (si.si_status == SIGSYS)
       end(EndReason::kForbiddenSyscall, 0,

@@ -55,9 +55,23 @@ class Domain {
                                             uint16_t domid, std::string& error);
   ~Domain();
 
-  // Spawns the guest process and registers it with the event loop.
+  // Spawns the guest process and registers it with the event loop; returns at
+  // once. The loader seals the guest while the loop runs: running() turns true
+  // when its hypercalls are served, or the domain ends with kStartFailed.
+  // Nothing here waits, so one loop can start many domains at once.
   bool start(std::string& error);
+  bool running() const { return m_listener >= 0 && !m_end; }
   bool ended() const { return m_end.has_value(); }
+  // Xen's pause: the vCPU stops being scheduled (its process is stopped);
+  // events and timers still become pending and are seen on unpause.
+  bool pause();
+  bool unpause();
+  bool paused() const { return m_paused; }
+  // Blocked in SCHEDOP_block or _poll, waiting for an event.
+  bool blocked() const { return m_blocked.has_value(); }
+  uint64_t hypercalls() const { return m_hypercalls; }
+  // Where HYPERVISOR_console_io's output goes; stdout unless set.
+  void set_console_output(std::function<void(const char* data, size_t length)> out) { m_console_out = std::move(out); }
   // Ends the domain from outside (Ctrl-C, toolstack).
   void destroy(EndReason reason, std::string detail);
   // Once ended(): unregisters from the loop, runs end hooks, returns how it ended.
@@ -78,6 +92,10 @@ class Domain {
   // The toolstack publishes the PV console and xenstore rings in start_info.
   void set_console(uint64_t gfn, EvtchnPort port);
   void set_store(uint64_t gfn, EvtchnPort port);
+  // Called (from inside the loop's handlers) the moment the domain ends; a
+  // supervisor of many domains queues it and calls finish() afterwards.
+  void set_on_ended(std::function<void()> cb) { m_on_ended = std::move(cb); }
+  uint64_t started_ns() const { return m_t_create; }
   // Called when the domain ends, before finish() returns (backends flush here).
   void on_end(std::function<void()> hook) { m_end_hooks.push_back(std::move(hook)); }
 
@@ -98,6 +116,10 @@ class Domain {
 
   bool build(std::string& error);
   bool spawn(std::string& error);
+  void on_loader_status();
+  void take_listener();
+  void serve_listener();
+  void stop_start_watch();
   void serve_notification();
   Reply dispatch(const seccomp_notif& n);
   Reply sched_op(const seccomp_notif& n);
@@ -145,6 +167,13 @@ class Domain {
   int m_listener = -1;
   int m_timerfd = -1;
   int m_poll_timerfd = -1;
+  int m_status_fd = -1;  // the loader's status pipe, until it has sealed the guest
+  uint64_t m_start_deadline = 0;
+  std::optional<EventLoop::TimerId> m_start_timer;
+  std::optional<EventLoop::TimerId> m_listener_retry;
+  bool m_paused = false;
+  std::function<void(const char*, size_t)> m_console_out;
+  std::function<void()> m_on_ended;
   std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
   std::vector<std::function<void()>> m_end_hooks;
   uint64_t m_t_create = 0;

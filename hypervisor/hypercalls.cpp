@@ -189,6 +189,10 @@ long Domain::console_io(uint64_t cmd, uint64_t count, uint64_t buffer) {
   auto bytes = m_memory.span(buffer, count);
   if (!bytes) return kEFault;
   if (!m_t_first_hypercall) m_t_first_hypercall = monotonic_ns();
+  if (m_console_out) {
+    m_console_out(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    return 0;
+  }
   for (size_t done = 0; done < bytes->size();) {
     ssize_t w = write(STDOUT_FILENO, bytes->data() + done, bytes->size() - done);
     if (w <= 0) { if (errno == EINTR) continue; break; }

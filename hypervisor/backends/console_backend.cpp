@@ -24,7 +24,7 @@ void write_all(int fd, const char* data, size_t length) {
 }  // namespace
 
 std::unique_ptr<ConsoleBackend> ConsoleBackend::try_create(Domain& domain, Sinks sinks, std::string& error) {
-  std::unique_ptr<ConsoleBackend> b(new ConsoleBackend(domain, sinks));
+  std::unique_ptr<ConsoleBackend> b(new ConsoleBackend(domain, std::move(sinks)));
   auto map = domain.gnttab().map(GrantRef(GNTTAB_RESERVED_CONSOLE), DomId(0), true);
   if (!map.ok()) { error = "cannot map the console ring's grant"; return nullptr; }
   b->m_map_handle = map->handle;
@@ -55,7 +55,8 @@ void ConsoleBackend::drain() {
   size_t n = *read;
   if (!n) return;
   m_bytes_out += n;
-  write_all(m_sinks.out_fd, buf, n);
+  if (m_sinks.out) m_sinks.out(buf, n);
+  else write_all(m_sinks.out_fd, buf, n);
   if (m_sinks.log_fd >= 0) write_all(m_sinks.log_fd, buf, n);
 }
 

@@ -4,6 +4,7 @@
 // through its grant (GNTTAB_RESERVED_CONSOLE), mapped for the domain's lifetime.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,9 @@ class ConsoleBackend {
   struct Sinks {
     int out_fd = 1;   // the terminal
     int log_fd = -1;  // optional copy of everything the guest prints
+    // Instead of out_fd when set: a daemon keeps the output for whoever
+    // attaches later.
+    std::function<void(const char* data, size_t length)> out;
   };
   static std::unique_ptr<ConsoleBackend> try_create(Domain& domain, Sinks sinks, std::string& error);
   ~ConsoleBackend();

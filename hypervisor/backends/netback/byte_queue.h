@@ -18,6 +18,8 @@ class ByteQueue {
   size_t size() const { return m_tail - m_head; }
   bool empty() const { return m_tail == m_head; }
   std::span<const uint8_t> bytes() const { return {m_buf.get() + m_head, size()}; }
+  // The memory the queue holds, whatever the bytes in it.
+  size_t capacity() const { return m_cap; }
   // Bytes that fit at the tail without growing the buffer.
   size_t spare() const { return m_cap - size(); }
 

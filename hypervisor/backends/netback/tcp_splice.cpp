@@ -35,11 +35,16 @@ void TcpSplice::on_segment(Flow& f, const TcpSegment& s) {
     // Only an RST that fits the connection ends it (RFC 5961's caution, simply).
     bool fits = f.established ? seq_le(f.rcv_nxt, s.tcp.seq) && seq_lt(s.tcp.seq, f.rcv_nxt + uint32_t(kInCap))
                               : (s.tcp.flags & kTcpAck) && s.tcp.ack == f.snd_nxt;
-    if (fits) {
-      ++m_counters.resets;
-      close_flow(f, false, true);
-    }
-    return;
+    if (!fits || f.guest_gone) return;
+    ++m_counters.resets;
+    if (!f.guest_fin) return close_flow(f, false, true, "reset by the guest");
+    f.guest_gone = true;
+    f.out = ByteQueue{};
+    f.deadline = 0;
+    f.ack_due = false;
+    account(f);
+    update_host_events(f);
+    return mark_dirty(f);
   }
   if (!f.established) return on_syn_ack(f, s);
   if (s.tcp.flags & kTcpSyn) {
@@ -90,6 +95,7 @@ void TcpSplice::on_ack(Flow& f, const TcpSegment& s) {
       --acked;
     }
     f.out.consume(acked);
+    account(f);
     f.snd_una = ack;
     f.dup_acks = 0;
     f.retries = 0;
@@ -120,6 +126,9 @@ void TcpSplice::take_payload(Flow& f, const TcpSegment& s) {
   // Data at rcv_nxt, or a resent segment reaching past it; anything else
   // (old, or after a gap the rings cannot make) is answered with an ACK only.
   if (seq_lt(f.rcv_nxt, s.tcp.seq) || skip > length || (skip == length && !fin)) return;
+  // Everything the window offered is taken: kTotalCap is kept by the
+  // windows offered (window_room), not by dropping what they let in (the
+  // guest would resend it only at its next timeout, seconds later).
   size_t room = kInCap - std::min(kInCap, f.in.size());
   size_t take = std::min(length - skip, room);
   f.in.append(s.payload.subspan(skip, take));
@@ -128,10 +137,66 @@ void TcpSplice::take_payload(Flow& f, const TcpSegment& s) {
     f.guest_fin = true;
     ++f.rcv_nxt;
   }
+  count_promise(f);
+  account(f);
 }
 
-uint16_t TcpSplice::window_field(const Flow& f) const {
+size_t TcpSplice::window_room(const Flow& f) const {
   size_t room = kInCap - std::min(kInCap, f.in.size());
+  size_t others = m_held + m_promised - f.promise;
+  size_t share = others < kTotalCap ? kTotalCap - others : 0;
+  size_t floor = kInFloor - std::min(kInFloor, f.in.size());
+  // Never less than was promised: a window is not taken back (RFC 1122
+  // 4.2.2.16).
+  return std::min(room, std::max({share, floor, size_t(f.promise)}));
+}
+
+size_t TcpSplice::room_out(const Flow& f) const {
+  size_t room = kOutCap - std::min(kOutCap, f.out.size());
+  if (m_held + m_promised < kTotalCap) return room;
+  return std::min(room, kOutFloor - std::min(kOutFloor, f.out.size()));
+}
+
+void TcpSplice::hold_back(Flow& f) {
+  if (f.starved) return;
+  f.starved = true;
+  m_starved.push_back(f.key);
+}
+
+void TcpSplice::count_promise(Flow& f) {
+  // Nothing is promised to a guest that has sent its FIN: it sends no more.
+  size_t now = !f.dead && !f.guest_fin && seq_lt(f.rcv_nxt, f.rcv_edge) ? f.rcv_edge - f.rcv_nxt : 0;
+  m_promised = m_promised - f.promise + now;
+  f.promise = now;
+}
+
+void TcpSplice::account(Flow& f) {
+  size_t now = f.dead ? 0 : f.in.capacity() + f.out.capacity();
+  m_held = m_held - f.footprint + now;
+  f.footprint = now;
+  if (f.dead) count_promise(f);
+  if (m_starved.empty() || m_held + m_promised > kTotalCap / 4 * 3) return;
+  // Room again: the connections held back read their sockets and are
+  // offered a window again.
+  std::vector<uint32_t> starved;
+  starved.swap(m_starved);
+  for (uint32_t k : starved) {
+    auto it = m_flows.find(k);
+    if (it == m_flows.end()) continue;
+    Flow& g = *it->second;
+    g.starved = false;
+    if (g.dead) continue;
+    g.ack_due = true;
+    update_host_events(g);
+    mark_dirty(g);
+  }
+}
+
+uint16_t TcpSplice::window_field(Flow& f) {
+  size_t room = window_room(f);
+  // Narrowed by kTotalCap: opened again when the total falls (account()),
+  // or the guest would wait for its persist timer, up to a minute.
+  if (room < kInCap - std::min(kInCap, f.in.size())) hold_back(f);
   return static_cast<uint16_t>(std::min<size_t>(room >> f.rcv_shift, 0xffff));
 }
 
@@ -145,6 +210,8 @@ void TcpSplice::send_segment(Flow& f, uint8_t flags, uint32_t seq, std::span<con
     tcp.window = window_field(f);
     f.ack_due = false;
     f.advertised = size_t(tcp.window) << f.rcv_shift;
+    f.rcv_edge = f.rcv_nxt + static_cast<uint32_t>(f.advertised);
+    count_promise(f);
   }
   FrameOffload offload = build_tcp_frame(ends, tcp, payload, f.mss, m_ip_id++, m_frame);
   m_port.deliver(m_frame, offload);
@@ -180,7 +247,7 @@ void TcpSplice::reset_unknown(const TcpSegment& s) {
 }
 
 void TcpSplice::pump(Flow& f) {
-  if (!f.established || f.dead) return;
+  if (!f.established || f.dead || f.guest_gone) return;
   size_t pending = f.out.size();
   size_t flight = f.snd_nxt - f.snd_una - (f.fin_sent ? 1 : 0);
   size_t largest = max_frame_payload(f.mss);

@@ -53,6 +53,8 @@ class TcpSplice final : public FrameInterceptor {
   bool on_guest_frame(std::span<const uint8_t> frame) override;
   void on_resumed() override;
   const TcpSpliceCounters& counters() const { return m_counters; }
+  // The buffers' memory of all connections (bounded by kTotalCap and floors).
+  size_t buffered_bytes() const { return m_held; }
 
  private:
   struct Listener {
@@ -82,8 +84,14 @@ class TcpSplice final : public FrameInterceptor {
     uint32_t rcv_nxt = 0, irs = 0;  // irs: the guest's first sequence number
     ByteQueue in;
     bool guest_fin = false, host_shut = false;
+    // The guest reset the connection after its FIN (lwIP does once the app
+    // closed and the connection timed out): what it sent, acknowledged by
+    // us, still goes to the host, which then sees a FIN, not a reset.
+    bool guest_gone = false;
     bool ack_due = false;
     size_t advertised = 0;  // the window the last segment offered
+    uint32_t rcv_edge = 0;  // rcv_nxt + that window: what the guest may send
+    size_t promise = 0;     // rcv_edge - rcv_nxt, as counted in m_promised
     // A deadline for the SYN or the oldest unacknowledged byte (0: none).
     uint64_t deadline = 0;
     uint64_t rto_ns = 0;
@@ -93,6 +101,8 @@ class TcpSplice final : public FrameInterceptor {
     uint32_t events = 0;
     bool watched = false;
     bool dirty = false;
+    bool starved = false;  // held back by kTotalCap, on m_starved
+    size_t footprint = 0;  // in's and out's memory as last counted in m_held
   };
 
   // The network libslirp gives the guest (atoll_slirp.cpp): connections
@@ -107,6 +117,18 @@ class TcpSplice final : public FrameInterceptor {
   // to us (the window we offer; scaled by 2^kRcvShift), and what is read
   // from the host ahead of the guest's window.
   static constexpr size_t kInCap = 512 << 10, kOutCap = 512 << 10;
+  // The buffers' memory of all connections together, with the windows
+  // offered to the guest and not yet filled. Past it no host socket is read
+  // (the clients' kernels hold the rest and their senders wait) and the
+  // guest is offered no more window, until the total is back under three
+  // quarters of it; then the connections held back are offered their
+  // windows again. Each way of a connection may always hold its floor, so
+  // that one whose progress would free memory is never held back waiting
+  // for it (an echo reads one way only as fast as the other drains). 16,384
+  // connections that nobody reads hold kTotalCap plus 512 MiB of floors at
+  // the most, instead of 16 GiB.
+  static constexpr size_t kTotalCap = 64 << 20;
+  static constexpr size_t kInFloor = 16 << 10, kOutFloor = 16 << 10;
   static constexpr uint8_t kRcvShift = 4;
   // Given up after about four minutes without an acknowledgement (RFC 1122
   // 4.2.3.5 asks for at least 100 s): a guest whose app stops reading drops
@@ -138,7 +160,19 @@ class TcpSplice final : public FrameInterceptor {
   void reset_unknown(const TcpSegment& s);
   // Sends what the guest's window allows, then the FIN once the host is done.
   void pump(Flow& f);
-  uint16_t window_field(const Flow& f) const;
+  uint16_t window_field(Flow& f);
+  // The window to offer the guest now: the connection's own room, within
+  // what kTotalCap leaves (never less than its floor, nor than was offered
+  // already); and what may be read from the host, only its floor while all
+  // connections together are past kTotalCap.
+  size_t window_room(const Flow& f) const;
+  size_t room_out(const Flow& f) const;
+  // Counts f's buffers (account) or promised window (count_promise) again
+  // after they changed; once the total is back under the cap's three
+  // quarters, the connections held back go on.
+  void account(Flow& f);
+  void count_promise(Flow& f);
+  void hold_back(Flow& f);
 
   // The host side and timers (tcp_splice_host.cpp).
   void on_host_events(uint32_t k, uint32_t events);
@@ -156,7 +190,8 @@ class TcpSplice final : public FrameInterceptor {
   // post-mortem: which side waits for what).
   void trace();
   // Ends the flow: with an RST to the guest and/or to the host client.
-  void close_flow(Flow& f, bool reset_guest, bool reset_host);
+  // `why`: an abnormal end, said under ATOLL_TRACE_SPLICE.
+  void close_flow(Flow& f, bool reset_guest, bool reset_host, const char* why);
   void maybe_finish(Flow& f);
 
   EventLoop& m_loop;
@@ -164,6 +199,9 @@ class TcpSplice final : public FrameInterceptor {
   std::vector<std::unique_ptr<Listener>> m_listeners;
   std::unordered_map<uint32_t, std::unique_ptr<Flow>> m_flows;
   std::vector<uint32_t> m_dirty;
+  size_t m_held = 0;                // the footprints of all connections
+  size_t m_promised = 0;            // their windows offered, not yet filled
+  std::vector<uint32_t> m_starved;  // held back by kTotalCap
   std::optional<EventLoop::TimerId> m_flush_timer, m_tick_timer, m_accept_timer, m_trace_timer;
   MacAddress m_guest_mac{};
   bool m_guest_mac_known = false;

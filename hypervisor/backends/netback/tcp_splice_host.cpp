@@ -182,7 +182,7 @@ void TcpSplice::on_host_events(uint32_t k, uint32_t events) {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(f.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) return close_flow(f, true, false);
+    if (err != 0) return close_flow(f, true, false, "host socket error");
   }
   if (events & EPOLLOUT) {
     write_host(f);
@@ -204,8 +204,12 @@ void TcpSplice::on_host_events(uint32_t k, uint32_t events) {
 }
 
 void TcpSplice::read_host(Flow& f) {
-  while (!f.host_eof && f.out.size() < kOutCap) {
-    size_t want = std::min(kOutCap - f.out.size(), kReadChunk);
+  while (!f.host_eof) {
+    size_t want = std::min(room_out(f), kReadChunk);
+    if (want == 0) {
+      if (f.out.size() < kOutCap) hold_back(f);  // by kTotalCap
+      break;
+    }
     // Straight into the queue when it has the room already (a transfer under
     // way); otherwise into the scratch buffer and only what came is queued.
     bool direct = f.out.spare() >= want;
@@ -217,13 +221,14 @@ void TcpSplice::read_host(Flow& f) {
         f.out.commit(static_cast<size_t>(n));
       else
         f.out.append({room, static_cast<size_t>(n)});
+      account(f);
       if (static_cast<size_t>(n) < want) break;
     } else if (n == 0) {
       f.host_eof = true;
     } else if (errno == EAGAIN || errno == EINTR) {
       break;
     } else {
-      return close_flow(f, true, false);
+      return close_flow(f, true, false, "host recv failed");
     }
   }
   update_host_events(f);
@@ -236,10 +241,11 @@ void TcpSplice::write_host(Flow& f) {
     ssize_t n = send(f.fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       f.in.consume(static_cast<size_t>(n));
+      account(f);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
       break;
     } else {
-      return close_flow(f, true, false);
+      return close_flow(f, true, false, "host send failed");
     }
   }
   if (f.in.empty() && f.guest_fin && !f.host_shut) {
@@ -247,14 +253,16 @@ void TcpSplice::write_host(Flow& f) {
     f.host_shut = true;
   }
   // A window that opened by a quarter of the buffer is worth telling.
-  size_t room = kInCap - std::min(kInCap, f.in.size());
-  if (room >= f.advertised + kInCap / 4) f.ack_due = true;
+  // (Not after the guest's FIN: it sends nothing more, and lwIP answers a
+  // segment for a connection it has forgotten with a reset.)
+  size_t room = window_room(f);
+  if (!f.guest_fin && room >= f.advertised + kInCap / 4) f.ack_due = true;
   update_host_events(f);
 }
 
 void TcpSplice::update_host_events(Flow& f) {
   if (f.dead) return;
-  uint32_t want = (f.established && !f.host_eof && f.out.size() < kOutCap ? uint32_t(EPOLLIN) : 0u) |
+  uint32_t want = (f.established && !f.host_eof && !f.guest_gone && room_out(f) > 0 ? uint32_t(EPOLLIN) : 0u) |
                   (f.in.empty() ? 0u : uint32_t(EPOLLOUT));
   if (!f.watched) {
     if (want == 0) return;
@@ -292,17 +300,20 @@ void TcpSplice::flush() {
     // While netback holds the uplink paused its backlog to the guest is full:
     // an ACK now could be dropped, and the guest would wait for its timeout
     // to hear it again. It goes when the port resumes (on_resumed).
-    if (!f.dead && f.ack_due && !m_port.paused()) send_segment(f, kTcpAck, f.snd_nxt, {});
+    if (!f.dead && f.ack_due && !f.guest_gone && !m_port.paused()) send_segment(f, kTcpAck, f.snd_nxt, {});
     if (!f.dead) maybe_finish(f);
     if (f.dead) m_flows.erase(it);
   }
 }
 
 void TcpSplice::maybe_finish(Flow& f) {
-  if (f.fin_acked && f.guest_fin && f.host_shut) close_flow(f, false, false);
+  if ((f.fin_acked || f.guest_gone) && f.guest_fin && f.host_shut) close_flow(f, false, false, nullptr);
 }
 
-void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host) {
+void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host, const char* why) {
+  if (why && m_trace_timer)
+    fprintf(stderr, "atoll: forwards trace: port %u ends: %s (%u bytes from the guest, %zu not yet written)\n",
+            f.our_port, why, f.rcv_nxt - f.irs, f.in.size());
   if (reset_guest) send_segment(f, kTcpRst | kTcpAck, f.snd_nxt, {});
   if (reset_host) {
     linger off{1, 0};
@@ -312,6 +323,7 @@ void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host) {
   close(f.fd);
   f.watched = false;
   f.dead = true;
+  account(f);
   // Erased by flush(): callers up the stack still hold the reference.
   mark_dirty(f);
 }
@@ -322,17 +334,19 @@ void TcpSplice::on_resumed() {
 }
 
 void TcpSplice::trace() {
-  size_t n = 0, with_in = 0, with_out = 0, zero_wnd = 0, ack_due = 0, deadline = 0, unwatched = 0;
+  size_t n = 0, shown = 0, with_in = 0, with_out = 0, zero_wnd = 0, ack_due = 0, deadline = 0, unwatched = 0;
   for (auto& [k, fp] : m_flows) {
     Flow& f = *fp;
     ++n;
+    // In detail: three of those the guest is still sending on.
+    bool busy = !f.dead && !f.guest_fin;
     with_in += !f.in.empty();
     with_out += !f.out.empty();
     zero_wnd += f.snd_wnd == 0;
     ack_due += f.ack_due;
     deadline += f.deadline != 0;
     unwatched += !f.watched;
-    if (n <= 3)
+    if (busy && shown++ < 3)
       fprintf(stderr,
               "atoll: forwards trace: port %u est=%d dead=%d rcvd=%u in=%zu adv=%zu ack_due=%d guest_fin=%d host_shut=%d | "
               "sent=%u flight=%u snd_wnd=%u out=%zu host_eof=%d fin_sent=%d deadline=%d retries=%u probe=%d "
@@ -375,7 +389,7 @@ void TcpSplice::on_tick() {
     }
     unsigned limit = f.established ? kMaxRetries : kMaxSynRetries;
     if (f.retries++ >= limit) {
-      close_flow(f, f.established, true);
+      close_flow(f, f.established, true, "the guest did not answer");
       continue;
     }
     f.deadline = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -185,6 +186,53 @@ TEST_F(TcpSpliceTest, WindowReopensWhenTheHostReadsAgain) {
   EXPECT_TRUE(reopened) << "no window update after the host client read " << read << " of " << sent << " bytes";
   read += drain_client();
   EXPECT_GT(read, 0u);
+}
+
+// lwIP forgets a connection some time after its app closed it, and answers
+// the next segment for it with a reset. The bytes it sent before were
+// acknowledged by the forwards: the host client must still get every one,
+// and then a FIN, not a reset that throws away what its kernel holds.
+TEST_F(TcpSpliceTest, GuestResetAfterItsFinLosesNothing) {
+  connect_client(4096);
+  std::vector<uint8_t> chunk(max_frame_payload(1460));
+  size_t sent = 0;
+  for (size_t i = 0; sent < (size_t(2) << 20); ++i) {
+    ASSERT_GT(last_window(), 0u) << "the window closed at " << sent << " bytes";
+    size_t n = std::min(chunk.size(), last_window());
+    for (size_t j = 0; j < n; ++j) chunk[j] = static_cast<uint8_t>(sent + j);
+    from_guest(kTcpAck | kTcpPsh, std::span(chunk).first(n));
+    sent += n;
+    m_loop.run_once(0);
+  }
+  from_guest(kTcpAck | kTcpFin);
+  m_loop.run_once(0);
+  ASSERT_EQ(m_sent.back().tcp.ack, m_guest_seq) << "the FIN was not taken";
+  from_guest(kTcpRst);
+  size_t read = 0;
+  int end = 0;  // 0: still open; 1: EOF; -errno
+  run_until(
+      [&] {
+        uint8_t buf[65536];
+        for (;;) {
+          ssize_t n = recv(m_client, buf, sizeof buf, 0);
+          if (n > 0) {
+            for (ssize_t j = 0; j < n; ++j)
+              if (buf[j] != static_cast<uint8_t>(read + size_t(j))) {
+                ADD_FAILURE() << "byte " << read + size_t(j) << " differs";
+                end = -EIO;
+                return true;
+              }
+            read += size_t(n);
+            continue;
+          }
+          if (n == 0) end = 1;
+          if (n < 0 && errno != EAGAIN) end = -errno;
+          return end != 0;
+        }
+      },
+      3000);
+  EXPECT_EQ(read, sent);
+  EXPECT_EQ(end, 1) << "the connection ended with " << (end < 0 ? strerror(-end) : "nothing") << ", not a FIN";
 }
 
 }  // namespace

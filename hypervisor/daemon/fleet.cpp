@@ -1,0 +1,270 @@
+#include "fleet.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "clock.h"
+#include "decimal.h"
+
+namespace atl::hv::fleet {
+
+namespace {
+
+// An incarnation that ran this long before it ended was not a crash loop:
+// its restart starts the count again.
+constexpr uint64_t kSettledNs = 10'000'000'000ULL;
+constexpr uint64_t kMaxBackoffMs = 10'000;
+
+std::string describe(const DomainEnd& e) {
+  std::string text = to_string(e.reason);
+  if (e.reason == EndReason::kPoweroff) text += " (status " + std::to_string(e.exit_status) + ")";
+  if (!e.detail.empty()) text += ": " + e.detail;
+  return text;
+}
+
+Action action_for(const DomainConfig& config, EndReason reason) {
+  switch (reason) {
+    case EndReason::kPoweroff: return config.on_poweroff;
+    case EndReason::kReboot: return config.on_reboot;
+    case EndReason::kCrash:
+    case EndReason::kWatchdog:
+    case EndReason::kForbiddenSyscall: return config.on_crash;
+    default: return Action::kDestroy;  // destroyed, interrupted, failed to start
+  }
+}
+
+}  // namespace
+
+std::string ManagedDomain::state_text() const {
+  if (state == State::kRestarting) return "restarting";
+  if (state == State::kPreserved) return "preserved";
+  const Domain& domain = instance->domain();
+  if (domain.ended()) return "dying";
+  if (!domain.running()) return "starting";
+  if (domain.paused()) return "paused";
+  return domain.blocked() ? "blocked" : "running";
+}
+
+Fleet::Fleet(EventLoop& loop) : m_loop(loop), m_store(loop) {}
+
+Fleet::~Fleet() { destroy_all("the daemon stopped"); }
+
+RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
+  const std::string& name = plan.config.name;
+  if (!plan.vifs.empty())
+    return RunError{"domain " + name + " has " + std::to_string(plan.vifs.size()) +
+                    " vif(s): networking is not yet supported under the daemon (use `atoll run`, or vif = [] / --net none)"};
+  for (const auto& [id, d] : m_domains)
+    if (d->name() == name) return RunError{"a domain named " + name + " already exists (id " + std::to_string(id) + ")"};
+  auto domid = m_ids.allocate();
+  if (!domid) return RunError{"no free domain id"};
+  auto d = std::make_unique<ManagedDomain>();
+  d->domid = *domid;
+  d->plan = std::move(plan);
+  d->created_ns = monotonic_ns();
+  if (!d->plan.console_log.empty()) {
+    d->console_log_fd = open(d->plan.console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (d->console_log_fd < 0) {
+      m_ids.release(*domid);
+      return RunError{"cannot open console log " + d->plan.console_log + ": " + strerror(errno)};
+    }
+  }
+  m_live_records[*domid] = DomainRecord{};
+  std::string error;
+  if (!start_incarnation(*d, error)) {
+    if (d->console_log_fd >= 0) close(d->console_log_fd);
+    m_live_records.erase(*domid);
+    m_ids.release(*domid);
+    return RunError{error};
+  }
+  ManagedDomain& ref = *d;
+  m_domains.emplace(*domid, std::move(d));
+  note(ref, "created (memory " + std::to_string(ref.plan.config.memory >> 20) + " MiB)");
+  return *domid;
+}
+
+bool Fleet::start_incarnation(ManagedDomain& d, std::string& error) {
+  uint16_t domid = d.domid;
+  auto out = [this, domid](const char* data, size_t length) { console_output(domid, data, length); };
+  DomainInstance::Wiring wiring{ConsoleBackend::Sinks{-1, -1, out}, {}};
+  auto created = DomainInstance::try_create(m_loop, m_store, d.plan, domid, std::move(wiring));
+  if (!created.ok()) {
+    error = created.error().message;
+    return false;
+  }
+  d.instance = std::move(created.value());
+  d.instance->domain().set_console_output(out);
+  d.instance->domain().set_on_ended([this, domid] { m_ended.push_back(domid); });
+  d.state = ManagedDomain::State::kRunning;
+  d.incarnation_ns = monotonic_ns();
+  return true;
+}
+
+ManagedDomain* Fleet::find(const std::string& name_or_id) {
+  if (auto id = parse_decimal(name_or_id, 0, 65535)) {
+    auto it = m_domains.find(static_cast<uint16_t>(*id));
+    return it == m_domains.end() ? nullptr : it->second.get();
+  }
+  for (auto& [id, d] : m_domains)
+    if (d->name() == name_or_id) return d.get();
+  return nullptr;
+}
+
+std::string Fleet::request_shutdown(ManagedDomain& d, const std::string& request) {
+  if (d.state != ManagedDomain::State::kRunning || d.instance->domain().ended())
+    return "domain " + d.name() + " is not running (" + d.state_text() + ")";
+  auto r = m_store.write("/local/domain/" + std::to_string(d.domid) + "/control/shutdown", request);
+  if (!r.ok()) return "cannot write control/shutdown";
+  note(d, request + " requested");
+  return "";
+}
+
+void Fleet::destroy(ManagedDomain& d, const std::string& why) {
+  note(d, "destroyed: " + why);
+  if (d.instance && d.state == ManagedDomain::State::kRunning) {
+    Domain& domain = d.instance->domain();
+    if (!domain.ended()) domain.destroy(EndReason::kKilled, why);
+    d.last_end = describe(domain.finish());  // the console's last words reach its history
+  }
+  remove(d);
+}
+
+std::string Fleet::pause(ManagedDomain& d) {
+  if (d.state != ManagedDomain::State::kRunning) return "domain " + d.name() + " is " + d.state_text();
+  if (d.instance->domain().paused()) return "domain " + d.name() + " is already paused";
+  if (!d.instance->domain().pause()) return "domain " + d.name() + " cannot be paused now (" + d.state_text() + ")";
+  note(d, "paused");
+  return "";
+}
+
+std::string Fleet::unpause(ManagedDomain& d) {
+  if (d.state != ManagedDomain::State::kRunning || !d.instance->domain().paused())
+    return "domain " + d.name() + " is not paused (" + d.state_text() + ")";
+  if (!d.instance->domain().unpause()) return "domain " + d.name() + " cannot be unpaused";
+  note(d, "unpaused");
+  return "";
+}
+
+const std::string& Fleet::history(uint16_t domid) const {
+  static const std::string kNone;
+  auto it = m_live_records.find(domid);
+  return it == m_live_records.end() ? kNone : it->second.console;
+}
+
+void Fleet::console_input(ManagedDomain& d, const char* data, size_t length) {
+  if (d.instance && !d.instance->domain().ended()) d.instance->console().push_input(data, length);
+}
+
+std::optional<DomainRecord> Fleet::record(const std::string& name_or_id) const {
+  if (auto* d = const_cast<Fleet*>(this)->find(name_or_id)) return m_live_records.at(d->domid);
+  for (auto it = m_gone.rbegin(); it != m_gone.rend(); ++it)
+    if (it->first == name_or_id) return it->second;
+  return std::nullopt;
+}
+
+void Fleet::console_output(uint16_t domid, const char* data, size_t length) {
+  auto it = m_live_records.find(domid);
+  if (it == m_live_records.end()) return;
+  std::string& h = it->second.console;
+  h.append(data, length);
+  if (h.size() > kHistoryBytes) h.erase(0, h.size() - kHistoryBytes);
+  auto d = m_domains.find(domid);
+  if (d != m_domains.end() && d->second->console_log_fd >= 0) {
+    if (write(d->second->console_log_fd, data, length) < 0) { /* the log is best effort; the history has it */ }
+  }
+  if (m_console_listener) m_console_listener(domid, data, length);
+}
+
+void Fleet::note(ManagedDomain& d, const std::string& line) {
+  double age = static_cast<double>(monotonic_ns() - d.created_ns) / 1e9;
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "[%9.3f s] ", age);
+  m_live_records[d.domid].log += stamp + line + "\n";
+  fprintf(stderr, "atoll daemon: domain %u (%s): %s\n", d.domid, d.name().c_str(), line.c_str());
+}
+
+void Fleet::reap() {
+  while (!m_ended.empty()) {
+    std::vector<uint16_t> ended;
+    ended.swap(m_ended);
+    for (uint16_t domid : ended) {
+      auto it = m_domains.find(domid);
+      if (it == m_domains.end()) continue;
+      ManagedDomain& d = *it->second;
+      if (d.state != ManagedDomain::State::kRunning || !d.instance || !d.instance->domain().ended()) continue;
+      handle_end(d);
+    }
+  }
+}
+
+void Fleet::handle_end(ManagedDomain& d) {
+  DomainEnd e = d.instance->domain().finish();
+  d.last_end = describe(e);
+  note(d, "ended: " + d.last_end);
+  switch (action_for(d.plan.config, e.reason)) {
+    case Action::kDestroy: remove(d); return;
+    case Action::kPreserve:
+      d.state = ManagedDomain::State::kPreserved;
+      note(d, "preserved: its memory is kept until `atoll destroy " + d.name() + "`");
+      return;
+    case Action::kRestart:
+      if (monotonic_ns() - d.incarnation_ns >= kSettledNs) d.restarts_in_a_row = 0;
+      if (d.restarts_in_a_row >= d.plan.max_restarts) {
+        note(d, "restarted " + std::to_string(d.restarts_in_a_row) + " times in a row; giving up");
+        remove(d);
+        return;
+      }
+      d.instance.reset();
+      schedule_restart(d);
+      return;
+  }
+}
+
+// The first restart is at once; a domain that keeps failing waits 100 ms,
+// 200 ms, ... up to 10 s between tries, until its budget (max_restarts) is spent.
+void Fleet::schedule_restart(ManagedDomain& d) {
+  unsigned n = d.restarts_in_a_row++;
+  ++d.restarts_total;
+  uint64_t delay_ms = n == 0 ? 0 : std::min<uint64_t>(100ULL << std::min(n - 1, 10u), kMaxBackoffMs);
+  d.state = ManagedDomain::State::kRestarting;
+  note(d, "restarting in " + std::to_string(delay_ms) + " ms (restart " + std::to_string(d.restarts_in_a_row) + " of at most " +
+              std::to_string(d.plan.max_restarts) + " in a row)");
+  uint16_t domid = d.domid;
+  d.restart_timer = m_loop.add_timer(monotonic_ns() + delay_ms * 1'000'000, [this, domid] {
+    auto it = m_domains.find(domid);
+    if (it == m_domains.end()) return;
+    ManagedDomain& md = *it->second;
+    md.restart_timer.reset();
+    std::string error;
+    if (!start_incarnation(md, error)) {
+      note(md, "restart failed: " + error);
+      remove(md);
+    }
+  });
+}
+
+void Fleet::remove(ManagedDomain& d) {
+  uint16_t domid = d.domid;
+  std::string name = d.name();
+  if (d.restart_timer) m_loop.cancel_timer(*d.restart_timer);
+  d.instance.reset();  // backends first, then the domain: its process, memory and xenstore nodes
+  if (d.console_log_fd >= 0) close(d.console_log_fd);
+  fprintf(stderr, "atoll daemon: domain %u (%s): removed\n", domid, name.c_str());
+  m_gone.emplace_back(name, std::move(m_live_records[domid]));
+  if (m_gone.size() > kRecordsKept) m_gone.pop_front();
+  m_live_records.erase(domid);
+  m_domains.erase(domid);
+  m_ids.release(domid);
+  if (m_gone_listener) m_gone_listener(domid);
+}
+
+void Fleet::destroy_all(const std::string& why) {
+  while (!m_domains.empty()) destroy(*m_domains.begin()->second, why);
+}
+
+}  // namespace atl::hv::fleet

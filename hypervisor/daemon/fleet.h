@@ -1,0 +1,112 @@
+// The daemon's domains: one event loop, one xenstore shared by all of them
+// (/local/domain/N each), domain ids from a DomidRegistry, and a supervisor
+// per domain that applies its on_poweroff/on_reboot/on_crash when it ends.
+// Knows nothing of sockets or JSON (daemon_server.h speaks for it).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domid_registry.h"
+#include "event_loop.h"
+#include "run_spec.h"
+#include "toolstack.h"
+#include "xenstored.h"
+
+namespace atl::hv::fleet {
+
+// One domain the daemon manages, across its restarts.
+struct ManagedDomain {
+  enum class State { kRunning, kRestarting, kPreserved };
+
+  uint16_t domid = 0;
+  DomainPlan plan;
+  std::unique_ptr<DomainInstance> instance;  // none while a restart waits
+  State state = State::kRunning;
+  uint64_t created_ns = 0;      // first start
+  uint64_t incarnation_ns = 0;  // this start
+  unsigned restarts_in_a_row = 0;
+  unsigned restarts_total = 0;
+  std::string last_end;  // "poweroff (status 0)", "crash: ..."
+  std::optional<EventLoop::TimerId> restart_timer;
+  int console_log_fd = -1;
+
+  const std::string& name() const { return plan.config.name; }
+  // xl list's state: running, blocked, paused, preserved, restarting.
+  std::string state_text() const;
+};
+
+// What is left of a domain once it is gone: `atoll log` still shows it.
+struct DomainRecord {
+  std::string log;      // the daemon's lines about it
+  std::string console;  // its console history
+};
+
+class Fleet {
+ public:
+  // Console bytes of domain `domid`, to whoever is attached.
+  using ConsoleListener = std::function<void(uint16_t domid, const char* data, size_t length)>;
+  // Domain `domid` is gone for good (its consoles should close).
+  using GoneListener = std::function<void(uint16_t domid)>;
+
+  explicit Fleet(EventLoop& loop);
+  ~Fleet();
+
+  xs::Xenstored& store() { return m_store; }
+  void on_console(ConsoleListener l) { m_console_listener = std::move(l); }
+  void on_gone(GoneListener l) { m_gone_listener = std::move(l); }
+
+  // Builds and starts a domain; its id, or why not.
+  RunChecked<uint16_t> create(DomainPlan plan);
+  // By id (digits) or name.
+  ManagedDomain* find(const std::string& name_or_id);
+  const std::map<uint16_t, std::unique_ptr<ManagedDomain>>& domains() const { return m_domains; }
+
+  // Asks the guest through control/shutdown, as xl does ("poweroff" or "reboot").
+  std::string request_shutdown(ManagedDomain& d, const std::string& request);
+  // Ends the domain now, whatever its policy; it is removed.
+  void destroy(ManagedDomain& d, const std::string& why);
+  std::string pause(ManagedDomain& d);
+  std::string unpause(ManagedDomain& d);
+  // The console's history (the last kHistoryBytes the guest printed).
+  const std::string& history(uint16_t domid) const;
+  void console_input(ManagedDomain& d, const char* data, size_t length);
+  // The daemon's log and console history of a domain, running or gone.
+  std::optional<DomainRecord> record(const std::string& name_or_id) const;
+
+  // Handles the domains that ended since the last call (the daemon's loop
+  // calls it after every turn: a Domain is never torn down from inside its
+  // own handlers).
+  void reap();
+  // Destroys every domain (the daemon is stopping).
+  void destroy_all(const std::string& why);
+
+  static constexpr size_t kHistoryBytes = 256 * 1024;
+  static constexpr size_t kRecordsKept = 256;
+
+ private:
+  bool start_incarnation(ManagedDomain& d, std::string& error);
+  void handle_end(ManagedDomain& d);
+  void schedule_restart(ManagedDomain& d);
+  void remove(ManagedDomain& d);
+  void note(ManagedDomain& d, const std::string& line);
+  void console_output(uint16_t domid, const char* data, size_t length);
+
+  EventLoop& m_loop;
+  xs::Xenstored m_store;
+  DomidRegistry m_ids;
+  std::map<uint16_t, std::unique_ptr<ManagedDomain>> m_domains;
+  std::map<uint16_t, DomainRecord> m_live_records;  // by domid
+  std::deque<std::pair<std::string, DomainRecord>> m_gone;  // by name, oldest first
+  std::vector<uint16_t> m_ended;  // queued by Domain::set_on_ended
+  ConsoleListener m_console_listener;
+  GoneListener m_gone_listener;
+};
+
+}  // namespace atl::hv::fleet
