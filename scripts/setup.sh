@@ -6,7 +6,9 @@
 #   3. configures and builds everything in ./build with meson and ninja.
 #
 #   scripts/setup.sh [--no-build]
-# Run as root, or as a user with sudo for the package step.
+# Run as root, or as a user with sudo for the package step. ATOLL_JOBS=N
+# limits ninja's parallel jobs for the build of ./build (default: ninja's
+# own, a couple more than the CPUs), for a machine shared with other work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,7 +64,7 @@ fi
 if [[ -d subprojects/lwip-2.1.3 ]]; then echo "$lwip_stamp" > subprojects/lwip-2.1.3/.atoll-stamp; fi
 [[ ${1:-} == --no-build ]] && exit 0
 say "building"
-if ! ninja -C build >build/ninja.log 2>&1; then
+if ! ninja -C build ${ATOLL_JOBS:+-j "$ATOLL_JOBS"} >build/ninja.log 2>&1; then
   grep -E -A5 "FAILED|error" build/ninja.log | head -60 >&2
   echo "setup: the build failed; the full log is build/ninja.log" >&2
   exit 1
