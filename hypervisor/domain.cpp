@@ -359,6 +359,13 @@ bool Domain::unpause() {
   return true;
 }
 
+std::optional<uint64_t> Domain::main_ns() const {
+  BootRecord boot;
+  std::memcpy(&boot, m_memory.ram_at(kBootRecordGpa), sizeof boot);  // copied once: the guest may change it
+  if (boot.magic != kBootRecordMagic || boot.main_ns < m_t_create) return std::nullopt;
+  return boot.main_ns;
+}
+
 void Domain::destroy(EndReason reason, std::string detail) { end(reason, 0, std::move(detail)); }
 
 DomainEnd Domain::finish() {

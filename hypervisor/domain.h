@@ -70,6 +70,12 @@ class Domain {
   // Blocked in SCHEDOP_block or _poll, waiting for an event.
   bool blocked() const { return m_blocked.has_value(); }
   uint64_t hypercalls() const { return m_hypercalls; }
+  // The guest process (its loader, then the guest), or -1 once it is reaped.
+  int pid() const { return m_pid; }
+  // When the guest reached main(), on the host's CLOCK_MONOTONIC (the guest's
+  // clock is the same, through pvclock), as its kernel stamped the boot record;
+  // nullopt until then. Guest-written: a report, never trusted for anything.
+  std::optional<uint64_t> main_ns() const;
   // Where HYPERVISOR_console_io's output goes; stdout unless set.
   void set_console_output(std::function<void(const char* data, size_t length)> out) { m_console_out = std::move(out); }
   // Ends the domain from outside (Ctrl-C, toolstack).

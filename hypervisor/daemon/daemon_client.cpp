@@ -112,16 +112,18 @@ json DaemonClient::request(const json& message) {
   return answer;
 }
 
-int DaemonClient::console(const std::string& domain, const std::string& socket_path) {
-  json answer = request(json{{"verb", "console"}, {"domain", domain}});
+int DaemonClient::console(const json& message, const std::string& socket_path,
+                          const std::function<void(const json&)>& on_answer) {
+  json answer = request(message);
   if (!answer.value("ok", false)) {
     fprintf(stderr, "atoll: %s\n", answer.value("error", std::string("console failed")).c_str());
     return 1;
   }
+  if (on_answer) on_answer(answer);
   RawTerminal terminal;
   if (terminal.active())
     fprintf(stderr, "atoll: attached to domain %s (id %d) via %s; Ctrl-] detaches\r\n",
-            answer.value("name", domain).c_str(), answer.value("domid", 0), socket_path.c_str());
+            answer.value("name", std::string()).c_str(), answer.value("domid", 0), socket_path.c_str());
   if (!m_rest.empty() && !write_all(STDOUT_FILENO, m_rest.data(), m_rest.size())) return 1;
   m_rest.clear();
   bool stdin_open = true;

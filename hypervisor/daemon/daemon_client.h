@@ -1,6 +1,7 @@
 // The client half of the daemon's protocol (daemon_server.h), for the verbs.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,9 +23,11 @@ class DaemonClient {
   // Sends one request and reads the one-line answer; a transport failure or
   // refusal comes back as {"ok": false, "error": ...} too.
   nlohmann::json request(const nlohmann::json& message);
-  // `console`: the answer, then the connection carries the console both ways
-  // until the daemon or the user ends it. Returns the exit status.
-  int console(const std::string& domain, const std::string& socket_path);
+  // `console` (or `create` with "console": true): the answer, handed to
+  // `on_answer` when it is a success, then the connection carries the console
+  // both ways until the daemon or the user ends it. Returns the exit status.
+  int console(const nlohmann::json& request, const std::string& socket_path,
+              const std::function<void(const nlohmann::json&)>& on_answer = {});
 
  private:
   explicit DaemonClient(int fd) : m_fd(fd) {}

@@ -134,8 +134,10 @@ void DaemonServer::on_readable(Connection& c) {
   ssize_t n = read(fd, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
-    // The client is done: a console detaches, and whatever is still owed goes out first.
-    if (c.mode == Connection::Mode::kClosing || c.out.empty()) { close_connection(fd); return; }
+    // The client is done: a console detaches, and whatever is still owed goes
+    // out first, even to a client that half-closed right after its request
+    // (a list of thousands of domains is larger than the socket's buffer).
+    if (c.out.empty()) { close_connection(fd); return; }
     c.mode = Connection::Mode::kClosing;
     m_loop.modify_fd(fd, EPOLLOUT);
     return;
@@ -182,7 +184,7 @@ void DaemonServer::handle_request(Connection& c, const std::string& line) {
 json DaemonServer::dispatch(Connection& c, const json& request) {
   const std::string verb = request["verb"];
   try {
-    if (verb == "create") return create(request);
+    if (verb == "create") return create(c, request);
     if (verb == "list") return list();
     if (verb == "info") return info();
     if (verb.rfind("xenstore-", 0) == 0) return xenstore(verb, request);
@@ -210,7 +212,7 @@ json DaemonServer::dispatch(Connection& c, const json& request) {
   }
 }
 
-json DaemonServer::create(const json& request) {
+json DaemonServer::create(Connection& c, const json& request) {
   std::vector<std::string> args = request.at("args").get<std::vector<std::string>>();
   auto options = parse_run_options(args);
   if (!options.ok()) return error_reply(options.error().message);
@@ -222,6 +224,7 @@ json DaemonServer::create(const json& request) {
   std::string name = plan.value().config.name;
   auto domid = m_fleet.create(std::move(plan.value()));
   if (!domid.ok()) return error_reply(domid.error().message);
+  if (request.value("console", false)) return attach_console(c, *m_fleet.find(std::to_string(domid.value())));
   return json{{"ok", true}, {"domid", domid.value()}, {"name", name}};
 }
 
@@ -236,7 +239,15 @@ json DaemonServer::list() const {
                {"uptime_s", static_cast<double>(now - d->created_ns) / 1e9},
                {"restarts", d->restarts_total}};
     if (!d->last_end.empty()) entry["last_end"] = d->last_end;
-    if (d->instance) entry["hypercalls"] = d->instance->domain().hypercalls();
+    if (d->instance) {
+      const Domain& domain = d->instance->domain();
+      entry["hypercalls"] = domain.hypercalls();
+      if (domain.pid() > 0) entry["pid"] = domain.pid();
+      // This incarnation's creation and its guest's main(), on CLOCK_MONOTONIC:
+      // what the fleet benchmark's create -> main() figures are made of.
+      entry["started_ns"] = domain.started_ns();
+      if (auto main = domain.main_ns()) entry["main_ns"] = *main;
+    }
     domains.push_back(entry);
   }
   return json{{"ok", true}, {"domains", domains}};

@@ -50,7 +50,8 @@ class DaemonServer {
   void on_readable(Connection& c);
   void handle_request(Connection& c, const std::string& line);
   nlohmann::json dispatch(Connection& c, const nlohmann::json& request);
-  nlohmann::json create(const nlohmann::json& request);
+  // With "console": true the connection then becomes the new domain's console.
+  nlohmann::json create(Connection& c, const nlohmann::json& request);
   nlohmann::json list() const;
   nlohmann::json info() const;
   nlohmann::json attach_console(Connection& c, ManagedDomain& d);

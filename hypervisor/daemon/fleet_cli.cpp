@@ -199,7 +199,7 @@ int cmd_fleet(int argc, char** argv) {
   if (verb == "daemon") return run_daemon(socket_path, named);
   if (verb == "console") {
     auto client = connect_or_report(socket_path);
-    return client ? client->console(a.domain, socket_path) : kExitError;
+    return client ? client->console(json{{"verb", "console"}, {"domain", a.domain}}, socket_path) : kExitError;
   }
   json request{{"verb", verb}};
   if (!a.domain.empty()) request["domain"] = a.domain;
@@ -220,17 +220,25 @@ std::optional<int> create_on_daemon(const std::vector<std::string>& run_args, bo
     case DaemonClient::Reach::kRefused: fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitError;
     case DaemonClient::Reach::kConnected: break;
   }
+  auto announce = [](const json& answer) {
+    printf("domain %s created: id %d\n", answer.value("name", std::string()).c_str(), answer.value("domid", 0));
+    fflush(stdout);
+  };
+  // -c attaches on the same connection, in the daemon's same turn: a guest
+  // that runs and ends at once (hello) is never gone before its console is there.
+  if (console) {
+    bool created = false;
+    int status = client->console(json{{"verb", "create"}, {"args", run_args}, {"console", true}}, socket_path,
+                                 [&](const json& answer) { created = true; announce(answer); });
+    return created ? status : kExitError;
+  }
   json answer = client->request(json{{"verb", "create"}, {"args", run_args}});
   if (!answer.value("ok", false)) {
     fprintf(stderr, "atoll: %s\n", answer.value("error", std::string("the daemon refused")).c_str());
     return kExitError;
   }
-  int domid = answer.value("domid", 0);
-  printf("domain %s created: id %d\n", answer.value("name", std::string()).c_str(), domid);
-  fflush(stdout);
-  if (!console) return 0;
-  auto attach = connect_or_report(socket_path);
-  return attach ? attach->console(std::to_string(domid), socket_path) : kExitError;
+  announce(answer);
+  return 0;
 }
 
 }  // namespace atl::hv::fleet
