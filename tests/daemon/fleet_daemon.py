@@ -18,8 +18,8 @@
   * on_crash: restart with its budget (max_restarts, then given up, every
     end in the log) and preserve (listed until destroyed);
   * `atoll run` still runs in the foreground beside the daemon;
-  * a uid other than the owner's is refused: by the socket's mode, and by
-    SO_PEERCRED when the mode is opened up (as root, run as nobody);
+  * (a uid other than the owner's being refused is fleet_not_owner.py, its
+    own test, which skips when not root);
   * SIGKILL of the daemon leaves no guest process behind, and a new daemon
     takes over the stale socket; SIGTERM ends every domain and removes it.
 
@@ -40,88 +40,10 @@ import sys
 import tempfile
 import time
 
+from fleet_harness import Atoll, alive, check, children, create, failures, start_daemon, wait_for, write_cfg
+
 ECHOES = 24
 HELLOS = 20
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def wait_for(pred, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    check(False, "timed out waiting for " + what)
-    return False
-
-
-class Atoll:
-    def __init__(self, exe, sock):
-        self.exe = exe
-        self.env = dict(os.environ, ATOLL_SOCKET=sock)
-
-    def run(self, *args, stdin=subprocess.DEVNULL, input=None, prefix=(), timeout=60):
-        return subprocess.run(list(prefix) + [self.exe] + list(args), capture_output=True, text=True, env=self.env,
-                              stdin=None if input is not None else stdin, input=input, timeout=timeout)
-
-    def ok(self, *args, **kw):
-        r = self.run(*args, **kw)
-        check(r.returncode == 0, f"atoll {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
-        return r
-
-    def domains(self):
-        r = self.run("list", "--json")
-        return json.loads(r.stdout) if r.returncode == 0 else []
-
-    def history(self, name):
-        r = self.run("log", name)
-        return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
-
-
-def start_daemon(atoll, sock, log):
-    d = subprocess.Popen([atoll.exe, "daemon", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         env=atoll.env)
-    wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
-    check(d.poll() is None, "the daemon is running")
-    return d
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def write_cfg(d, name, kernel, extra=""):
-    path = os.path.join(d, name + ".cfg")
-    with open(path, "w") as f:
-        f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 16\nvif = []\n{extra}")
-    return path
-
-
-def create(atoll, cfg):
-    r = atoll.run("create", cfg)
-    m = re.search(r"created: id (\d+)", r.stdout)
-    check(r.returncode == 0 and m, f"create {cfg}: {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
-    return int(m.group(1)) if m else None
 
 
 def test_verbs_help(atoll):
@@ -219,25 +141,6 @@ def test_crash_policies(atoll, tmp, crash_image):
     check("crash-keep" not in [d["name"] for d in atoll.domains()], "a preserved domain is destroyed")
 
 
-def test_not_owner(atoll, tmp, sock):
-    if os.getuid() != 0 or not shutil.which("setpriv"):
-        print("note: not root; the non-owner refusal is not checked here")
-        return
-    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    check(stat.S_IMODE(os.stat(sock).st_mode) == 0o600, "the socket is mode 0600")
-    os.chmod(tmp, 0o711)  # nobody may reach the socket's name, not its contents
-    r = atoll.run("list", prefix=as_nobody)
-    check(r.returncode != 0 and "permission denied" in r.stderr, f"nobody is refused by the socket's mode: {r.stderr.strip()}")
-    os.chmod(sock, 0o666)  # as if opened up by mistake: SO_PEERCRED still refuses
-    r = atoll.run("list", prefix=as_nobody)
-    check(r.returncode != 0 and "uid 65534 may not use the atoll daemon" in r.stderr,
-          f"nobody is refused by SO_PEERCRED: {r.returncode} {r.stderr.strip()}")
-    r = atoll.run("destroy", "echo-1", prefix=as_nobody)
-    check(r.returncode != 0, "nobody cannot destroy a domain")
-    os.chmod(sock, 0o600)
-    os.chmod(tmp, 0o700)
-
-
 def main():
     exe, echo_image, hello_image, crash_image = (os.path.abspath(a) for a in sys.argv[1:5])
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,7 +150,7 @@ def main():
         test_verbs_help(atoll)
         r = atoll.run("list")
         check(r.returncode != 0 and "no atoll daemon is running" in r.stderr, f"list without a daemon: {r.stderr.strip()}")
-        daemon = start_daemon(atoll, sock, log)
+        daemon = start_daemon(atoll, log)
         info = json.loads(atoll.ok("info", "--json").stdout or "{}")
         check(info.get("pid") == daemon.pid and info.get("domains") == 0, f"info: {info}")
         check(stat.S_IMODE(os.stat(sock).st_mode) == 0o600, "the daemon's socket is mode 0600")
@@ -306,8 +209,6 @@ def main():
         r = atoll.run("create", "-F", write_cfg(tmp, "fg", hello_image))
         check(r.returncode == 0 and "Hello from Atoll!" in r.stdout, f"create -F runs in the foreground: {r.stderr.strip()}")
 
-        test_not_owner(atoll, tmp, sock)
-
         # SIGKILL: the guests die with the daemon (PR_SET_PDEATHSIG); nothing is left.
         guests = children(daemon.pid)
         check(len(guests) == len(atoll.domains()) and guests, f"one process per domain: {len(guests)}")
@@ -315,7 +216,7 @@ def main():
         daemon.wait()
         wait_for(lambda: not any(alive(p) for p in guests), "every guest process to end after the daemon's SIGKILL")
         check(os.path.exists(sock), "the killed daemon left its socket file (a new one replaces it)")
-        daemon = start_daemon(atoll, sock, log)
+        daemon = start_daemon(atoll, log)
         check(atoll.domains() == [], "a new daemon starts empty")
         create(atoll, write_cfg(tmp, "last", echo_image))
         guests = children(daemon.pid)

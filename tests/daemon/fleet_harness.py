@@ -1,0 +1,162 @@
+"""What the daemon's tests and bench/fleet share: running `atoll` against one
+daemon, starting that daemon, config files, and a client of the daemon's own
+protocol (one JSON line each way per connection, docs/fleet.md) that can keep
+many creates in flight at once, for bursts without an exec per domain."""
+import json
+import os
+import re
+import selectors
+import socket
+import subprocess
+import time
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def wait_for(pred, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    check(False, "timed out waiting for " + what)
+    return False
+
+
+def skip(reason):
+    """Meson's skip: exit 77 with the reason."""
+    print("SKIP:", reason, flush=True)
+    raise SystemExit(77)
+
+
+class Atoll:
+    def __init__(self, exe, sock):
+        self.exe = exe
+        self.sock = sock
+        self.env = dict(os.environ, ATOLL_SOCKET=sock)
+
+    def run(self, *args, stdin=subprocess.DEVNULL, input=None, prefix=(), timeout=60):
+        return subprocess.run(list(prefix) + [self.exe] + list(args), capture_output=True, text=True, env=self.env,
+                              stdin=None if input is not None else stdin, input=input, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        r = self.run(*args, **kw)
+        check(r.returncode == 0, f"atoll {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
+        return r
+
+    def domains(self):
+        """`list --json` through the CLI."""
+        r = self.run("list", "--json")
+        return json.loads(r.stdout) if r.returncode == 0 else []
+
+    def history(self, name):
+        r = self.run("log", name)
+        return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
+
+
+def start_daemon(atoll, log):
+    d = subprocess.Popen([atoll.exe, "daemon", "--socket", atoll.sock], stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=log, env=atoll.env)
+    wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
+    check(d.poll() is None, "the daemon is running")
+    return d
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def write_cfg(d, name, kernel, extra=""):
+    path = os.path.join(d, name + ".cfg")
+    with open(path, "w") as f:
+        f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 16\nvif = []\n{extra}")
+    return path
+
+
+def create(atoll, cfg):
+    r = atoll.run("create", cfg)
+    m = re.search(r"created: id (\d+)", r.stdout)
+    check(r.returncode == 0 and m, f"create {cfg}: {r.returncode} {r.stdout.strip()} {r.stderr.strip()}")
+    return int(m.group(1)) if m else None
+
+
+def run_args(name, image, memory_mib=16):
+    """The `atoll run` arguments `atoll create` sends for a vif-less config."""
+    return ["--name", name, "--memory", f"{memory_mib * 1024}K", "--net", "none", image, "--"]
+
+
+class Protocol:
+    """The daemon's socket protocol, without the CLI's exec."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def _connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.sock)
+        return s
+
+    def request(self, verb, **fields):
+        with self._connect() as s:
+            s.sendall((json.dumps(dict(verb=verb, **fields)) + "\n").encode())
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        return json.loads(data) if data else {"ok": False, "error": "no answer"}
+
+    def domains(self):
+        return self.request("list").get("domains", [])
+
+    def burst(self, requests, window=32):
+        """Sends every request (verb dicts), at most `window` in flight at once;
+        returns the answers in order."""
+        sel = selectors.DefaultSelector()
+        answers = [None] * len(requests)
+        pending = list(enumerate(requests))[::-1]
+        in_flight = 0
+        while pending or in_flight:
+            while pending and in_flight < window:
+                i, req = pending.pop()
+                s = self._connect()
+                s.sendall((json.dumps(req) + "\n").encode())
+                s.shutdown(socket.SHUT_WR)
+                sel.register(s, selectors.EVENT_READ, [i, b""])
+                in_flight += 1
+            for key, _ in sel.select():
+                s, state = key.fileobj, key.data
+                chunk = s.recv(1 << 16)
+                state[1] += chunk
+                if not chunk or state[1].endswith(b"\n"):
+                    sel.unregister(s)
+                    s.close()
+                    in_flight -= 1
+                    answers[state[0]] = json.loads(state[1]) if state[1] else {"ok": False, "error": "no answer"}
+        sel.close()
+        return answers
