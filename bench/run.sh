@@ -11,6 +11,8 @@
 #   3. event-channel round trip guest <-> hypervisor against a cross-process futex
 #      ping-pong (20000 round trips a run; 3 runs each, unpinned and same-core);
 #   4. the stripped hello image's size, and the least memory that boots it.
+#   5. (own tables) grant copy, xenstore ops/s, and the fleet on one daemon
+#      (bench/fleet/run.sh; FLEET_SAMPLES, FLEET_DENSITY).
 #
 # Every program runs with stdin from /dev/null: `atoll run` forwards its stdin to
 # the guest's console, and the benchmarks measure no input.
@@ -200,3 +202,6 @@ echo "### Grant copy, backend side (GrantTable::copy_from vs memcpy, same run)"
 echo
 echo "### XenStore ops/s with 1, 100 and 1000 domains"
 "$build/bench/xenstore/xenstore-bench" ${XS_BENCH_ARGS:-}
+echo
+echo "### A fleet on one host (bench/fleet/run.sh: create latency, burst rate, density)"
+"$src/bench/fleet/run.sh" "$build" "${FLEET_SAMPLES:-30}" "${FLEET_DENSITY:-10000}"
