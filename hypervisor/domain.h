@@ -141,6 +141,8 @@ class Domain {
   std::optional<std::span<uint8_t>> copy_side(const gnttab_copy_ptr& side, bool is_gref, bool writing, uint16_t len,
                                               int16_t& status, std::optional<GrantRef>& held);
   long set_timer(uint64_t deadline);
+  void arm_timerfd();
+  void on_timerfd();
   void answer(uint64_t id, long value);
 
   // Events.
@@ -171,8 +173,7 @@ class Domain {
   int m_pid = -1;
   int m_pidfd = -1;
   int m_listener = -1;
-  int m_timerfd = -1;
-  int m_poll_timerfd = -1;
+  int m_timerfd = -1;  // the earlier of m_timer_deadline and a SCHEDOP_poll timeout
   int m_status_fd = -1;  // the loader's status pipe, until it has sealed the guest
   uint64_t m_start_deadline = 0;
   std::optional<EventLoop::TimerId> m_start_timer;

@@ -42,6 +42,12 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
   o.m_ram = o.m_frames = nullptr;
 }
 
+void GuestMemory::close_fds() {
+  if (m_ram_fd >= 0) close(m_ram_fd);
+  if (m_frames_fd >= 0) close(m_frames_fd);
+  m_ram_fd = m_frames_fd = -1;
+}
+
 GuestMemory::~GuestMemory() {
   if (m_ram) munmap(m_ram, m_size);
   if (m_frames) munmap(m_frames, kHvFramesCount * kPageSize);

@@ -25,6 +25,9 @@ class GuestMemory {
   uint64_t size() const { return m_size; }
   int ram_fd() const { return m_ram_fd; }
   int frames_fd() const { return m_frames_fd; }
+  // Once the guest process has its own copies: the mappings here keep the
+  // memory; ram_fd() and frames_fd() are -1 afterwards.
+  void close_fds();
 
   // Host view of [gva, gva + length) if it lies wholly inside guest RAM or the
   // hypervisor frames; nullopt otherwise. Overflow-safe for any inputs.

@@ -151,13 +151,8 @@ Domain::Reply Domain::sched_op(const seccomp_notif& n) {
       }
       if (poll_ready(b)) return {Reply::kValue, 0};
       if (poll.timeout && poll.timeout <= monotonic_ns()) return {Reply::kValue, 0};
-      if (poll.timeout) {
-        itimerspec its{};
-        its.it_value.tv_sec = poll.timeout / 1000000000ULL;
-        its.it_value.tv_nsec = poll.timeout % 1000000000ULL;
-        timerfd_settime(m_poll_timerfd, TFD_TIMER_ABSTIME, &its, nullptr);
-      }
       m_blocked = std::move(b);
+      if (poll.timeout) arm_timerfd();
       return {Reply::kDefer};
     }
     case SCHEDOP_shutdown: {
@@ -447,14 +442,8 @@ long Domain::callback_op(uint64_t cmd, uint64_t arg) {
 }
 
 long Domain::set_timer(uint64_t deadline) {
-  itimerspec its{};
   m_timer_deadline = deadline;
-  if (deadline) {
-    uint64_t at = std::max<uint64_t>(deadline, 1);
-    its.it_value.tv_sec = at / 1000000000ULL;
-    its.it_value.tv_nsec = at % 1000000000ULL;
-  }
-  timerfd_settime(m_timerfd, TFD_TIMER_ABSTIME, &its, nullptr);
+  arm_timerfd();
   return 0;
 }
 
