@@ -59,8 +59,8 @@ RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
   if (!plan.vifs.empty())
     return RunError{"domain " + name + " has " + std::to_string(plan.vifs.size()) +
                     " vif(s): networking is not yet supported under the daemon (use `atoll run`, or vif = [] / --net none)"};
-  for (const auto& [id, d] : m_domains)
-    if (d->name() == name) return RunError{"a domain named " + name + " already exists (id " + std::to_string(id) + ")"};
+  if (auto same = m_by_name.find(name); same != m_by_name.end())
+    return RunError{"a domain named " + name + " already exists (id " + std::to_string(same->second) + ")"};
   auto domid = m_ids.allocate();
   if (!domid) return RunError{"no free domain id"};
   auto d = std::make_unique<ManagedDomain>();
@@ -84,6 +84,7 @@ RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
   }
   ManagedDomain& ref = *d;
   m_domains.emplace(*domid, std::move(d));
+  m_by_name.emplace(ref.name(), *domid);
   note(ref, "created (memory " + std::to_string(ref.plan.config.memory >> 20) + " MiB)");
   return *domid;
 }
@@ -110,9 +111,8 @@ ManagedDomain* Fleet::find(const std::string& name_or_id) {
     auto it = m_domains.find(static_cast<uint16_t>(*id));
     return it == m_domains.end() ? nullptr : it->second.get();
   }
-  for (auto& [id, d] : m_domains)
-    if (d->name() == name_or_id) return d.get();
-  return nullptr;
+  auto named = m_by_name.find(name_or_id);
+  return named == m_by_name.end() ? nullptr : m_domains.at(named->second).get();
 }
 
 std::string Fleet::request_shutdown(ManagedDomain& d, const std::string& request) {
@@ -258,6 +258,7 @@ void Fleet::remove(ManagedDomain& d) {
   m_gone.emplace_back(name, std::move(m_live_records[domid]));
   if (m_gone.size() > kRecordsKept) m_gone.pop_front();
   m_live_records.erase(domid);
+  m_by_name.erase(name);
   m_domains.erase(domid);
   m_ids.release(domid);
   if (m_gone_listener) m_gone_listener(domid);

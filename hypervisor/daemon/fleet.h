@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domid_registry.h"
@@ -102,6 +103,9 @@ class Fleet {
   xs::Xenstored m_store;
   DomidRegistry m_ids;
   std::map<uint16_t, std::unique_ptr<ManagedDomain>> m_domains;
+  // Names are unique: create's check and find() by name, without a walk over
+  // every domain (a tenth of the daemon's time per create at 1,000 domains).
+  std::unordered_map<std::string, uint16_t> m_by_name;
   std::map<uint16_t, DomainRecord> m_live_records;  // by domid
   std::deque<std::pair<std::string, DomainRecord>> m_gone;  // by name, oldest first
   std::vector<uint16_t> m_ended;  // queued by Domain::set_on_ended
