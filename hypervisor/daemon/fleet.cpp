@@ -1,6 +1,7 @@
 #include "fleet.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,25 @@ namespace {
 // its restart starts the count again.
 constexpr uint64_t kSettledNs = 10'000'000'000ULL;
 constexpr uint64_t kMaxBackoffMs = 10'000;
+// Descriptors a domain holds in the daemon (seccomp listener, pidfd, timerfd;
+// a disk or a console log adds one), and what stays free for clients, the
+// xenstore socket's connections and the domains' own extras.
+constexpr size_t kDescriptorsPerDomain = 3;
+constexpr size_t kDescriptorReserve = 256;
+
+// Whether another domain fits under RLIMIT_NOFILE, keeping the reserve: past
+// it, a create fails with a clear message instead of the daemon running out
+// of descriptors halfway through a domain (or for accept()).
+bool room_for_another(size_t domains, std::string& why) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return true;
+  size_t needed = (domains + 1) * kDescriptorsPerDomain + kDescriptorReserve;
+  if (needed <= limit.rlim_cur) return true;
+  why = "no room for another domain: " + std::to_string(domains) + " domains hold about " +
+        std::to_string(kDescriptorsPerDomain) + " descriptors each, and the daemon's RLIMIT_NOFILE is " +
+        std::to_string(limit.rlim_cur) + " (raise the hard limit, e.g. `ulimit -Hn`, before starting the daemon)";
+  return false;
+}
 
 std::string describe(const DomainEnd& e) {
   std::string text = to_string(e.reason);
@@ -61,6 +81,8 @@ RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
                     " vif(s): networking is not yet supported under the daemon (use `atoll run`, or vif = [] / --net none)"};
   if (auto same = m_by_name.find(name); same != m_by_name.end())
     return RunError{"a domain named " + name + " already exists (id " + std::to_string(same->second) + ")"};
+  std::string why;
+  if (!room_for_another(m_domains.size(), why)) return RunError{why};
   auto domid = m_ids.allocate();
   if (!domid) return RunError{"no free domain id"};
   auto d = std::make_unique<ManagedDomain>();
