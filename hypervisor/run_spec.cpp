@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "decimal.h"
+#include "image_cache.h"
 #include "image/image_crypto.h"
 #include "image/manifest.h"
 
@@ -225,14 +226,14 @@ RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o) {
 
 RunChecked<RunOptions> parse_run_options(const std::vector<std::string>& args) { return RunArgReader(args).read(); }
 
-RunChecked<DomainPlan> resolve_run(RunOptions o) {
+RunChecked<DomainPlan> resolve_run(RunOptions o, ImageCache* cache) {
   DomainConfig& config = o.config;
   if (config.name.empty()) config.name = o.image_path.substr(o.image_path.rfind('/') + 1);
   config.cmdline = quote_arg(config.name);
   for (auto& g : o.guest_args) config.cmdline += " " + quote_arg(g);
 
   // The image is verified before anything else is set up.
-  auto image = open_image(o);
+  auto image = cache && !o.require_signed ? cache->open(o.image_path, [&] { return open_image(o); }) : open_image(o);
   if (!image.ok()) return image.error();
   const LoadedImage& loaded = *image.value();
   if (loaded.bootable.manifest)

@@ -80,8 +80,12 @@ struct DomainPlan {
   uint64_t busy_poll_us = kDefaultBusyPollUs;
 };
 
+class ImageCache;
+
 // Opens and verifies the image, applies its manifest and the defaults (the
 // domain's name, its command line, a user vif when the image uses sockets).
-RunChecked<DomainPlan> resolve_run(RunOptions options);
+// With a cache, an image already open is used again unless its signature is
+// to be checked (--require-signed checks every time).
+RunChecked<DomainPlan> resolve_run(RunOptions options, ImageCache* cache = nullptr);
 
 }  // namespace atl::hv

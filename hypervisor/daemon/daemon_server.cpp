@@ -219,7 +219,7 @@ json DaemonServer::create(Connection& c, const json& request) {
   if (options.value().help) return error_reply("--help is not a domain");
   if (!options.value().xenstore_socket.empty())
     return error_reply("--xenstore-socket: the daemon's xenstore is shared, at " + m_xenstore_path);
-  auto plan = resolve_run(std::move(options.value()));
+  auto plan = resolve_run(std::move(options.value()), &m_images);
   if (!plan.ok()) return error_reply(plan.error().message);
   std::string name = plan.value().config.name;
   auto domid = m_fleet.create(std::move(plan.value()));

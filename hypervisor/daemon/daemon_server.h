@@ -19,6 +19,7 @@
 
 #include "event_loop.h"
 #include "fleet.h"
+#include "image_cache.h"
 
 namespace atl::hv::fleet {
 
@@ -72,6 +73,7 @@ class DaemonServer {
   uint64_t m_started_ns = 0;
   std::map<int, std::unique_ptr<Connection>> m_connections;
   std::multimap<uint16_t, int> m_consoles;  // domid -> attached connection
+  ImageCache m_images;  // every create's image, opened once while domains use it
 };
 
 }  // namespace atl::hv::fleet
