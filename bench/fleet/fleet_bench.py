@@ -303,13 +303,14 @@ class Bench:
         say(f"create -> main() on two daemons taking turns: {running} running against 1...")
         with tempfile.TemporaryDirectory() as tmp2:
             small = Bench(tmp2)
-            small.fill(1)
-            big, one = [], []
-            for _ in range(SAMPLES):
-                big.append(self.create_to_main(via_cli=False)[0])
-                one.append(small.create_to_main(via_cli=False)[0])
-            small.daemon.terminate()
-            small.daemon.wait(timeout=120)
+            try:
+                small.fill(1)
+                big, one = [], []
+                for _ in range(SAMPLES):
+                    big.append(self.create_to_main(via_cli=False)[0])
+                    one.append(small.create_to_main(via_cli=False)[0])
+            finally:
+                small.stop()
         r = ms(big) / ms(one)
         rows.append(f"| create → main() over the socket, {running:,} running against 1 running (two daemons taking "
                     f"turns, median of {SAMPLES}) | {ms(big):.3f} ms | {ms(one):.3f} ms | {r:.2f}× | ≤ 1.2× | {verdict(r, 1.2)} |")
@@ -332,8 +333,11 @@ class Bench:
             rows.append(f"| {what}: 1,000 running against 1 running | {v[1000]:.3f} ms | {v[1]:.3f} ms | {r:.2f}× "
                         f"| ≤ 1.2× | {verdict(r, 1.2)} |")
         self.density(DENSITY)
+
+    def stop(self):
+        """Ends the daemon (and with it every domain), whatever happened."""
         self.daemon.terminate()
-        self.daemon.wait(timeout=120)
+        self.daemon.wait(timeout=300)
 
 
 def main():
@@ -342,7 +346,11 @@ def main():
             raise SystemExit(f"fleet_bench: missing {f}; build it with ninja -C {build}")
     notes.append(f"load average at start {loadavg()}; {os.cpu_count()} vCPUs")
     with tempfile.TemporaryDirectory() as tmp:
-        Bench(tmp).run()
+        bench = Bench(tmp)
+        try:
+            bench.run()
+        finally:
+            bench.stop()
     notes.append(f"load average at end {loadavg()}")
     if failures:
         notes.append(f"harness complaints: {failures}")
