@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from fleet_harness import Atoll, alive, check, children, create, failures, start_daemon, wait_for, write_cfg
+from fleet_harness import Atoll, alive, check, children, create, start_daemon, verdict, wait_for, write_cfg
 
 ECHOES = 24
 HELLOS = 20
@@ -226,11 +226,7 @@ def main():
         wait_for(lambda: not any(alive(p) for p in guests), "the last domain to end with the daemon")
         log.seek(0)
         daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet daemon: all checks passed")
-    return 0
+    return verdict("fleet daemon: all checks passed", daemon_log)
 
 
 if __name__ == "__main__":

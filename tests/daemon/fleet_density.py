@@ -16,13 +16,12 @@ only:
 """
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 
-from fleet_harness import (Atoll, Protocol, alive, check, children, failures, open_fds, run_args, skip, start_daemon,
-                           wait_for)
+from fleet_harness import (Atoll, Protocol, alive, check, children, open_fds, run_args, skip, start_daemon, stop_daemon,
+                           verdict, wait_for)
 
 DOMAINS = 200
 
@@ -79,15 +78,8 @@ def main():
         check(open_fds(daemon.pid) == fds_before, f"the daemon holds {open_fds(daemon.pid)} fds, as before ({fds_before})")
         check(guest_mappings(daemon.pid) == 0, "no guest memory is still mapped in the daemon")
 
-        daemon.send_signal(signal.SIGTERM)
-        check(daemon.wait(timeout=60) == 0, "SIGTERM stops the daemon with status 0")
-        log.seek(0)
-        daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log ends:\n{daemon_log[-3000:]}")
-        return 1
-    print(f"fleet density: {DOMAINS} domains created, read and shut down; all checks passed")
-    return 0
+        daemon_log = stop_daemon(daemon, log)
+    return verdict(f"fleet density: {DOMAINS} domains created, read and shut down; all checks passed", daemon_log)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import selectors
+import signal
 import socket
 import subprocess
 import time
@@ -67,6 +68,23 @@ def start_daemon(atoll, log):
     wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
     check(d.poll() is None, "the daemon is running")
     return d
+
+
+def stop_daemon(daemon, log):
+    """SIGTERM, which must end it with status 0; returns what it logged."""
+    daemon.send_signal(signal.SIGTERM)
+    check(daemon.wait(timeout=60) == 0, "SIGTERM stops the daemon with status 0")
+    log.seek(0)
+    return log.read()
+
+
+def verdict(passed, daemon_log=""):
+    """The script's exit status: 1 with every failure and the daemon's last words, else 0."""
+    if failures:
+        print(f"{len(failures)} failure(s); the daemon's log ends:\n{daemon_log[-4000:]}")
+        return 1
+    print(passed)
+    return 0
 
 
 def children(pid):

@@ -21,12 +21,11 @@
 """
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
 
-from fleet_harness import (Atoll, alive, check, children, create, failures, start_daemon, wait_for, write_cfg)
+from fleet_harness import Atoll, alive, check, children, create, start_daemon, stop_daemon, verdict, wait_for, write_cfg
 
 TICKERS = 20
 PAUSE_S = 1.0  # several ticker periods (100 ms): enough timers expire while paused
@@ -183,15 +182,8 @@ def main():
                 atoll.ok("shutdown", "-w", name, timeout=120)
         check(atoll.domains() == [], f"no domain is left: {[d['name'] for d in atoll.domains()]}")
         wait_for(lambda: not [p for p in children(daemon.pid) if alive(p)], "every guest process to be gone")
-        daemon.send_signal(signal.SIGTERM)
-        check(daemon.wait(timeout=60) == 0, "SIGTERM stops the daemon with status 0")
-        log.seek(0)
-        daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log ends:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet lifecycle: 100 domains, every policy and verb; all checks passed")
-    return 0
+        daemon_log = stop_daemon(daemon, log)
+    return verdict("fleet lifecycle: 100 domains, every policy and verb; all checks passed", daemon_log)
 
 
 if __name__ == "__main__":

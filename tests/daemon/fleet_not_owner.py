@@ -13,12 +13,11 @@ Skips (77) when not root: switching to another uid needs root here.
 """
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
 
-from fleet_harness import Atoll, check, create, failures, skip, start_daemon, write_cfg
+from fleet_harness import Atoll, check, create, skip, start_daemon, stop_daemon, verdict, write_cfg
 
 
 def main():
@@ -48,13 +47,8 @@ def main():
               f"nobody cannot destroy a domain: {r.returncode} {r.stderr.strip()}")
         check([d["name"] for d in atoll.domains()] == ["mine"], "the owner's domain still runs")
         os.chmod(tmp, 0o700)
-        daemon.send_signal(signal.SIGTERM)
-        check(daemon.wait(timeout=60) == 0, "SIGTERM stops the daemon with status 0")
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    print("fleet not-owner: refused by the socket's mode and by SO_PEERCRED; all checks passed")
-    return 0
+        daemon_log = stop_daemon(daemon, log)
+    return verdict("fleet not-owner: refused by the socket's mode and by SO_PEERCRED; all checks passed", daemon_log)
 
 
 if __name__ == "__main__":
