@@ -15,12 +15,14 @@
     guest that powers off, reboots or crashes by itself, and `atoll destroy`
     (of running, paused and preserved domains); the reason of every end is in
     `list` (last_end) and `log`;
+  * `create -c` of a guest that ends at once shows all it printed;
   * at the end nothing is left: no domain, no guest process.
 
     fleet_lifecycle.py ATOLL IDLE TICKER HELLO REBOOT CRASH
 """
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +86,21 @@ def test_pause(atoll, names):
     check(all(states.get(n) in ("running", "blocked") for n in names), "the tickers run again")
 
 
+def test_create_console_short_lived(atoll, tmp, hello):
+    """Regression: `create -c` of a guest that prints and ends at once failed
+    ("no domain"), its console asked for in a second request after it had gone.
+    Its stdin stays open, as a terminal's would: at the end of input the
+    console detaches."""
+    cfg = write_cfg(tmp, "hello-console", hello)
+    p = subprocess.Popen([atoll.exe, "create", "-c", cfg], env=atoll.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status = p.wait(timeout=60)
+    out, err = p.stdout.read(), p.stderr.read()
+    p.stdin.close()
+    check(status == 0 and "domain hello-console created: id" in out and "Hello from Atoll!" in out,
+          f"create -c shows a short-lived guest's whole output: {status} {out[-300:]!r} {err.strip()!r}")
+
+
 def log_of(atoll, name):
     return atoll.run("log", name).stdout
 
@@ -138,6 +155,7 @@ def main():
               "list --json has every lasting domain with its id and memory")
 
         test_pause(atoll, [n for n in plan if n.startswith("tick-")])
+        test_create_console_short_lived(atoll, tmp, hello)
 
         # Asked from outside: shutdown and reboot, under each policy.
         wait_for(lambda: all("idle: ready" in atoll.history(n) for n in plan if n.startswith(("off-", "reb-"))),
