@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <string>
 
 #include "daemon_server.h"
 #include "event_loop.h"
@@ -19,9 +20,9 @@ namespace atl::hv::fleet {
 
 namespace {
 
-// Every domain holds a handful of descriptors here (its memfds, pidfd, seccomp
-// listener, timerfds), so the usual soft limit of 1,024 would cap a fleet near
-// 150 domains. Take all we may: the kernel's ceiling (fs.nr_open) when we are
+// Every domain holds three descriptors here (pidfd, seccomp listener,
+// timerfd), so the usual soft limit of 1,024 would cap a fleet near 250
+// domains. Take all we may: the kernel's ceiling (fs.nr_open) when we are
 // privileged to raise the hard limit, else the hard limit. Nothing here uses
 // select(), and guests inherit no descriptors whatever the limit.
 void raise_fd_limit() {
@@ -36,6 +37,16 @@ void raise_fd_limit() {
   }
   getrlimit(RLIMIT_NOFILE, &now);
   fprintf(stderr, "atoll daemon: open files: up to %llu (RLIMIT_NOFILE)\n", static_cast<unsigned long long>(now.rlim_cur));
+}
+
+// Who holds a domain to its cpu_cap: atoll's own throttle (cpu_cap.h) in
+// every case today; the note says whether the kernel's cgroup v2 could.
+std::string limits_note() {
+  std::ifstream f("/sys/fs/cgroup/cgroup.controllers");
+  std::string controllers;
+  if (f && std::getline(f, controllers) && !controllers.empty())
+    return "cgroup v2 offers [" + controllers + "], not used yet: cpu_cap is held by atoll's own throttle";
+  return "no cgroup v2 controllers on this host (cgroup v1 is mounted): cpu_cap is held by atoll's own throttle";
 }
 
 }  // namespace
@@ -75,6 +86,7 @@ int run_daemon(const std::string& socket_path, bool named_by_user) {
   });
   fprintf(stderr, "atoll daemon: pid %d listening on %s; xenstore for host tools: XENSTORED_PATH=%s\n", getpid(),
           socket_path.c_str(), xenstore_path.c_str());
+  fprintf(stderr, "atoll daemon: resource limits: %s\n", limits_note().c_str());
   while (!stop_signal) {
     loop.run_once();
     fleet.reap();

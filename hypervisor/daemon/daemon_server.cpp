@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.h"
+#include "xl_devices.h"
 
 namespace atl::hv::fleet {
 
@@ -187,6 +188,7 @@ json DaemonServer::dispatch(Connection& c, const json& request) {
     if (verb == "create") return create(c, request);
     if (verb == "list") return list();
     if (verb == "info") return info();
+    if (verb == "top") return top();
     if (verb.rfind("xenstore-", 0) == 0) return xenstore(verb, request);
     if (verb == "log") {
       std::string name = request.value("domain", "");
@@ -261,6 +263,48 @@ json DaemonServer::info() const {
               {"xenstore_socket", m_xenstore_path},
               {"domains", m_fleet.domains().size()},
               {"uptime_s", static_cast<double>(monotonic_ns() - m_started_ns) / 1e9}};
+}
+
+json DaemonServer::top() const {
+  json domains = json::array();
+  uint64_t now = monotonic_ns();
+  for (const auto& [id, d] : m_fleet.domains()) {
+    json entry{{"id", id},
+               {"name", d->name()},
+               {"state", d->state_text()},
+               {"memory_bytes", d->plan.config.memory},
+               {"cpu_cap", d->plan.config.cpu_cap},
+               {"uptime_s", static_cast<double>(now - d->created_ns) / 1e9}};
+    json vifs = json::array(), disks = json::array();
+    if (d->instance) {
+      DomainUsage u = d->instance->domain().usage();
+      entry.update(json{{"cpu_ns", u.cpu_ns},
+                        {"rss_bytes", u.rss_bytes},
+                        {"hypercalls", u.hypercalls},
+                        {"events_sent", u.events_sent},
+                        {"events_raised", u.events_raised},
+                        {"throttled_ns", u.throttled_ns},
+                        {"throttled", u.throttled}});
+      const auto& nets = d->instance->netbacks();
+      for (size_t i = 0; i < nets.size(); ++i) {
+        const VifCounters& c = nets[i]->counters();
+        vifs.push_back(json{{"name", "vif" + std::to_string(id) + "." + std::to_string(i)},
+                            {"tx_packets", c.tx_packets}, {"tx_bytes", c.tx_bytes}, {"tx_errors", c.tx_errors},
+                            {"rx_packets", c.rx_packets}, {"rx_bytes", c.rx_bytes}, {"rx_dropped", c.rx_dropped}});
+      }
+      const auto& blks = d->instance->blkbacks();
+      for (size_t i = 0; i < blks.size(); ++i) {
+        const DiskCounters& c = blks[i]->counters();
+        disks.push_back(json{{"name", vdev_name(static_cast<unsigned>(i))},
+                             {"reads", c.reads}, {"writes", c.writes}, {"read_bytes", c.read_bytes},
+                             {"write_bytes", c.write_bytes}, {"flushes", c.flushes}, {"errors", c.errors}});
+      }
+    }
+    entry["vifs"] = vifs;
+    entry["disks"] = disks;
+    domains.push_back(entry);
+  }
+  return json{{"ok", true}, {"now_ns", now}, {"domains", domains}};
 }
 
 json DaemonServer::attach_console(Connection& c, ManagedDomain& d) {

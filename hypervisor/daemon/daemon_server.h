@@ -55,6 +55,8 @@ class DaemonServer {
   nlohmann::json create(Connection& c, const nlohmann::json& request);
   nlohmann::json list() const;
   nlohmann::json info() const;
+  // `atoll top`'s sample: every domain's counters now (the client takes rates).
+  nlohmann::json top() const;
   nlohmann::json attach_console(Connection& c, ManagedDomain& d);
   nlohmann::json xenstore(const std::string& verb, const nlohmann::json& request);
   void send(Connection& c, const std::string& bytes);
