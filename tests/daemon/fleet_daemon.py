@@ -53,6 +53,15 @@ def check(cond, what):
     return cond
 
 
+def verdict(test, daemon_log):
+    """The exit status: 1 with the daemon's log when a check failed."""
+    if failures:
+        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
+        return 1
+    print(f"{test}: all checks passed")
+    return 0
+
+
 def wait_for(pred, what, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -325,11 +334,7 @@ def main():
         wait_for(lambda: not any(alive(p) for p in guests), "the last domain to end with the daemon")
         log.seek(0)
         daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet daemon: all checks passed")
-    return 0
+    return verdict("fleet daemon", daemon_log)
 
 
 if __name__ == "__main__":

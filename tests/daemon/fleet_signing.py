@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_daemon import Atoll, check, failures, start_daemon, wait_for, write_cfg  # noqa: E402
+from fleet_daemon import Atoll, check, verdict, wait_for, write_cfg  # noqa: E402
 
 
 def raw_request(sock, request):
@@ -91,11 +91,7 @@ def main():
             d.wait(timeout=60)
         log.seek(0)
         daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet_signing: PASSED")
-    return 0
+    return verdict("fleet_signing", daemon_log)
 
 
 if __name__ == "__main__":
