@@ -59,7 +59,8 @@ void list_tree(xs::Xenstored& store, const std::string& path, int depth, std::st
 }  // namespace
 
 RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& loop, Fleet& fleet, const std::string& socket_path,
-                                                                  const std::string& xenstore_path) {
+                                                                  const std::string& xenstore_path,
+                                                                  const std::string& trusted_keys) {
   sockaddr_un addr;
   if (!fill_address(socket_path, addr)) return RunError{"the socket path " + socket_path + " is too long"};
   if (someone_listens(socket_path)) return RunError{"a daemon is already listening on " + socket_path};
@@ -67,6 +68,7 @@ RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& lo
   std::unique_ptr<DaemonServer> s(new DaemonServer(loop, fleet));
   s->m_path = socket_path;
   s->m_xenstore_path = xenstore_path;
+  s->m_trusted_keys = trusted_keys;
   s->m_started_ns = monotonic_ns();
   s->m_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   // Owner-only from the moment it exists: the umask makes bind() create it 0600.
@@ -221,6 +223,15 @@ json DaemonServer::create(Connection& c, const json& request) {
   if (options.value().help) return error_reply("--help is not a domain");
   if (!options.value().xenstore_socket.empty())
     return error_reply("--xenstore-socket: the daemon's xenstore is shared, at " + m_xenstore_path);
+  if (!m_trusted_keys.empty()) {
+    // The daemon's policy is not the request's to loosen or to point elsewhere.
+    const std::string& asked = options.value().trusted_keys;
+    if (!asked.empty() && asked != m_trusted_keys)
+      return error_reply("--trusted-keys " + asked + ": this daemon accepts only images signed by a key in " +
+                         m_trusted_keys + " (its --trusted-keys)");
+    options.value().require_signed = true;
+    options.value().trusted_keys = m_trusted_keys;
+  }
   auto plan = resolve_run(std::move(options.value()), &m_images);
   if (!plan.ok()) return error_reply(plan.error().message);
   std::string name = plan.value().config.name;
@@ -262,6 +273,8 @@ json DaemonServer::info() const {
               {"socket", m_path},
               {"xenstore_socket", m_xenstore_path},
               {"domains", m_fleet.domains().size()},
+              {"require_signed", !m_trusted_keys.empty()},
+              {"trusted_keys", m_trusted_keys},
               {"uptime_s", static_cast<double>(monotonic_ns() - m_started_ns) / 1e9}};
 }
 

@@ -81,8 +81,8 @@ const VerbSpec* find_verb(const std::string& verb) {
 
 // A verb's command line, once read.
 struct VerbArgs {
-  std::string socket_path, domain, path = "/", value;
-  bool as_json = false, wait = false;
+  std::string socket_path, domain, path = "/", value, trusted_keys;
+  bool as_json = false, wait = false, require_signed = false;
 };
 
 const char* const kFooter =
@@ -125,6 +125,11 @@ std::variant<VerbArgs, int> parse_verb(const VerbSpec& spec, int argc, char** ar
   app.add_option("--socket", a.socket_path, "the daemon's socket (default: $ATOLL_SOCKET or the per-user path)");
   if (spec.json_flag) app.add_flag("--json", a.as_json, spec.json_flag);
   if (std::string(spec.name) == "shutdown") app.add_flag("-w,--wait", a.wait, "wait until the domain is gone");
+  if (std::string(spec.name) == "daemon") {
+    app.add_flag("--require-signed", a.require_signed,
+                 "create only images signed by a key in --trusted-keys, whatever a create asks");
+    app.add_option("--trusted-keys", a.trusted_keys, "public keys (*.pub, from `atoll keygen`); implies --require-signed");
+  }
   switch (spec.operands) {
     case Operands::kNone: break;
     case Operands::kDomain: app.add_option("DOMAIN", a.domain, "the domain's name or id")->required(); break;
@@ -181,7 +186,13 @@ int cmd_fleet(int argc, char** argv) {
   VerbArgs& a = std::get<VerbArgs>(parsed);
   bool named = !a.socket_path.empty() || getenv("ATOLL_SOCKET");
   std::string socket_path = a.socket_path.empty() ? default_socket_path() : a.socket_path;
-  if (verb == "daemon") return run_daemon(socket_path, named);
+  if (verb == "daemon") {
+    if (a.require_signed && a.trusted_keys.empty()) {
+      fprintf(stderr, "atoll daemon: --require-signed needs --trusted-keys DIR\n");
+      return kExitError;
+    }
+    return run_daemon(socket_path, named, a.trusted_keys);
+  }
   if (verb == "console") {
     auto client = connect_or_report(socket_path);
     return client ? client->console(json{{"verb", "console"}, {"domain", a.domain}}, socket_path) : kExitError;

@@ -78,12 +78,12 @@ def stop_daemon(daemon, log):
     return log.read()
 
 
-def verdict(passed, daemon_log=""):
-    """The script's exit status: 1 with every failure and the daemon's last words, else 0."""
+def verdict(test, daemon_log=""):
+    """The exit status: 1 with the daemon's log when a check failed."""
     if failures:
         print(f"{len(failures)} failure(s); the daemon's log ends:\n{daemon_log[-4000:]}")
         return 1
-    print(passed)
+    print(f"{test}: all checks passed")
     return 0
 
 

@@ -117,7 +117,7 @@ def main():
             daemon.wait(timeout=60)
         log.seek(0)
         daemon_log = log.read()
-    return verdict("fleet_limits: PASSED", daemon_log)
+    return verdict("fleet_limits", daemon_log)
 
 
 if __name__ == "__main__":
