@@ -97,7 +97,8 @@ bool RunArgReader::read_one(RunOptions& o) {
   if (a == "-v" || a == "--verbose") { config.verbose = true; return true; }
   if (a == "--console-log") return set(value(a), o.console_log);
   if (a == "--xenstore-socket") return set(value(a), o.xenstore_socket);
-  if (a == "--busy-poll") return set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us);
+  if (a == "--busy-poll") return (o.busy_poll_given = set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us));
+  if (a == "--no-daemon") { o.no_daemon = true; return true; }
   if (a == "--require-signed") { o.require_signed = true; return true; }
   if (a == "--trusted-keys") { o.require_signed = true; return set(value(a), o.trusted_keys); }
   if (a == "--disk") {
@@ -151,6 +152,20 @@ RunChecked<RunOptions> RunArgReader::read() {
     return usage("--require-signed needs --trusted-keys DIR (the public keys to accept)");
   return o;
 }
+
+}  // namespace
+
+void anchor_paths(RunOptions& o, const std::string& dir) {
+  auto anchor = [&dir](std::string& path) {
+    if (!path.empty() && path[0] != '/') path = dir + "/" + path;
+  };
+  anchor(o.image_path);
+  anchor(o.console_log);
+  anchor(o.trusted_keys);
+  for (DiskConfig& d : o.disks) anchor(d.path);
+}
+
+namespace {
 
 // An empty scratch disk of `size` bytes that lives as long as this process:
 // an unnamed file (O_TMPFILE) the backend opens through /proc/self/fd, so

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,10 @@ class DaemonClient {
   // `console`: the answer, then the connection carries the console both ways
   // until the daemon or the user ends it. Returns the exit status.
   int console(const std::string& domain, const std::string& socket_path);
+  // For a connection that carries more than answers after a request (`run`):
+  // its descriptor, and what was read past the answer.
+  int fd() const { return m_fd; }
+  std::string take_rest() { return std::exchange(m_rest, {}); }
 
  private:
   explicit DaemonClient(int fd) : m_fd(fd) {}

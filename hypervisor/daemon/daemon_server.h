@@ -2,7 +2,9 @@
 // connection, one line, and get one JSON line back (protocol.md in
 // docs/fleet.md). `console` turns the connection into the domain's console:
 // its history and then its live output one way, the user's keystrokes the
-// other, until the client closes.
+// other, until the client closes. `run` creates a domain that lives as long
+// as the connection does (`atoll run` through the daemon): its output and its
+// end come back on it (run_stream.h).
 //
 // Only the daemon's owner and root may use it: the socket file is 0600, and
 // a connection from any other uid (SO_PEERCRED) is refused with an error
@@ -13,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -40,8 +43,9 @@ class DaemonServer {
     int fd = -1;
     uid_t uid = 0;
     std::string in, out;
-    enum class Mode { kRequest, kConsole, kClosing } mode = Mode::kRequest;
-    uint16_t console_domid = 0;
+    enum class Mode { kRequest, kConsole, kRun, kClosing } mode = Mode::kRequest;
+    uint16_t console_domid = 0;  // kConsole and kRun: whose output it carries
+    bool peer_done = false;      // a run's client closed its end
   };
 
   DaemonServer(EventLoop& loop, Fleet& fleet) : m_loop(loop), m_fleet(fleet) {}
@@ -50,7 +54,11 @@ class DaemonServer {
   void on_readable(Connection& c);
   void handle_request(Connection& c, const std::string& line);
   nlohmann::json dispatch(Connection& c, const nlohmann::json& request);
+  // The domain a create or run request's `atoll run` arguments describe.
+  RunChecked<DomainPlan> plan(const nlohmann::json& request, bool for_run);
   nlohmann::json create(const nlohmann::json& request);
+  nlohmann::json run(Connection& c, const nlohmann::json& request);
+  void end_run(Connection& c);
   nlohmann::json list() const;
   nlohmann::json info() const;
   nlohmann::json attach_console(Connection& c, ManagedDomain& d);
@@ -61,7 +69,9 @@ class DaemonServer {
   void flush(Connection& c);
   void close_connection(int fd);
   void console_output(uint16_t domid, const char* data, size_t length);
-  void domain_gone(uint16_t domid);
+  void domain_gone(uint16_t domid, const std::optional<DomainEnd>& end);
+  void domain_preserved(uint16_t domid, const DomainEnd& end);
+  void send_run_event(int fd, const nlohmann::json& event);
 
   EventLoop& m_loop;
   Fleet& m_fleet;
@@ -71,6 +81,7 @@ class DaemonServer {
   uint64_t m_started_ns = 0;
   std::map<int, std::unique_ptr<Connection>> m_connections;
   std::multimap<uint16_t, int> m_consoles;  // domid -> attached connection
+  std::map<uint16_t, int> m_runs;           // domid -> its `atoll run` connection
 };
 
 }  // namespace atl::hv::fleet
