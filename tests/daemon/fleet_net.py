@@ -11,7 +11,8 @@
   * a host port another domain forwards already, or a port some other process
     holds, is a create error, and nothing of the domain is left running;
   * one domain's uplink dying (its atoll-slirp killed) is that vif's alone:
-    the others serve on; destroying a domain stops and reaps its helper;
+    the others serve on; a restart keeps a domain's helper and port;
+    destroying a domain stops and reaps its helper;
   * `atoll run` through the daemon: output, exit status, typing, the domain
     listed while it runs, Ctrl-C and SIGTERM destroy it (status 130), -p
     publishes, relative paths are the caller's, a second run of one image gets
@@ -219,6 +220,14 @@ def test_uplink_failure(atoll, tmp, httpd, daemon_pid, index, log):
     check(r.returncode == 0, f"the port is free for a new domain once pub is gone: {r.stderr.strip()}")
     wait_for(lambda: curl(PORT_USER) == index, "the new pub to serve")
     slirp = [p for p, c in helpers(daemon_pid).items() if c == "atoll-slirp"]
+    # A restart keeps the domain's uplinks: the same helper, the same port.
+    r = atoll.run("reboot", "pub")
+    check(r.returncode == 0, f"reboot pub: {r.stderr.strip()}")
+    wait_for(lambda: atoll.domains().get("pub", {}).get("restarts") == 1 and atoll.history("pub").count("httpd: serving") == 2,
+             "pub to restart")
+    wait_for(lambda: curl(PORT_USER) == index, "pub to serve again after its restart")
+    check([p for p, c in helpers(daemon_pid).items() if c == "atoll-slirp"] == slirp,
+          f"the restarted pub has the same atoll-slirp: {slirp} {helpers(daemon_pid)}")
     atoll.run("destroy", "pub")
     check(len(slirp) == 1 and not exists(slirp[0]), f"destroy stops and reaps the domain's atoll-slirp: {slirp}")
 
