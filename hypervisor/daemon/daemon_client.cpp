@@ -21,17 +21,6 @@ constexpr char kDetachKey = 0x1d;
 
 json failure(const std::string& message) { return json{{"ok", false}, {"error", message}}; }
 
-bool write_all(int fd, const char* data, size_t length) {
-  while (length) {
-    ssize_t n = write(fd, data, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    length -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // A terminal on stdin is raw while attached (keys go to the guest as typed)
 // and restored however the console ends.
 class RawTerminal {
@@ -54,6 +43,17 @@ class RawTerminal {
 };
 
 }  // namespace
+
+bool write_all(int fd, const char* data, size_t length) {
+  while (length) {
+    ssize_t n = write(fd, data, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
 
 DaemonClient::Reach DaemonClient::connect(const std::string& socket_path, std::optional<DaemonClient>& out, std::string& error) {
   sockaddr_un addr{};

@@ -9,6 +9,9 @@
 
 namespace atl::hv::fleet {
 
+// Writes all of it, through short writes and EINTR; false when the fd fails.
+bool write_all(int fd, const char* data, size_t length);
+
 class DaemonClient {
  public:
   enum class Reach { kConnected, kNoDaemon, kRefused };

@@ -22,17 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-bool write_all(int fd, const char* data, size_t length) {
-  while (length) {
-    ssize_t n = write(fd, data, length);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    length -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 // What only a domain of its own loop can have; named so the user knows the way out.
 std::optional<std::string> foreground_only(const RunOptions& o, const std::string& socket_path) {
   std::string why;

@@ -299,7 +299,10 @@ def main():
             test_run(atoll, tmp, httpd, hello, echo, exit_image, index)
 
             # SIGKILL: every guest and helper goes with the daemon.
+            r = atoll.create(tmp, "last", httpd, ["user"])
+            check(r.returncode == 0, f"create last (user networking): {r.stderr.strip()}")
             procs = {p: comm(p) for p in children(daemon.pid)}
+            check("atoll-slirp" in procs.values(), f"an atoll-slirp is the daemon's child: {procs}")
             print("the daemon's processes before SIGKILL:", sorted(procs.values()))
             check(len(procs) >= 3 and "client" in atoll.domains(), f"the daemon's processes before SIGKILL: {procs}")
             if shutil.which("passt"):
