@@ -34,104 +34,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from daemon_lib import Atoll, alive, check, children, comm, curl, exists, failures, fnv1a, start_daemon, wait_for
 
 PORT_USER, PORT_PASST, PORT_HELD, PORT_RUN = 32040, 32041, 32042, 32043
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def wait_for(pred, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    check(False, "timed out waiting for " + what)
-    return False
-
-
-def fnv1a(data):
-    h = 2166136261
-    for b in data:
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-class Atoll:
-    def __init__(self, exe, sock):
-        self.exe = exe
-        self.env = dict(os.environ, ATOLL_SOCKET=sock)
-
-    def run(self, *args, timeout=60, **kw):
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        return subprocess.run([self.exe] + list(args), capture_output=True, text=True, env=self.env, timeout=timeout,
-                              **kw)
-
-    def popen(self, *args, **kw):
-        return subprocess.Popen([self.exe] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=self.env, **kw)
-
-    def domains(self):
-        r = self.run("list", "--json")
-        return {d["name"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
-
-    def history(self, name):
-        r = self.run("log", name)
-        return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
-
-    def create(self, cfg_dir, name, kernel, vifs, extra=""):
-        path = os.path.join(cfg_dir, name + ".cfg")
-        with open(path, "w") as f:
-            f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 16\nvif = [ {', '.join(repr(v) for v in vifs)} ]\n{extra}")
-        return self.run("create", path)
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def comm(pid):
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def exists(pid):
-    """Whether the pid is still a process at all (a zombie counts: not reaped)."""
-    return os.path.exists(f"/proc/{pid}")
-
-
-def alive(pid):
-    """Whether the pid still runs (a zombie whose parent is gone does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def helpers(daemon_pid):
     return {p: comm(p) for p in children(daemon_pid) if comm(p) in ("atoll-slirp", "passt", "passt.avx2")}
-
-
-def curl(port, path="/index.html"):
-    r = subprocess.run(["curl", "-s", "--max-time", "10", f"http://127.0.0.1:{port}{path}"], capture_output=True,
-                       timeout=30)
-    return r.stdout if r.returncode == 0 else None
 
 
 def test_switch(atoll, tmp, httpd, probe, index, xs_path):
@@ -288,9 +197,7 @@ def main():
         sock = os.path.join(tmp, "atoll.sock")
         atoll = Atoll(exe, sock)
         log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = subprocess.Popen([exe, "daemon", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                  env=atoll.env)
-        wait_for(lambda: atoll.run("info").returncode == 0 or daemon.poll() is not None, "the daemon to answer")
+        daemon = start_daemon(atoll, sock, log)
         info = json.loads(atoll.run("info", "--json").stdout or "{}")
         try:
             lan = test_switch(atoll, tmp, httpd, probe, index, info.get("xenstore_socket", sock + ".xenstored"))
