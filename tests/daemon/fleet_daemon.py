@@ -41,28 +41,10 @@ import sys
 import tempfile
 import time
 
+from daemon_lib import alive, check, children, failures, start_daemon, wait_for
+
 ECHOES = 24
 HELLOS = 20
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def wait_for(pred, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    check(False, "timed out waiting for " + what)
-    return False
-
 
 class Atoll:
     def __init__(self, exe, sock):
@@ -85,30 +67,6 @@ class Atoll:
     def history(self, name):
         r = self.run("log", name)
         return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
-
-
-def start_daemon(atoll, sock, log):
-    d = subprocess.Popen([atoll.exe, "daemon", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         env=atoll.env)
-    wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
-    check(d.poll() is None, "the daemon is running")
-    return d
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def write_cfg(d, name, kernel, extra=""):
