@@ -15,6 +15,7 @@
 #include "daemon/run_client.h"
 #include "event_loop.h"
 #include "run_spec.h"
+#include "stop_signals.h"
 #include "toolstack.h"
 #include "uplink.h"
 #include "xenstored.h"
@@ -220,11 +221,7 @@ bool ForegroundRun::set_up(const std::string& xenstore_socket) {
 
 // Ctrl-C, SIGTERM and SIGHUP destroy the domain (or end a preserved one's wait).
 void ForegroundRun::watch_signals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  m_signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  m_signal_fd = take_stop_signals();
   m_loop.add_fd(m_signal_fd, EPOLLIN, [this](uint32_t) {
     signalfd_siginfo si;
     if (read(m_signal_fd, &si, sizeof si) <= 0) return;

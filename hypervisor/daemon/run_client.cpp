@@ -15,6 +15,7 @@
 #include "run.h"
 #include "run_stream.h"
 #include "socket_path.h"
+#include "stop_signals.h"
 
 namespace atl::hv::fleet {
 
@@ -144,12 +145,8 @@ std::optional<int> run_on_daemon(const std::vector<std::string>& args, const Run
     return kExitAtollError;
   }
   // The stop signals are ours before the domain exists: none is lost between.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  int signal_fd = take_stop_signals();
   signal(SIGPIPE, SIG_IGN);
-  int signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
   char cwd[PATH_MAX];
   json request{{"verb", "run"}, {"args", args}, {"cwd", getcwd(cwd, sizeof cwd) ? cwd : ""}};
   json answer = client->request(request);

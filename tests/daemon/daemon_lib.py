@@ -108,3 +108,15 @@ def curl(port, path="/index.html", host="127.0.0.1"):
     r = subprocess.run(["curl", "-s", "--max-time", "10", f"http://{host}:{port}{path}"], capture_output=True,
                        timeout=30)
     return r.stdout if r.returncode == 0 else None
+
+
+def report(log, passed):
+    """The test's exit status: 0 (saying `passed`) when every check held,
+    else 1 with the failures' count and the end of the daemon's log."""
+    log.seek(0)
+    daemon_log = log.read()
+    if failures:
+        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-6000:]}")
+        return 1
+    print(passed)
+    return 0

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 
-from daemon_lib import Atoll, alive, check, children, comm, curl, exists, failures, fnv1a, start_daemon, wait_for
+from daemon_lib import Atoll, alive, check, children, comm, curl, exists, fnv1a, report, start_daemon, wait_for
 
 PORT_USER, PORT_PASST, PORT_HELD, PORT_RUN = 32040, 32041, 32042, 32043
 
@@ -224,13 +224,7 @@ def main():
             if daemon.poll() is None:
                 daemon.kill()
                 daemon.wait()
-        log.seek(0)
-        daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-6000:]}")
-        return 1
-    print("fleet networking: all checks passed")
-    return 0
+        return report(log, "fleet networking: all checks passed")
 
 
 if __name__ == "__main__":

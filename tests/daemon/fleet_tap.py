@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "net"))
-from daemon_lib import Atoll, check, curl, failures, start_daemon, wait_for  # noqa: E402
+from daemon_lib import Atoll, check, curl, report, start_daemon, wait_for  # noqa: E402
 from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 
 
@@ -37,13 +37,7 @@ def inside(exe, httpd, index_path):
         finally:
             daemon.kill()
             daemon.wait()
-        log.seek(0)
-        daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet tap: all checks passed")
-    return 0
+        return report(log, "fleet tap: all checks passed")
 
 
 def main():
