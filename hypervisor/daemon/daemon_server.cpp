@@ -411,7 +411,7 @@ void DaemonServer::send_run_event(int fd, const json& event) {
   send(*it->second, encode_run_message(RunMessageKind::kEvent, text.data(), text.size()));
 }
 
-
+// A run's domain is kept after its end: its client waits for Ctrl-C.
 void DaemonServer::domain_preserved(uint16_t domid, const DomainEnd& end) {
   auto run = m_runs.find(domid);
   if (run != m_runs.end()) send_run_event(run->second, end_event("preserved", end));
