@@ -1,6 +1,7 @@
 // The daemon's domains: one event loop, one xenstore shared by all of them
-// (/local/domain/N each), domain ids from a DomidRegistry, and a supervisor
-// per domain that applies its on_poweroff/on_reboot/on_crash when it ends.
+// (/local/domain/N each), their switches (SwitchHub) and each one's uplinks,
+// domain ids from a DomidRegistry, and a supervisor per domain that applies
+// its on_poweroff/on_reboot/on_crash when it ends.
 // Knows nothing of sockets or JSON (daemon_server.h speaks for it).
 #pragma once
 

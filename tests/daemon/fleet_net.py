@@ -7,7 +7,8 @@
     every byte (length and FNV-1a hash) while both run; Debian's xenstore-ls,
     pointed at the daemon's store, shows both domains' vif nodes, connected;
   * user networking: httpd-demo with a hostfwd answers curl (libslirp with the
-    hypervisor's TCP forwards, and passt when it is installed);
+    hypervisor's TCP forwards, and passt when it is installed; destroying the
+    passt domain stops and reaps its passt, and the port serves the next);
   * a host port another domain forwards already, or a port some other process
     holds, is a create error, and nothing of the domain is left running;
   * one domain's uplink dying (its atoll-slirp killed) is that vif's alone:
@@ -81,10 +82,17 @@ def test_user(atoll, tmp, httpd, index, daemon_pid):
     wait_for(lambda: curl(PORT_USER) is not None, f"curl of port {PORT_USER}")
     check(curl(PORT_USER) == index, f"curl 127.0.0.1:{PORT_USER} gets index.html from the daemon's domain")
     if shutil.which("passt"):
-        r = atoll.create(tmp, "pst", httpd, [f"user,backend=passt,hostfwd=tcp:127.0.0.1:{PORT_PASST}-:80"])
-        check(r.returncode == 0, f"create pst (passt): {r.stderr.strip()}")
-        wait_for(lambda: curl(PORT_PASST) is not None, f"curl of port {PORT_PASST} (passt)")
-        check(curl(PORT_PASST) == index, "curl through passt gets index.html")
+        passts = []
+        for attempt in ("first", "again"):
+            r = atoll.create(tmp, "pst", httpd, [f"user,backend=passt,hostfwd=tcp:127.0.0.1:{PORT_PASST}-:80"])
+            check(r.returncode == 0, f"create pst (passt, {attempt}): {r.stderr.strip()}")
+            wait_for(lambda: curl(PORT_PASST) is not None, f"curl of port {PORT_PASST} (passt, {attempt})")
+            check(curl(PORT_PASST) == index, f"curl through passt gets index.html ({attempt})")
+            passts = [p for p, c in helpers(daemon_pid).items() if c.startswith("passt")]
+            check(len(passts) == 1, f"one passt, the daemon's child: {helpers(daemon_pid)}")
+            if attempt == "first":
+                atoll.run("destroy", "pst")
+                check(passts and not exists(passts[0]), f"destroy stops and reaps the domain's passt: {passts}")
     else:
         print("note: passt not installed; backend=passt not checked")
     before = set(children(daemon_pid))
