@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_daemon import Atoll, check, create, failures, start_daemon, wait_for, write_cfg  # noqa: E402
+from daemon_lib import check, failures, start_daemon, wait_for  # noqa: E402
+from fleet_daemon import Atoll, create, write_cfg  # noqa: E402
 
 CAP = 10
 WINDOW_S = 5.0
