@@ -15,7 +15,7 @@ root=$(pwd)
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 packages=(build-essential meson ninja-build python3 pkg-config xz-utils libgtest-dev
-          libxen-dev newlib-source gcc-12-source hyperfine xenstore-utils liburing-dev libslirp-dev libglib2.0-dev libsodium-dev passt curl netcat-openbsd redis-tools wrk
+          libxen-dev newlib-source gcc-12-source hyperfine xenstore-utils liburing-dev libslirp-dev libglib2.0-dev libsodium-dev libssl-dev passt curl netcat-openbsd redis-tools wrk
           apache2-utils nghttp2-client nlohmann-json3-dev libcli11-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,10 @@
 #include "image_crypto.h"
 
+// The low-level SHA256_* calls are deprecated in OpenSSL 3 in favour of EVP,
+// which would link its provider and DSO machinery (dlopen) into a static
+// atoll for one algorithm; these are the same code and stay in 3.x.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <cstring>
@@ -8,8 +13,9 @@ namespace atl::hv::image {
 
 namespace {
 
-static_assert(sizeof(crypto_hash_sha256_state) <= 128);
 static_assert(crypto_hash_sha256_BYTES == sizeof(Sha256));
+static_assert(SHA256_DIGEST_LENGTH == sizeof(Sha256));
+static_assert(sizeof(SHA256_CTX) <= 128 && alignof(SHA256_CTX) <= 8);
 static_assert(crypto_sign_PUBLICKEYBYTES == sizeof(PublicKey));
 static_assert(crypto_sign_SECRETKEYBYTES == sizeof(SecretKey));
 static_assert(crypto_sign_BYTES == sizeof(Signature));
@@ -17,7 +23,7 @@ static_assert(crypto_sign_BYTES == sizeof(Signature));
 // What is signed: this context (with its NUL) and then the 32-byte digest.
 constexpr char kSignatureContext[] = "atoll sealed image v1";
 
-crypto_hash_sha256_state* state_of(uint8_t* raw) { return reinterpret_cast<crypto_hash_sha256_state*>(raw); }
+SHA256_CTX* ctx_of(uint8_t* raw) { return reinterpret_cast<SHA256_CTX*>(raw); }
 
 std::array<uint8_t, sizeof kSignatureContext + 32> signed_message(const Sha256& digest) {
   std::array<uint8_t, sizeof kSignatureContext + 32> m{};
@@ -30,15 +36,14 @@ std::array<uint8_t, sizeof kSignatureContext + 32> signed_message(const Sha256& 
 
 bool crypto_ready() { return sodium_init() >= 0; }
 
-Sha256Stream::Sha256Stream() { crypto_hash_sha256_init(state_of(m_state)); }
+// These cannot fail: no allocation, no provider.
+Sha256Stream::Sha256Stream() { SHA256_Init(ctx_of(m_state)); }
 
-void Sha256Stream::update(std::span<const uint8_t> bytes) {
-  crypto_hash_sha256_update(state_of(m_state), bytes.data(), bytes.size());
-}
+void Sha256Stream::update(std::span<const uint8_t> bytes) { SHA256_Update(ctx_of(m_state), bytes.data(), bytes.size()); }
 
 Sha256 Sha256Stream::finish() {
   Sha256 out;
-  crypto_hash_sha256_final(state_of(m_state), out.data());
+  SHA256_Final(out.data(), ctx_of(m_state));
   return out;
 }
 

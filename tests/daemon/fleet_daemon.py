@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from daemon_lib import alive, check, children, report, start_daemon, wait_for
+from daemon_lib import alive, check, children, start_daemon, verdict, wait_for
 
 ECHOES = 24
 HELLOS = 20
@@ -277,7 +277,9 @@ def main():
         check(daemon.wait(timeout=30) == 0, "SIGTERM stops the daemon with status 0")
         check(not os.path.exists(sock), "SIGTERM removes the socket")
         wait_for(lambda: not any(alive(p) for p in guests), "the last domain to end with the daemon")
-        return report(log, "fleet daemon: all checks passed")
+        log.seek(0)
+        daemon_log = log.read()
+    return verdict("fleet daemon", daemon_log)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_lib import check, failures, start_daemon, wait_for  # noqa: E402
+from daemon_lib import check, start_daemon, verdict, wait_for  # noqa: E402
 from fleet_daemon import Atoll, create, write_cfg  # noqa: E402
 
 CAP = 10
@@ -118,11 +118,7 @@ def main():
             daemon.wait(timeout=60)
         log.seek(0)
         daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet_limits: PASSED")
-    return 0
+    return verdict("fleet_limits", daemon_log)
 
 
 if __name__ == "__main__":

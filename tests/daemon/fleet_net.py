@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 
-from daemon_lib import Atoll, alive, check, children, comm, curl, exists, fnv1a, report, start_daemon, wait_for
+from daemon_lib import Atoll, alive, check, children, comm, curl, exists, fnv1a, start_daemon, verdict, wait_for
 
 PORT_USER, PORT_PASST, PORT_HELD, PORT_RUN = 32040, 32041, 32042, 32043
 
@@ -232,7 +232,8 @@ def main():
             if daemon.poll() is None:
                 daemon.kill()
                 daemon.wait()
-        return report(log, "fleet networking: all checks passed")
+        log.seek(0)
+        return verdict("fleet networking", log.read())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_lib import check, failures, start_daemon, wait_for  # noqa: E402
+from daemon_lib import check, verdict, wait_for  # noqa: E402
 from fleet_daemon import Atoll, write_cfg  # noqa: E402
 
 
@@ -92,11 +92,7 @@ def main():
             d.wait(timeout=60)
         log.seek(0)
         daemon_log = log.read()
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
-        return 1
-    print("fleet_signing: PASSED")
-    return 0
+    return verdict("fleet_signing", daemon_log)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "net"))
-from daemon_lib import Atoll, check, curl, report, start_daemon, wait_for  # noqa: E402
+from daemon_lib import Atoll, check, curl, start_daemon, verdict, wait_for  # noqa: E402
 from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 
 
@@ -37,7 +37,8 @@ def inside(exe, httpd, index_path):
         finally:
             daemon.kill()
             daemon.wait()
-        return report(log, "fleet tap: all checks passed")
+        log.seek(0)
+        return verdict("fleet tap", log.read())
 
 
 def main():
