@@ -72,6 +72,7 @@ int cmd_create(int argc, char** argv) {
   }
   if (!foreground)
     if (auto status = fleet::create_on_daemon(args.value(), console)) return *status;
+  args.value().insert(args.value().begin(), "--no-daemon");  // -F, or no daemon answered
   return cmd_run(args.value());
 }
 

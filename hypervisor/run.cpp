@@ -12,8 +12,10 @@
 #include <memory>
 #include <optional>
 
+#include "daemon/run_client.h"
 #include "event_loop.h"
 #include "run_spec.h"
+#include "stop_signals.h"
 #include "toolstack.h"
 #include "uplink.h"
 #include "xenstored.h"
@@ -70,14 +72,21 @@ const char* const kRunHelp =
     "                           not in --trusted-keys\n"
     "      --trusted-keys DIR   public keys (*.pub, from `atoll keygen`) to accept; implies\n"
     "                           --require-signed\n"
+    "      --no-daemon          run the domain here even when an atoll daemon is running\n"
     "  -v, --verbose            print the hypervisor's boot log with timings to stderr\n"
     "  -h, --help               show this help\n"
+    "\n"
+    "With an atoll daemon running (`atoll daemon`, found at $ATOLL_SOCKET or the per-user\n"
+    "default), the domain is created there: it is listed by `atoll list` and shares the\n"
+    "daemon's xenstore and switches, and this command stays attached as above (Ctrl-C or\n"
+    "SIGTERM destroys it, the exit status is the same). --busy-poll and --xenstore-socket\n"
+    "need --no-daemon then. See docs/fleet.md.\n"
     "\n"
     "exit status:\n"
     "  0-124  the guest powered off with this exit status\n"
     "  125    atoll itself failed (bad arguments, unreadable or invalid image, host error)\n"
     "  128    the guest rebooted and --on-reboot is destroy\n"
-    "  130    interrupted (Ctrl-C, SIGTERM)\n"
+    "  130    interrupted (Ctrl-C, SIGTERM; or `atoll destroy` of its domain on the daemon)\n"
     "  134    the guest crashed (fault, abort, failed assertion); a backtrace is printed\n"
     "  159    the guest made a Linux system call and was killed by its sandbox\n";
 
@@ -135,15 +144,14 @@ struct Verdict {
 };
 
 Verdict judge(const DomainConfig& config, const DomainEnd& e) {
+  int status = exit_status_for(e);
   switch (e.reason) {
-    case EndReason::kPoweroff: return {config.on_poweroff, e.exit_status, e.reason};
-    case EndReason::kReboot: return {config.on_reboot, kExitReboot, e.reason};
+    case EndReason::kPoweroff: return {config.on_poweroff, status, e.reason};
+    case EndReason::kReboot: return {config.on_reboot, status, e.reason};
     case EndReason::kCrash:
-    case EndReason::kWatchdog: return {config.on_crash, kExitCrash, e.reason};
-    case EndReason::kForbiddenSyscall: return {config.on_crash, kExitForbiddenSyscall, e.reason};
-    case EndReason::kInterrupted: return {Action::kDestroy, kExitInterrupted, e.reason};
-    case EndReason::kStartFailed: return {Action::kDestroy, kExitAtollError, e.reason};
-    default: return {Action::kDestroy, kExitCrash, e.reason};
+    case EndReason::kWatchdog:
+    case EndReason::kForbiddenSyscall: return {config.on_crash, status, e.reason};
+    default: return {Action::kDestroy, status, e.reason};
   }
 }
 
@@ -216,11 +224,7 @@ bool ForegroundRun::set_up(const std::string& xenstore_socket) {
 
 // Ctrl-C, SIGTERM and SIGHUP destroy the domain (or end a preserved one's wait).
 void ForegroundRun::watch_signals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  m_signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  m_signal_fd = take_stop_signals();
   m_loop.add_fd(m_signal_fd, EPOLLIN, [this](uint32_t) {
     signalfd_siginfo si;
     if (read(m_signal_fd, &si, sizeof si) <= 0) return;
@@ -293,6 +297,18 @@ int ForegroundRun::run(const std::string& xenstore_socket) {
 
 }  // namespace
 
+int exit_status_for(const DomainEnd& e) {
+  switch (e.reason) {
+    case EndReason::kPoweroff: return e.exit_status;
+    case EndReason::kReboot: return kExitReboot;
+    case EndReason::kForbiddenSyscall: return kExitForbiddenSyscall;
+    case EndReason::kInterrupted:
+    case EndReason::kKilled: return kExitInterrupted;
+    case EndReason::kStartFailed: return kExitAtollError;
+    default: return kExitCrash;  // crash, watchdog
+  }
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   auto options = parse_run_options(args);
   if (!options.ok()) usage_error(options.error().message);
@@ -300,6 +316,9 @@ int cmd_run(const std::vector<std::string>& args) {
     fputs(kRunHelp, stdout);
     return 0;
   }
+  // With a daemon running, the domain is the daemon's (docs/fleet.md).
+  if (!options.value().no_daemon)
+    if (auto status = fleet::run_on_daemon(args, options.value())) return *status;
   std::string xenstore_socket = options.value().xenstore_socket;
   auto plan = resolve_run(std::move(options.value()));
   if (!plan.ok()) {

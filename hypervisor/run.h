@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "domain.h"
+
 namespace atl::hv {
 
 extern const char* const kRunHelp;
@@ -14,7 +16,11 @@ constexpr int kExitAtollError = 125;
 constexpr int kExitReboot = 128;
 constexpr int kExitCrash = 134;
 constexpr int kExitForbiddenSyscall = 159;  // 128 + SIGSYS
-constexpr int kExitInterrupted = 130;
+constexpr int kExitInterrupted = 130;  // also: destroyed from outside (atoll destroy)
+
+// The exit status of `atoll run` for a domain that ended this way (the
+// guest's own status for a poweroff).
+int exit_status_for(const DomainEnd& end);
 
 // The arguments after `run`.
 int cmd_run(const std::vector<std::string>& args);

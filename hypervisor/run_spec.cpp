@@ -98,7 +98,8 @@ bool RunArgReader::read_one(RunOptions& o) {
   if (a == "-v" || a == "--verbose") { config.verbose = true; return true; }
   if (a == "--console-log") return set(value(a), o.console_log);
   if (a == "--xenstore-socket") return set(value(a), o.xenstore_socket);
-  if (a == "--busy-poll") return set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us);
+  if (a == "--busy-poll") return (o.busy_poll_given = set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us));
+  if (a == "--no-daemon") { o.no_daemon = true; return true; }
   if (a == "--cpu-cap") {
     auto n = number(a, 0, kMaxCpuCap);
     if (n) config.cpu_cap = static_cast<unsigned>(*n);
@@ -157,6 +158,20 @@ RunChecked<RunOptions> RunArgReader::read() {
     return usage("--require-signed needs --trusted-keys DIR (the public keys to accept)");
   return o;
 }
+
+}  // namespace
+
+void anchor_paths(RunOptions& o, const std::string& dir) {
+  auto anchor = [&dir](std::string& path) {
+    if (!path.empty() && path[0] != '/') path = dir + "/" + path;
+  };
+  anchor(o.image_path);
+  anchor(o.console_log);
+  anchor(o.trusted_keys);
+  for (DiskConfig& d : o.disks) anchor(d.path);
+}
+
+namespace {
 
 // An empty scratch disk of `size` bytes that lives as long as this process:
 // an unnamed file (O_TMPFILE) the backend opens through /proc/self/fd, so

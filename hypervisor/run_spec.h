@@ -54,13 +54,20 @@ struct RunOptions {
   bool net_none = false, net_given = false, memory_given = false, publish_none = false;
   std::vector<HostFwd> published;
   uint64_t busy_poll_us = kDefaultBusyPollUs;
+  bool busy_poll_given = false;
   bool require_signed = false;
   std::string trusted_keys;
+  // --no-daemon: run in the foreground even when a daemon is running.
+  bool no_daemon = false;
   bool help = false;  // -h: nothing else was read
 };
 
 // The arguments after `atoll run`. Reads only; opens nothing.
 RunChecked<RunOptions> parse_run_options(const std::vector<std::string>& args);
+
+// Makes the paths the options name (image, disks, console log, keys)
+// absolute against `dir`: the daemon opens them for a client elsewhere.
+void anchor_paths(RunOptions& options, const std::string& dir);
 
 // An opened, verified image and its parsed ELF, shared by every incarnation of
 // the domain (restarts boot the same bytes).

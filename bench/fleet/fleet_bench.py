@@ -36,7 +36,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from fleet_harness import Atoll, Protocol, children, failures, open_fds, run_args, start_daemon, wait_for  # noqa: E402
+from daemon_lib import Atoll, Protocol, children, failures, open_fds, run_args, start_daemon, wait_for  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
 SAMPLES = int(sys.argv[2]) if len(sys.argv) > 2 else 30
@@ -101,11 +101,12 @@ def verdict(ratio, goal):
 class Bench:
     def __init__(self, tmp):
         self.tmp = tmp
-        self.atoll = Atoll(atoll_exe, os.path.join(tmp, "atoll.sock"))
-        self.proto = Protocol(self.atoll.sock)
+        sock = os.path.join(tmp, "atoll.sock")
+        self.atoll = Atoll(atoll_exe, sock)
+        self.proto = Protocol(sock)
         self.log_path = os.path.join(tmp, "daemon.log")
         self.log = open(self.log_path, "w+")
-        self.daemon = start_daemon(self.atoll, self.log)
+        self.daemon = start_daemon(self.atoll, sock, self.log)
         self.serial = 0
 
     def fill(self, count, prefix="bg"):

@@ -23,6 +23,9 @@ constexpr char kDetachKey = 0x1d;
 
 json failure(const std::string& message) { return json{{"ok", false}, {"error", message}}; }
 
+
+}  // namespace
+
 bool write_all(int fd, const char* data, size_t length) {
   while (length) {
     ssize_t n = write(fd, data, length);
@@ -33,8 +36,6 @@ bool write_all(int fd, const char* data, size_t length) {
   }
   return true;
 }
-
-}  // namespace
 
 DaemonClient::Reach DaemonClient::connect(const std::string& socket_path, std::optional<DaemonClient>& out, std::string& error) {
   sockaddr_un addr{};

@@ -4,10 +4,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 namespace atl::hv::fleet {
+
+// Writes all of it, through short writes and EINTR; false when the fd fails.
+bool write_all(int fd, const char* data, size_t length);
 
 class DaemonClient {
  public:
@@ -28,6 +32,10 @@ class DaemonClient {
   // both ways until the daemon or the user ends it. Returns the exit status.
   int console(const nlohmann::json& request, const std::string& socket_path,
               const std::function<void(const nlohmann::json&)>& on_answer = {});
+  // For a connection that carries more than answers after a request (`run`):
+  // its descriptor, and what was read past the answer.
+  int fd() const { return m_fd; }
+  std::string take_rest() { return std::exchange(m_rest, {}); }
 
  private:
   explicit DaemonClient(int fd) : m_fd(fd) {}

@@ -17,6 +17,7 @@
 #include "event_loop.h"
 #include "fleet.h"
 #include "socket_path.h"
+#include "stop_signals.h"
 
 namespace atl::hv::fleet {
 
@@ -73,10 +74,7 @@ int run_daemon(const std::string& socket_path, bool named_by_user, const std::st
     fprintf(stderr, "atoll daemon: %s\n", error.c_str());
     return kExitError;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  int signal_fd = take_stop_signals();
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
 
@@ -93,7 +91,6 @@ int run_daemon(const std::string& socket_path, bool named_by_user, const std::st
     fprintf(stderr, "atoll daemon: cannot serve xenstore on %s: %s\n", xenstore_path.c_str(), error.c_str());
     return kExitError;
   }
-  int signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
   int stop_signal = 0;
   loop.add_fd(signal_fd, EPOLLIN, [&](uint32_t) {
     signalfd_siginfo si;

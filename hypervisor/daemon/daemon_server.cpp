@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.h"
+#include "run.h"
+#include "run_stream.h"
 #include "xl_devices.h"
 
 namespace atl::hv::fleet {
@@ -56,6 +58,16 @@ void list_tree(xs::Xenstored& store, const std::string& path, int depth, std::st
   }
 }
 
+// A run's last word: how its domain ended and what `atoll run` exits with.
+json end_event(const char* event, const std::optional<DomainEnd>& end) {
+  json e{{"event", event}, {"exit_status", end ? exit_status_for(*end) : kExitAtollError}};
+  if (end) {
+    e["reason"] = to_string(end->reason);
+    e["detail"] = end->detail;
+  }
+  return e;
+}
+
 }  // namespace
 
 RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& loop, Fleet& fleet, const std::string& socket_path,
@@ -80,13 +92,15 @@ RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& lo
   DaemonServer* raw = s.get();
   loop.add_fd(s->m_listen_fd, EPOLLIN, [raw](uint32_t) { raw->accept_clients(); });
   fleet.on_console([raw](uint16_t domid, const char* data, size_t length) { raw->console_output(domid, data, length); });
-  fleet.on_gone([raw](uint16_t domid) { raw->domain_gone(domid); });
+  fleet.on_gone([raw](uint16_t domid, const std::optional<DomainEnd>& end) { raw->domain_gone(domid, end); });
+  fleet.on_preserved([raw](uint16_t domid, const DomainEnd& end) { raw->domain_preserved(domid, end); });
   return s;
 }
 
 DaemonServer::~DaemonServer() {
   m_fleet.on_console(nullptr);
   m_fleet.on_gone(nullptr);
+  m_fleet.on_preserved(nullptr);
   while (!m_connections.empty()) close_connection(m_connections.begin()->first);
   if (m_listen_fd >= 0) {
     m_loop.remove_fd(m_listen_fd);
@@ -136,6 +150,7 @@ void DaemonServer::on_readable(Connection& c) {
   char buf[16384];
   ssize_t n = read(fd, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0 && c.mode == Connection::Mode::kRun) return end_run(c);
   if (n <= 0) {
     // The client is done: a console detaches, and whatever is still owed goes
     // out first, even to a client that half-closed right after its request
@@ -147,6 +162,7 @@ void DaemonServer::on_readable(Connection& c) {
   }
   switch (c.mode) {
     case Connection::Mode::kClosing: return;  // nothing more is read
+    case Connection::Mode::kRun:
     case Connection::Mode::kConsole: {
       if (ManagedDomain* d = m_fleet.find(std::to_string(c.console_domid))) m_fleet.console_input(*d, buf, static_cast<size_t>(n));
       return;
@@ -180,7 +196,7 @@ void DaemonServer::handle_request(Connection& c, const std::string& line) {
                     ? dispatch(c, request)
                     : error_reply("a request is one JSON object with a \"verb\"");
   if (!m_connections.count(fd)) return;  // it went away while being answered
-  if (c.mode != Connection::Mode::kConsole) c.mode = Connection::Mode::kClosing;
+  if (c.mode != Connection::Mode::kConsole && c.mode != Connection::Mode::kRun) c.mode = Connection::Mode::kClosing;
   if (!answer.is_null()) reply(c, answer);
 }
 
@@ -188,6 +204,7 @@ json DaemonServer::dispatch(Connection& c, const json& request) {
   const std::string verb = request["verb"];
   try {
     if (verb == "create") return create(c, request);
+    if (verb == "run") return run(c, request);
     if (verb == "list") return list();
     if (verb == "info") return info();
     if (verb == "top") return top();
@@ -216,29 +233,68 @@ json DaemonServer::dispatch(Connection& c, const json& request) {
   }
 }
 
-json DaemonServer::create(Connection& c, const json& request) {
+RunChecked<DomainPlan> DaemonServer::plan(const json& request, bool for_run) {
   std::vector<std::string> args = request.at("args").get<std::vector<std::string>>();
   auto options = parse_run_options(args);
-  if (!options.ok()) return error_reply(options.error().message);
-  if (options.value().help) return error_reply("--help is not a domain");
-  if (!options.value().xenstore_socket.empty())
-    return error_reply("--xenstore-socket: the daemon's xenstore is shared, at " + m_xenstore_path);
+  if (!options.ok()) return options.error();
+  RunOptions& o = options.value();
+  if (o.help) return RunError{"--help is not a domain"};
+  if (!o.xenstore_socket.empty())
+    return RunError{"--xenstore-socket: the daemon's xenstore is shared, at " + m_xenstore_path};
+  if (o.no_daemon) return RunError{"--no-daemon asks for no daemon"};
+  // Relative paths are the client's: its working directory anchors them.
+  std::string cwd = request.value("cwd", "");
+  if (!cwd.empty()) anchor_paths(o, cwd);
   if (!m_trusted_keys.empty()) {
     // The daemon's policy is not the request's to loosen or to point elsewhere.
-    const std::string& asked = options.value().trusted_keys;
-    if (!asked.empty() && asked != m_trusted_keys)
-      return error_reply("--trusted-keys " + asked + ": this daemon accepts only images signed by a key in " +
-                         m_trusted_keys + " (its --trusted-keys)");
-    options.value().require_signed = true;
-    options.value().trusted_keys = m_trusted_keys;
+    if (!o.trusted_keys.empty() && o.trusted_keys != m_trusted_keys)
+      return RunError{"--trusted-keys " + o.trusted_keys + ": this daemon accepts only images signed by a key in " +
+                      m_trusted_keys + " (its --trusted-keys)"};
+    o.require_signed = true;
+    o.trusted_keys = m_trusted_keys;
   }
-  auto plan = resolve_run(std::move(options.value()), &m_images);
-  if (!plan.ok()) return error_reply(plan.error().message);
-  std::string name = plan.value().config.name;
-  auto domid = m_fleet.create(std::move(plan.value()));
+  bool named = !o.config.name.empty();
+  auto resolved = resolve_run(std::move(o), &m_images);
+  // `atoll run IMAGE` twice runs two domains, as it does without a daemon:
+  // a name taken from the image is made unique, a name the user gave is not.
+  if (resolved.ok() && for_run && !named)
+    resolved.value().config.name = m_fleet.unique_name(resolved.value().config.name);
+  return resolved;
+}
+
+json DaemonServer::create(Connection& c, const json& request) {
+  auto p = plan(request, false);
+  if (!p.ok()) return error_reply(p.error().message);
+  std::string name = p.value().config.name;
+  auto domid = m_fleet.create(std::move(p.value()));
   if (!domid.ok()) return error_reply(domid.error().message);
   if (request.value("console", false)) return attach_console(c, *m_fleet.find(std::to_string(domid.value())));
   return json{{"ok", true}, {"domid", domid.value()}, {"name", name}};
+}
+
+// Like create, and the connection then carries the domain's output and its
+// end (run_stream.h) until it is gone; closing it destroys the domain.
+json DaemonServer::run(Connection& c, const json& request) {
+  auto p = plan(request, true);
+  if (!p.ok()) return error_reply(p.error().message);
+  std::string name = p.value().config.name;
+  auto domid = m_fleet.create(std::move(p.value()));
+  if (!domid.ok()) return error_reply(domid.error().message);
+  c.mode = Connection::Mode::kRun;
+  c.console_domid = domid.value();
+  m_runs[domid.value()] = c.fd;
+  return json{{"ok", true}, {"domid", domid.value()}, {"name", name}};
+}
+
+// The client of a run closed its end (Ctrl-C, or it is gone): the domain goes
+// too, and its last output and end are still sent to a client that reads on.
+void DaemonServer::end_run(Connection& c) {
+  c.peer_done = true;  // nothing more to read: only what is owed is written
+  m_loop.modify_fd(c.fd, c.out.empty() ? 0u : uint32_t{EPOLLOUT});
+  if (c.console_domid == 0) return;
+  uint16_t domid = c.console_domid;
+  c.console_domid = 0;
+  m_fleet.destroy_later(domid, "its `atoll run` was interrupted");
 }
 
 json DaemonServer::list() const {
@@ -370,19 +426,27 @@ void DaemonServer::flush(Connection& c) {
   }
   if (c.out.size() > kMaxPendingOutput) { close_connection(fd); return; }
   if (c.out.empty() && c.mode == Connection::Mode::kClosing) {
+    if (c.peer_done) { close_connection(fd); return; }
     // A request's answer is out: say so with a half-close and wait for the
     // client's end, so the answer is never cut off by a reset.
     shutdown(fd, SHUT_WR);
     m_loop.modify_fd(fd, EPOLLIN);
     return;
   }
-  m_loop.modify_fd(fd, c.out.empty() ? EPOLLIN : EPOLLIN | EPOLLOUT);
+  m_loop.modify_fd(fd, (c.peer_done ? 0u : uint32_t{EPOLLIN}) | (c.out.empty() ? 0u : uint32_t{EPOLLOUT}));
 }
 
 void DaemonServer::close_connection(int fd) {
   auto it = m_connections.find(fd);
   if (it == m_connections.end()) return;
   Connection& c = *it->second;
+  for (auto r = m_runs.begin(); r != m_runs.end(); ++r)
+    if (r->second == fd) {
+      // A run's domain does not outlive its connection.
+      m_fleet.destroy_later(r->first, "its `atoll run` went away");
+      m_runs.erase(r);
+      break;
+    }
   if (c.mode == Connection::Mode::kConsole || c.console_domid) {
     auto range = m_consoles.equal_range(c.console_domid);
     for (auto i = range.first; i != range.second; ++i)
@@ -401,10 +465,40 @@ void DaemonServer::console_output(uint16_t domid, const char* data, size_t lengt
     auto it = m_connections.find(fd);
     if (it != m_connections.end()) send(*it->second, std::string(data, length));
   }
+  auto run = m_runs.find(domid);
+  if (run == m_runs.end()) return;
+  auto it = m_connections.find(run->second);
+  if (it != m_connections.end()) send(*it->second, encode_run_message(RunMessageKind::kOutput, data, length));
 }
 
-// The domain is gone: its consoles get what is owed and then end.
-void DaemonServer::domain_gone(uint16_t domid) {
+void DaemonServer::send_run_event(int fd, const json& event) {
+  auto it = m_connections.find(fd);
+  if (it == m_connections.end()) return;
+  std::string text = event.dump();
+  send(*it->second, encode_run_message(RunMessageKind::kEvent, text.data(), text.size()));
+}
+
+// A run's domain is kept after its end: its client waits for Ctrl-C.
+void DaemonServer::domain_preserved(uint16_t domid, const DomainEnd& end) {
+  auto run = m_runs.find(domid);
+  if (run != m_runs.end()) send_run_event(run->second, end_event("preserved", end));
+}
+
+// The domain is gone: its consoles get what is owed and then end; its run
+// learns how it ended.
+void DaemonServer::domain_gone(uint16_t domid, const std::optional<DomainEnd>& end) {
+  auto run = m_runs.find(domid);
+  if (run != m_runs.end()) {
+    int fd = run->second;
+    m_runs.erase(run);
+    send_run_event(fd, end_event("ended", end));
+    auto it = m_connections.find(fd);
+    if (it != m_connections.end()) {
+      it->second->mode = Connection::Mode::kClosing;
+      it->second->console_domid = 0;
+      flush(*it->second);
+    }
+  }
   std::vector<int> fds;
   auto range = m_consoles.equal_range(domid);
   for (auto i = range.first; i != range.second; ++i) fds.push_back(i->second);

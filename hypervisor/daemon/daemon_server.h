@@ -2,7 +2,9 @@
 // connection, one line, and get one JSON line back (protocol.md in
 // docs/fleet.md). `console` turns the connection into the domain's console:
 // its history and then its live output one way, the user's keystrokes the
-// other, until the client closes.
+// other, until the client closes. `run` creates a domain that lives as long
+// as the connection does (`atoll run` through the daemon): its output and its
+// end come back on it (run_stream.h).
 //
 // Only the daemon's owner and root may use it: the socket file is 0600, and
 // a connection from any other uid (SO_PEERCRED) is refused with an error
@@ -13,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -44,8 +47,9 @@ class DaemonServer {
     int fd = -1;
     uid_t uid = 0;
     std::string in, out;
-    enum class Mode { kRequest, kConsole, kClosing } mode = Mode::kRequest;
-    uint16_t console_domid = 0;
+    enum class Mode { kRequest, kConsole, kRun, kClosing } mode = Mode::kRequest;
+    uint16_t console_domid = 0;  // kConsole and kRun: whose output it carries
+    bool peer_done = false;      // a run's client closed its end
   };
 
   DaemonServer(EventLoop& loop, Fleet& fleet) : m_loop(loop), m_fleet(fleet) {}
@@ -54,8 +58,12 @@ class DaemonServer {
   void on_readable(Connection& c);
   void handle_request(Connection& c, const std::string& line);
   nlohmann::json dispatch(Connection& c, const nlohmann::json& request);
+  // The domain a create or run request's `atoll run` arguments describe.
+  RunChecked<DomainPlan> plan(const nlohmann::json& request, bool for_run);
   // With "console": true the connection then becomes the new domain's console.
   nlohmann::json create(Connection& c, const nlohmann::json& request);
+  nlohmann::json run(Connection& c, const nlohmann::json& request);
+  void end_run(Connection& c);
   nlohmann::json list() const;
   nlohmann::json info() const;
   // `atoll top`'s sample: every domain's counters now (the client takes rates).
@@ -68,7 +76,9 @@ class DaemonServer {
   void flush(Connection& c);
   void close_connection(int fd);
   void console_output(uint16_t domid, const char* data, size_t length);
-  void domain_gone(uint16_t domid);
+  void domain_gone(uint16_t domid, const std::optional<DomainEnd>& end);
+  void domain_preserved(uint16_t domid, const DomainEnd& end);
+  void send_run_event(int fd, const nlohmann::json& event);
 
   EventLoop& m_loop;
   Fleet& m_fleet;
@@ -79,6 +89,7 @@ class DaemonServer {
   uint64_t m_started_ns = 0;
   std::map<int, std::unique_ptr<Connection>> m_connections;
   std::multimap<uint16_t, int> m_consoles;  // domid -> attached connection
+  std::map<uint16_t, int> m_runs;           // domid -> its `atoll run` connection
   ImageCache m_images;  // every create's image, opened once while domains use it
 };
 

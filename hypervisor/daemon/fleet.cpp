@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "decimal.h"
+#include "uplink.h"
 
 namespace atl::hv::fleet {
 
@@ -21,7 +22,7 @@ namespace {
 constexpr uint64_t kSettledNs = 10'000'000'000ULL;
 constexpr uint64_t kMaxBackoffMs = 10'000;
 // Descriptors a domain holds in the daemon (seccomp listener, pidfd, timerfd;
-// a disk or a console log adds one), and what stays free for clients, the
+// a disk, a console log or a vif adds its own), and what stays free for clients, the
 // xenstore socket's connections and the domains' own extras.
 constexpr size_t kDescriptorsPerDomain = 3;
 constexpr size_t kDescriptorReserve = 256;
@@ -58,6 +59,14 @@ Action action_for(const DomainConfig& config, EndReason reason) {
   }
 }
 
+// Whether two forwards would take the same host port (an address of 0 is
+// every address).
+bool same_host_port(const HostFwd& a, const HostFwd& b) {
+  return a.udp == b.udp && a.host_port == b.host_port && (a.host_addr == b.host_addr || !a.host_addr || !b.host_addr);
+}
+
+std::string describe(const HostFwd& f) { return std::string(f.udp ? "udp" : "tcp") + " port " + std::to_string(f.host_port); }
+
 }  // namespace
 
 std::string ManagedDomain::state_text() const {
@@ -70,17 +79,15 @@ std::string ManagedDomain::state_text() const {
   return domain.blocked() ? "blocked" : "running";
 }
 
-Fleet::Fleet(EventLoop& loop) : m_loop(loop), m_store(loop) {}
+Fleet::Fleet(EventLoop& loop) : m_loop(loop), m_store(loop), m_switches(loop) {}
 
 Fleet::~Fleet() { destroy_all("the daemon stopped"); }
 
 RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
   const std::string& name = plan.config.name;
-  if (!plan.vifs.empty())
-    return RunError{"domain " + name + " has " + std::to_string(plan.vifs.size()) +
-                    " vif(s): networking is not yet supported under the daemon (use `atoll run`, or vif = [] / --net none)"};
   if (auto same = m_by_name.find(name); same != m_by_name.end())
     return RunError{"a domain named " + name + " already exists (id " + std::to_string(same->second) + ")"};
+  if (auto taken = forward_taken(plan)) return *taken;
   std::string why;
   if (!room_for_another(m_domains.size(), why)) return RunError{why};
   auto domid = m_ids.allocate();
@@ -98,11 +105,14 @@ RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
   }
   m_live_records[*domid] = DomainRecord{};
   std::string error;
-  if (!start_incarnation(*d, error)) {
+  auto uplink_error = open_uplinks(*d);
+  if (uplink_error || !start_incarnation(*d, error)) {
+    d->instance.reset();
+    d->uplinks.clear();  // helpers stopped and reaped, forwards closed
     if (d->console_log_fd >= 0) close(d->console_log_fd);
     m_live_records.erase(*domid);
     m_ids.release(*domid);
-    return RunError{error};
+    return uplink_error ? *uplink_error : RunError{error};
   }
   ManagedDomain& ref = *d;
   m_domains.emplace(*domid, std::move(d));
@@ -111,10 +121,46 @@ RunChecked<uint16_t> Fleet::create(DomainPlan plan) {
   return *domid;
 }
 
+std::string Fleet::unique_name(const std::string& base) const {
+  auto taken = [this](const std::string& name) {
+    for (const auto& [id, d] : m_domains)
+      if (d->name() == name) return true;
+    return false;
+  };
+  std::string name = base;
+  for (unsigned n = 2; taken(name); ++n) name = base + "-" + std::to_string(n);
+  return name;
+}
+
+std::optional<RunError> Fleet::forward_taken(const DomainPlan& plan) const {
+  for (const VifConfig& vif : plan.vifs)
+    for (const HostFwd& f : vif.hostfwd)
+      for (const auto& [id, d] : m_domains)
+        for (const VifConfig& theirs : d->plan.vifs)
+          for (const HostFwd& g : theirs.hostfwd)
+            if (same_host_port(f, g))
+              return RunError{"cannot forward host " + describe(f) + ": domain " + d->name() + " (id " + std::to_string(id) +
+                              ") forwards it already"};
+  return std::nullopt;
+}
+
+std::optional<RunError> Fleet::open_uplinks(ManagedDomain& d) {
+  for (size_t i = 0; i < d.plan.vifs.size(); ++i) {
+    const VifConfig& vif = d.plan.vifs[i];
+    std::string error;
+    auto port = vif.mode == VifMode::kSwitch ? m_switches.join(vif.name, error) : open_uplink(m_loop, vif, error);
+    if (!port) return RunError{"vif " + std::to_string(i) + ": " + error};
+    d.uplinks.push_back(std::move(port));
+  }
+  return std::nullopt;
+}
+
 bool Fleet::start_incarnation(ManagedDomain& d, std::string& error) {
   uint16_t domid = d.domid;
   auto out = [this, domid](const char* data, size_t length) { console_output(domid, data, length); };
-  DomainInstance::Wiring wiring{ConsoleBackend::Sinks{-1, -1, out}, {}};
+  std::vector<FramePort*> uplinks;
+  for (auto& u : d.uplinks) uplinks.push_back(u.get());
+  DomainInstance::Wiring wiring{ConsoleBackend::Sinks{-1, -1, out}, uplinks};
   auto created = DomainInstance::try_create(m_loop, m_store, d.plan, domid, std::move(wiring));
   if (!created.ok()) {
     error = created.error().message;
@@ -151,7 +197,8 @@ void Fleet::destroy(ManagedDomain& d, const std::string& why) {
   if (d.instance && d.state == ManagedDomain::State::kRunning) {
     Domain& domain = d.instance->domain();
     if (!domain.ended()) domain.destroy(EndReason::kKilled, why);
-    d.last_end = describe(domain.finish());  // the console's last words reach its history
+    d.end = domain.finish();  // the console's last words reach its history
+    d.last_end = describe(*d.end);
   }
   remove(d);
 }
@@ -211,6 +258,13 @@ void Fleet::note(ManagedDomain& d, const std::string& line) {
 }
 
 void Fleet::reap() {
+  m_switches.collect();
+  std::vector<std::pair<uint16_t, std::string>> doomed;
+  doomed.swap(m_to_destroy);
+  for (const auto& [domid, why] : doomed) {
+    auto it = m_domains.find(domid);
+    if (it != m_domains.end()) destroy(*it->second, why);
+  }
   while (!m_ended.empty()) {
     std::vector<uint16_t> ended;
     ended.swap(m_ended);
@@ -226,6 +280,7 @@ void Fleet::reap() {
 
 void Fleet::handle_end(ManagedDomain& d) {
   DomainEnd e = d.instance->domain().finish();
+  d.end = e;
   d.last_end = describe(e);
   note(d, "ended: " + d.last_end);
   switch (action_for(d.plan.config, e.reason)) {
@@ -233,6 +288,7 @@ void Fleet::handle_end(ManagedDomain& d) {
     case Action::kPreserve:
       d.state = ManagedDomain::State::kPreserved;
       note(d, "preserved: its memory is kept until `atoll destroy " + d.name() + "`");
+      if (m_preserved_listener) m_preserved_listener(d.domid, e);
       return;
     case Action::kRestart:
       if (monotonic_ns() - d.incarnation_ns >= kSettledNs) d.restarts_in_a_row = 0;
@@ -273,8 +329,10 @@ void Fleet::schedule_restart(ManagedDomain& d) {
 void Fleet::remove(ManagedDomain& d) {
   uint16_t domid = d.domid;
   std::string name = d.name();
+  std::optional<DomainEnd> end = d.end;
   if (d.restart_timer) m_loop.cancel_timer(*d.restart_timer);
   d.instance.reset();  // backends first, then the domain: its process, memory and xenstore nodes
+  d.uplinks.clear();   // then its helpers (stopped and reaped) and switch ports
   if (d.console_log_fd >= 0) close(d.console_log_fd);
   fprintf(stderr, "atoll daemon: domain %u (%s): removed\n", domid, name.c_str());
   m_gone.emplace_back(name, std::move(m_live_records[domid]));
@@ -283,7 +341,7 @@ void Fleet::remove(ManagedDomain& d) {
   m_by_name.erase(name);
   m_domains.erase(domid);
   m_ids.release(domid);
-  if (m_gone_listener) m_gone_listener(domid);
+  if (m_gone_listener) m_gone_listener(domid, end);
 }
 
 void Fleet::destroy_all(const std::string& why) {

@@ -20,8 +20,8 @@ import subprocess
 import sys
 import tempfile
 
-from fleet_harness import (Atoll, Protocol, alive, check, children, open_fds, run_args, skip, start_daemon, stop_daemon,
-                           verdict, wait_for)
+from daemon_lib import (Atoll, Protocol, alive, check, children, open_fds, run_args, skip, start_daemon, stop_daemon,
+                        verdict, wait_for)
 
 DOMAINS = 200
 
@@ -36,10 +36,11 @@ def main():
     if not shutil.which("xenstore-read"):
         skip("Debian's xenstore-read is not installed (apt-get install xenstore-utils)")
     with tempfile.TemporaryDirectory() as tmp:
-        atoll = Atoll(exe, os.path.join(tmp, "atoll.sock"))
-        proto = Protocol(atoll.sock)
+        sock = os.path.join(tmp, "atoll.sock")
+        atoll = Atoll(exe, sock)
+        proto = Protocol(sock)
         log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, log)
+        daemon = start_daemon(atoll, sock, log)
         xs_path = proto.request("info").get("xenstore_socket")
         fds_before = open_fds(daemon.pid)
 

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from fleet_harness import Atoll, alive, check, children, create, start_daemon, stop_daemon, verdict, wait_for, write_cfg
+from daemon_lib import Atoll, alive, check, children, create, start_daemon, stop_daemon, verdict, wait_for, write_cfg
 
 TICKERS = 20
 PAUSE_S = 1.0  # several ticker periods (100 ms): enough timers expire while paused
@@ -38,7 +38,7 @@ def now_ns():
 
 
 def by_name(atoll):
-    return {d["name"]: d for d in atoll.domains()}
+    return atoll.domains()  # name -> its `list --json` entry
 
 
 def ticks(atoll, name):
@@ -123,9 +123,10 @@ def expect_listed(atoll, name, state, last_end, restarts, *phrases):
 def main():
     exe, idle, ticker, hello, reboot, crash = (os.path.abspath(a) for a in sys.argv[1:7])
     with tempfile.TemporaryDirectory() as tmp:
-        atoll = Atoll(exe, os.path.join(tmp, "atoll.sock"))
+        sock = os.path.join(tmp, "atoll.sock")
+        atoll = Atoll(exe, sock)
         log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, log)
+        daemon = start_daemon(atoll, sock, log)
         running = ("running", "blocked")
         policies = ("destroy", "restart", "preserve")
 
@@ -198,7 +199,7 @@ def main():
                 atoll.ok("destroy", name)
             else:
                 atoll.ok("shutdown", "-w", name, timeout=120)
-        check(atoll.domains() == [], f"no domain is left: {[d['name'] for d in atoll.domains()]}")
+        check(not atoll.domains(), f"no domain is left: {list(atoll.domains())}")
         wait_for(lambda: not [p for p in children(daemon.pid) if alive(p)], "every guest process to be gone")
         daemon_log = stop_daemon(daemon, log)
     return verdict("fleet lifecycle (100 domains, every policy and verb)", daemon_log)

@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_harness import Atoll, check, create, start_daemon, verdict, wait_for, write_cfg  # noqa: E402
+from daemon_lib import check, start_daemon, verdict, wait_for  # noqa: E402
+from fleet_daemon import Atoll, create, write_cfg  # noqa: E402
 
 CAP = 10
 WINDOW_S = 5.0
@@ -105,7 +106,7 @@ def main():
         r = atoll.run("top", "--help")
         check(r.returncode == 0 and "--batch" in r.stdout and "--json" in r.stdout, f"top --help: {r.stdout[:200]!r}")
         log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, log)
+        daemon = start_daemon(atoll, sock, log)
         try:
             test_cap(atoll, tmp, spin_image, echo_image)
             test_disk_counters(atoll, tmp, blk_image)

@@ -20,7 +20,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet_harness import Atoll, check, verdict, wait_for, write_cfg  # noqa: E402
+from daemon_lib import check, verdict, wait_for  # noqa: E402
+from fleet_daemon import Atoll, write_cfg  # noqa: E402
 
 
 def raw_request(sock, request):

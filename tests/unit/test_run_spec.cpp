@@ -69,3 +69,28 @@ TEST(RunSpec, AMissingImageIsAnErrorNotAnExit) {
   EXPECT_FALSE(plan.error().usage);
   EXPECT_NE(plan.error().message.find("/nonexistent/image"), std::string::npos) << plan.error().message;
 }
+
+TEST(RunSpec, NoDaemonAndBusyPollAreNoted) {
+  auto o = parse({"--no-daemon", "img"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_TRUE(o.value().no_daemon);
+  EXPECT_FALSE(o.value().busy_poll_given);
+  auto p = parse({"--busy-poll", "100", "img"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p.value().no_daemon);
+  EXPECT_TRUE(p.value().busy_poll_given) << "even at the default value: the user asked for it";
+}
+
+TEST(RunSpec, RelativePathsAreAnchoredAbsoluteOnesKept) {
+  auto o = parse({"--disk", "d.img,ro", "--disk", "/abs/e.img", "--console-log", "out/log", "--trusted-keys", "keys",
+                  "sub/img"});
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  RunOptions r = o.value();
+  anchor_paths(r, "/home/u/dir");
+  EXPECT_EQ(r.image_path, "/home/u/dir/sub/img");
+  EXPECT_EQ(r.disks[0].path, "/home/u/dir/d.img");
+  EXPECT_TRUE(r.disks[0].read_only);
+  EXPECT_EQ(r.disks[1].path, "/abs/e.img");
+  EXPECT_EQ(r.console_log, "/home/u/dir/out/log");
+  EXPECT_EQ(r.trusted_keys, "/home/u/dir/keys");
+}

@@ -1,5 +1,6 @@
 // switch=NAME: a learning Ethernet switch that connects the vifs of every
-// `atoll run` on this host that names it. The first to join starts it: a
+// `atoll run` on this host that names it (without a daemon; the daemon's
+// switches are in its loop, daemon/switch_hub.h). The first to join starts it: a
 // small process forked from atoll that listens on a SOCK_SEQPACKET socket in
 // /tmp/atoll-<uid>/ (mode 0700) and exits a moment after its last port leaves.
 // Each port carries one frame per message, like a TAP.

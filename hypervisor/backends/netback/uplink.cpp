@@ -4,9 +4,11 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +26,15 @@ namespace {
 
 constexpr int kSocketBuffer = 4 << 20;  // room for bursts between the two loops
 constexpr int kHelperStartMs = 5000;
+
+// The helper is our child: it is stopped and reaped with its port, so a
+// daemon that outlives many domains collects no zombies. SIGKILL bounds the
+// wait (the helper has nothing to save: its socket is closed already).
+void stop_helper(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
 
 std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std::string& error) {
   int sv[2];
@@ -66,14 +77,20 @@ std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std
   ssize_t n = poll(&p, 1, kHelperStartMs) == 1 ? recv(sv[0], status, sizeof status - 1, 0) : -1;
   if (n <= 0 || strncmp(status, "ok", 2) != 0) {
     close(sv[0]);
+    stop_helper(pid);
     error = n > 0 ? std::string(status + (strncmp(status, "error: ", 7) == 0 ? 7 : 0))
                   : "atoll-slirp did not start (" + exe + ")";
     return nullptr;
   }
-  // The helper is reaped by the kernel when it exits (SIGCHLD is not ignored,
-  // but atoll exits first or the helper dies with its socket).
+  // It also dies with this process (PR_SET_PDEATHSIG, in atoll_slirp.cpp).
   auto port = FramePort::adopt(loop, sv[0], "user networking (atoll-slirp pid " + std::to_string(pid) + ")");
-  if (!port || !splice) return port;
+  if (!port) {
+    stop_helper(pid);
+    error = "cannot watch atoll-slirp's socket";
+    return nullptr;
+  }
+  port->set_on_close([pid] { stop_helper(pid); });
+  if (!splice) return port;
   auto forwards = TcpSplice::try_create(loop, *port, vif.hostfwd, error);
   if (!forwards) return nullptr;
   port->set_interceptor(std::move(forwards));

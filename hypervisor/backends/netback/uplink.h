@@ -3,6 +3,7 @@
 //   tap     attaches to the TAP device NAME (needs CAP_NET_ADMIN or a TAP
 //           owned by this user)
 //   switch  joins the switch NAME (switch.h), starting it if nobody has
+//           (the daemon has switches of its own: daemon/switch_hub.h)
 // Errors (a port already forwarded, no permission for the TAP) are reported
 // here, before the guest starts.
 #pragma once

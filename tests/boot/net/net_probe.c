@@ -1,11 +1,16 @@
 /* A small network client appliance for tests, plain POSIX:
  *   net_probe tcp ADDR PORT   connect, send a line, expect it echoed (and UDP too)
  *   net_probe dns NAME        resolve NAME with getaddrinfo and print the addresses
+ *   net_probe http ADDR PORT PATH LENGTH FNV [hold]
+ *                             GET PATH; the reply must be 200 with a body of
+ *                             LENGTH bytes whose FNV-1a 32 hash is FNV (hex);
+ *                             hold: then stay up (sleep) until destroyed
  * Prints "net_probe: PASSED" and exits 0 when everything held. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +22,30 @@ static int fail(const char* what) {
   return 1;
 }
 
-static int echo_check(int type, const char* addr, int port) {
+/* A socket connected to ADDR:PORT, or -1 (after saying why). ARP across a
+ * switch may need a moment: the connect is tried a few times. */
+static int connect_to(int type, const char* addr, int port) {
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof sa);
   sa.sin_family = AF_INET;
   sa.sin_port = htons((unsigned short)port);
-  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) return fail("bad address");
-  int fd = socket(AF_INET, type, 0);
-  if (fd < 0) return fail("socket");
+  if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) return fail("bad address"), -1;
   struct timeval tv = {5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const char* kind = type == SOCK_STREAM ? "tcp" : "udp";
-  /* ARP across a switch may need a moment: retry the connect a few times. */
-  int tries = 0;
-  while (connect(fd, (struct sockaddr*)&sa, sizeof sa) < 0) {
-    if (++tries == 20) return fail("connect");
-    close(fd);
-    fd = socket(AF_INET, type, 0);
+  for (int tries = 0; tries < 20; ++tries) {
+    int fd = socket(AF_INET, type, 0);
+    if (fd < 0) return fail("socket"), -1;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr*)&sa, sizeof sa) == 0) return fd;
+    close(fd);
     usleep(100000);
   }
+  return fail("connect"), -1;
+}
+
+static int echo_check(int type, const char* addr, int port) {
+  const char* kind = type == SOCK_STREAM ? "tcp" : "udp";
+  int fd = connect_to(type, addr, port);
+  if (fd < 0) return 1;
   char msg[64], got[64];
   snprintf(msg, sizeof msg, "hello over %s", kind);
   if (send(fd, msg, strlen(msg), 0) != (ssize_t)strlen(msg)) return fail("send");
@@ -52,8 +61,52 @@ static int echo_check(int type, const char* addr, int port) {
   return 0;
 }
 
+static uint32_t fnv1a(const unsigned char* p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+static int http_check(const char* addr, int port, const char* path, size_t want_len, uint32_t want_hash) {
+  int fd = connect_to(SOCK_STREAM, addr, port);
+  if (fd < 0) return 1;
+  char req[512];
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr);
+  if (send(fd, req, (size_t)n, 0) != n) return fail("send");
+  size_t cap = 1 << 20, have = 0;
+  char* reply = malloc(cap);
+  if (!reply) return fail("malloc");
+  for (;;) {
+    ssize_t got = recv(fd, reply + have, cap - have, 0);
+    if (got < 0) return fail("recv");
+    if (got == 0) break;
+    have += (size_t)got;
+    if (have == cap) return fail("reply larger than 1 MiB");
+  }
+  close(fd);
+  if (have < 12 || memcmp(reply, "HTTP/1.", 7) != 0 || memcmp(reply + 9, "200", 3) != 0) return fail("not a 200 reply");
+  const char* body = NULL;
+  for (size_t i = 0; !body && i + 4 <= have; ++i)
+    if (memcmp(reply + i, "\r\n\r\n", 4) == 0) body = reply + i + 4;
+  if (!body) return fail("no end of head");
+  size_t len = have - (size_t)(body - reply);
+  uint32_t hash = fnv1a((const unsigned char*)body, len);
+  printf("ok: http GET %s from %s:%d: %zu bytes, fnv1a %08x\n", path, addr, port, len, (unsigned)hash);
+  free(reply);
+  if (len != want_len || hash != want_hash) return fail("the body differs");
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
+  if ((argc == 7 || argc == 8) && strcmp(argv[1], "http") == 0) {
+    if (http_check(argv[2], atoi(argv[3]), argv[4], strtoul(argv[5], NULL, 10), (uint32_t)strtoul(argv[6], NULL, 16)))
+      return 1;
+    if (argc == 8 && strcmp(argv[7], "hold") == 0) {
+      printf("net_probe: PASSED\n");
+      fflush(stdout);
+      for (;;) sleep(3600);
+    }
+  } else if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
     int port = atoi(argv[3]);
     if (echo_check(SOCK_STREAM, argv[2], port) || echo_check(SOCK_DGRAM, argv[2], port)) return 1;
   } else if (argc == 3 && strcmp(argv[1], "dns") == 0) {
@@ -73,7 +126,7 @@ int main(int argc, char** argv) {
     }
     freeaddrinfo(res);
   } else {
-    printf("usage: net_probe tcp ADDR PORT | dns NAME\n");
+    printf("usage: net_probe tcp ADDR PORT | dns NAME | http ADDR PORT PATH LENGTH FNV [hold]\n");
     return 2;
   }
   printf("net_probe: PASSED\n");

@@ -1,7 +1,8 @@
-"""What the daemon's tests and bench/fleet share: running `atoll` against one
-daemon, starting that daemon, config files, and a client of the daemon's own
-protocol (one JSON line each way per connection, docs/fleet.md) that can keep
-many creates in flight at once, for bursts without an exec per domain."""
+"""What the daemon's tests (and bench/fleet) share: checks that collect
+failures, bounded waits, an `atoll` bound to one daemon's socket, the
+daemon's processes, config files, and a client of the daemon's own protocol
+(one JSON line each way per connection, docs/fleet.md) that keeps many
+creates in flight at once, for bursts without an exec per domain."""
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import time
 
-failures = []
+failures = []  # every failed check, in order
 
 
 def check(cond, what):
@@ -37,15 +38,28 @@ def skip(reason):
     raise SystemExit(77)
 
 
+def fnv1a(data):
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
 class Atoll:
+    """The `atoll` CLI talking to the daemon at `sock` (never the user's own)."""
+
     def __init__(self, exe, sock):
         self.exe = exe
-        self.sock = sock
         self.env = dict(os.environ, ATOLL_SOCKET=sock)
 
-    def run(self, *args, stdin=subprocess.DEVNULL, input=None, prefix=(), timeout=60):
-        return subprocess.run(list(prefix) + [self.exe] + list(args), capture_output=True, text=True, env=self.env,
-                              stdin=None if input is not None else stdin, input=input, timeout=timeout)
+    def run(self, *args, timeout=60, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run([self.exe] + list(args), capture_output=True, text=True, env=self.env, timeout=timeout,
+                              **kw)
+
+    def popen(self, *args, **kw):
+        return subprocess.Popen([self.exe] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self.env, **kw)
 
     def ok(self, *args, **kw):
         r = self.run(*args, **kw)
@@ -53,18 +67,55 @@ class Atoll:
         return r
 
     def domains(self):
-        """`list --json` through the CLI."""
         r = self.run("list", "--json")
-        return json.loads(r.stdout) if r.returncode == 0 else []
+        return {d["name"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
 
     def history(self, name):
         r = self.run("log", name)
         return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
 
+    def create(self, cfg_dir, name, kernel, vifs, extra=""):
+        """`atoll create` of a config written to cfg_dir/NAME.cfg."""
+        path = os.path.join(cfg_dir, name + ".cfg")
+        with open(path, "w") as f:
+            f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 16\nvif = [ {', '.join(repr(v) for v in vifs)} ]\n{extra}")
+        return self.run("create", path)
 
-def start_daemon(atoll, log):
-    d = subprocess.Popen([atoll.exe, "daemon", "--socket", atoll.sock], stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=log, env=atoll.env)
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def exists(pid):
+    """Whether the pid is still a process at all (a zombie counts: not reaped)."""
+    return os.path.exists(f"/proc/{pid}")
+
+
+def alive(pid):
+    """Whether the pid still runs (a zombie whose parent is gone does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_daemon(atoll, sock, log):
+    """`atoll daemon --socket SOCK`, answering; its Popen."""
+    d = subprocess.Popen([atoll.exe, "daemon", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         env=atoll.env)
     wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
     check(d.poll() is None, "the daemon is running")
     return d
@@ -76,31 +127,6 @@ def stop_daemon(daemon, log):
     check(daemon.wait(timeout=60) == 0, "SIGTERM stops the daemon with status 0")
     log.seek(0)
     return log.read()
-
-
-def verdict(test, daemon_log=""):
-    """The exit status: 1 with the daemon's log when a check failed."""
-    if failures:
-        print(f"{len(failures)} failure(s); the daemon's log ends:\n{daemon_log[-4000:]}")
-        return 1
-    print(f"{test}: all checks passed")
-    return 0
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def open_fds(pid):
@@ -124,6 +150,22 @@ def create(atoll, cfg):
 def run_args(name, image, memory_mib=16):
     """The `atoll run` arguments `atoll create` sends for a vif-less config."""
     return ["--name", name, "--memory", f"{memory_mib * 1024}K", "--net", "none", image, "--"]
+
+
+def curl(port, path="/index.html", host="127.0.0.1"):
+    """The body curl gets, or None."""
+    r = subprocess.run(["curl", "-s", "--max-time", "10", f"http://{host}:{port}{path}"], capture_output=True,
+                       timeout=30)
+    return r.stdout if r.returncode == 0 else None
+
+
+def verdict(test, daemon_log):
+    """The exit status: 1 with the daemon's log when a check failed."""
+    if failures:
+        print(f"{len(failures)} failure(s); the daemon's log:\n{daemon_log[-4000:]}")
+        return 1
+    print(f"{test}: all checks passed")
+    return 0
 
 
 class Protocol:
