@@ -10,7 +10,8 @@ native peer from the same run (bench/RESULTS.md, "A fleet on one host").
      - the same through `atoll create CFG` (its exec included);
      - native: spawn-to-main, posix_spawn -> main() of a static child;
   2. end to end: `atoll create -c hello.cfg` (create, console until the guest
-     powers off) and `atoll run hello`, against spawn+wait of the static
+     powers off), `atoll run hello` (through the daemon, as it goes when one
+     runs) and `atoll run --no-daemon hello`, against spawn+wait of the static
      native hello, all three spawned alike (Python's subprocess, stdin a pipe
      kept open, output to /dev/null) and taking turns, at the same three
      fleet sizes;
@@ -191,15 +192,17 @@ class Bench:
         with open(cfg, "w") as f:
             f.write(f"name = 'e2e-hello'\nkernel = '{hello}'\nmemory = 16\nvif = []\n")
         commands = [[atoll_exe, "create", "-c", cfg], [atoll_exe, "run", "--net", "none", hello], [native_hello],
-                    [atoll_exe, "info"]]  # the CLI's own exec and one round trip to the daemon: the floor of create -c
-        times = [[], [], [], []]
+                    [atoll_exe, "info"],  # the CLI's own exec and one round trip to the daemon: the floor of create -c
+                    [atoll_exe, "run", "--no-daemon", "--net", "none", hello]]
+        times = [[] for _ in commands]
         for i in range(3 + SAMPLES):  # 3 warm-ups; the three commands take turns
             for k, command in enumerate(commands):
                 t = self.end_to_end(command)
                 if i >= 3:
                     times[k].append(t)
         res = [ms(t) for t in times]
-        for label, value in (("`atoll create -c hello.cfg` (daemon)", res[0]), ("`atoll run hello` (foreground)", res[1])):
+        for label, value in (("`atoll create -c hello.cfg` (daemon)", res[0]), ("`atoll run hello` (through the daemon)", res[1]),
+                             ("`atoll run --no-daemon hello` (foreground)", res[4])):
             r = value / res[2]
             rows.append(f"| end to end: {label}, {running} running, vs posix_spawn+wait of static hello "
                         f"(median of {SAMPLES}) | {value:.3f} ms | {res[2]:.3f} ms | {r:.2f}× | ≤ 1.5× | {verdict(r, 1.5)} |")
