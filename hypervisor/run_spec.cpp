@@ -100,6 +100,11 @@ bool RunArgReader::read_one(RunOptions& o) {
   if (a == "--xenstore-socket") return set(value(a), o.xenstore_socket);
   if (a == "--busy-poll") return (o.busy_poll_given = set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us));
   if (a == "--no-daemon") { o.no_daemon = true; return true; }
+  if (a == "--max-connections") {
+    auto n = number(a, 1, kMaxConnectionsLimit);
+    if (n) o.max_connections = static_cast<unsigned>(*n);
+    return n.has_value();
+  }
   if (a == "--cpu-cap") {
     auto n = number(a, 0, kMaxCpuCap);
     if (n) config.cpu_cap = static_cast<unsigned>(*n);
@@ -269,6 +274,7 @@ RunChecked<DomainPlan> resolve_run(RunOptions o, ImageCache* cache) {
     if (user == o.vifs.end()) return usage("--publish needs a user vif (--net user)");
     user->hostfwd.insert(user->hostfwd.end(), o.published.begin(), o.published.end());
   }
+  for (VifConfig& v : o.vifs) v.max_connections = o.max_connections;
   DomainPlan plan;
   plan.config = std::move(o.config);
   plan.image = std::move(image.value());

@@ -55,6 +55,7 @@ struct RunOptions {
   std::vector<HostFwd> published;
   uint64_t busy_poll_us = kDefaultBusyPollUs;
   bool busy_poll_given = false;
+  unsigned max_connections = kDefaultMaxConnections;
   bool require_signed = false;
   std::string trusted_keys;
   // --no-daemon: run in the foreground even when a daemon is running.

@@ -39,6 +39,7 @@ struct DomainSpec {
   unsigned max_restarts = kDefaultMaxRestarts;
   uint64_t busy_poll_us = kDefaultBusyPollUs;
   unsigned cpu_cap = 0;              // xl's cpu_cap: percent of one CPU, 0 = none
+  unsigned max_connections = kDefaultMaxConnections;  // forwarded TCP connections open at once
   std::string console_log;           // absolute path, or empty
   std::string type;                  // xl's pv or pvh, for real Xen; the hosted hypervisor ignores it
 

@@ -191,6 +191,12 @@ Check cpu_cap(SpecBuilder& b, const Value& v) {
   b.spec.cpu_cap = static_cast<unsigned>(n);
   return std::nullopt;
 }
+Check max_connections(SpecBuilder& b, const Value& v) {
+  uint64_t n;
+  if (auto p = whole_number(v, 1, kMaxConnectionsLimit, " of connections", n)) return p;
+  b.spec.max_connections = static_cast<unsigned>(n);
+  return std::nullopt;
+}
 Check busy_poll(SpecBuilder& b, const Value& v) { return whole_number(v, 0, kMaxBusyPollUs, " of microseconds", b.spec.busy_poll_us); }
 
 Check console_log(SpecBuilder& b, const Value& v) {
@@ -217,7 +223,7 @@ constexpr Key kKeys[] = {
     {"on_poweroff", on_poweroff}, {"on_reboot", on_reboot}, {"on_crash", on_crash},
     {"vif", vif},             {"disk", disk},           {"publish", publish},
     {"max_restarts", max_restarts}, {"busy_poll", busy_poll}, {"console_log", console_log},
-    {"cpu_cap", cpu_cap},
+    {"cpu_cap", cpu_cap},     {"max_connections", max_connections},
 };
 
 std::string known_keys() {

@@ -17,19 +17,27 @@ limits" and "atoll top"), with real guests:
 Only upper bounds are asserted on CPU time (a loaded machine gives the
 spinner less, never more), and the waits time nothing.
 
-    fleet_limits.py ATOLL SPIN_IMAGE ECHO_IMAGE BLK_DISK_IMAGE
+  * max_connections = 8 on an httpd with a forwarded port: with 8 kept-alive
+    connections open the 9th is reset, the 8 go on, another httpd on the
+    same daemon serves, and once the 8 close new connections are accepted.
+
+    fleet_limits.py ATOLL SPIN_IMAGE ECHO_IMAGE BLK_DISK_IMAGE HTTPD_IMAGE
 """
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_lib import check, start_daemon, verdict, wait_for  # noqa: E402
+from daemon_lib import check, curl, start_daemon, verdict, wait_for  # noqa: E402
 from fleet_daemon import Atoll, create, write_cfg  # noqa: E402
 
+PORT_CAPPED, PORT_OTHER = 32901, 32902
+CONNECTIONS = 8
 CAP = 10
 WINDOW_S = 5.0
 # The cap lets through at most one period (100 ms) of saved credit and one
@@ -98,8 +106,64 @@ def test_disk_counters(atoll, tmp, blk_image):
         check(d["hypercalls"] > 0 and d["rss_bytes"] > 0 and d["memory_bytes"] == 16 << 20, f"domain counters: {d}")
 
 
+def http_get(sock):
+    """One request on a kept-alive connection; True when a whole reply came."""
+    sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return False
+        body += chunk
+    return head.startswith(b"HTTP/1.1 200")
+
+
+def reset_at_once(port):
+    """Connects and waits for the first byte: True when the peer resets."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+        return s.recv(1) == b""  # a reset may also read as the end
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        s.close()
+
+
+def test_connection_cap(atoll, tmp, httpd):
+    """max_connections: the (N+1)th forwarded connection is reset while N are
+    open, the N go on, a neighbour serves, and closing them frees the room."""
+    def web_cfg(name, port, extra=""):
+        path = os.path.join(tmp, name + ".cfg")
+        with open(path, "w") as f:
+            f.write(f"name = '{name}'\nkernel = '{httpd}'\nvif = [ 'user,hostfwd=tcp:127.0.0.1:{port}-:80' ]\n{extra}")
+        return path
+    create(atoll, web_cfg("capped-web", PORT_CAPPED, f"max_connections = {CONNECTIONS}\n"))
+    create(atoll, web_cfg("other-web", PORT_OTHER))
+    for port in (PORT_CAPPED, PORT_OTHER):
+        wait_for(lambda: curl(port) is not None, f"httpd on port {port} to answer", timeout=120)
+    held = [socket.create_connection(("127.0.0.1", PORT_CAPPED), timeout=60) for _ in range(CONNECTIONS)]
+    # The daemon accepts in order, so these are the connections it holds.
+    check(all(http_get(s) for s in held), f"{CONNECTIONS} kept-alive connections are served")
+    check(reset_at_once(PORT_CAPPED), f"connection {CONNECTIONS + 1} is reset")
+    check(all(http_get(s) for s in held), "the held connections go on after the refusal")
+    check(curl(PORT_OTHER) is not None, "the other domain serves meanwhile")
+    for s in held:
+        s.close()
+    wait_for(lambda: curl(PORT_CAPPED) is not None, "a new connection once the held ones are closed", timeout=120)
+    atoll.ok("destroy", "capped-web")
+    atoll.ok("destroy", "other-web")
+
+
 def main():
-    exe, spin_image, echo_image, blk_image = (os.path.abspath(a) for a in sys.argv[1:5])
+    exe, spin_image, echo_image, blk_image, httpd = (os.path.abspath(a) for a in sys.argv[1:6])
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "atoll.sock")
         atoll = Atoll(exe, sock)
@@ -110,6 +174,7 @@ def main():
         try:
             test_cap(atoll, tmp, spin_image, echo_image)
             test_disk_counters(atoll, tmp, blk_image)
+            test_connection_cap(atoll, tmp, httpd)
             r = atoll.run("top", "-b", "-n", "1", "-d", "0.2")
             check(r.returncode == 0 and "NAME" in r.stdout and "echo" in r.stdout and "xvda" in r.stdout,
                   f"top -b: {r.stdout[:400]!r}")

@@ -46,8 +46,9 @@ class TcpSplice final : public FrameInterceptor {
   // nullptr and `error` set when a port cannot be had. `port` is the uplink
   // the guest's other frames go to; frames for the guest are handed to its
   // receiver.
+  // At most `max_flows` connections are open at once; more are reset.
   static std::unique_ptr<TcpSplice> try_create(EventLoop& loop, FramePort& port, const std::vector<HostFwd>& forwards,
-                                               std::string& error);
+                                               size_t max_flows, std::string& error);
   ~TcpSplice() override;
 
   bool on_guest_frame(std::span<const uint8_t> frame) override;
@@ -138,9 +139,8 @@ class TcpSplice final : public FrameInterceptor {
   static constexpr uint64_t kSynRtoNs = 250'000'000;
   static constexpr unsigned kMaxRetries = 15, kMaxSynRetries = 12;
   static constexpr uint64_t kTickNs = 50'000'000;
-  static constexpr size_t kMaxFlows = 16384;
 
-  TcpSplice(EventLoop& loop, FramePort& port) : m_loop(loop), m_port(port) {}
+  TcpSplice(EventLoop& loop, FramePort& port, size_t max_flows) : m_loop(loop), m_port(port), m_max_flows(max_flows) {}
   bool listen_on(const HostFwd& fwd, std::string& error);
   void on_acceptable(Listener& l);
   bool start_flow(int fd, const Listener& l);
@@ -196,6 +196,7 @@ class TcpSplice final : public FrameInterceptor {
 
   EventLoop& m_loop;
   FramePort& m_port;
+  size_t m_max_flows;
   std::vector<std::unique_ptr<Listener>> m_listeners;
   std::unordered_map<uint32_t, std::unique_ptr<Flow>> m_flows;
   std::vector<uint32_t> m_dirty;

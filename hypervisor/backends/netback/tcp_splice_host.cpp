@@ -51,8 +51,8 @@ uint32_t initial_sequence() {
 }  // namespace
 
 std::unique_ptr<TcpSplice> TcpSplice::try_create(EventLoop& loop, FramePort& port, const std::vector<HostFwd>& forwards,
-                                                 std::string& error) {
-  std::unique_ptr<TcpSplice> splice(new TcpSplice(loop, port));
+                                                 size_t max_flows, std::string& error) {
+  std::unique_ptr<TcpSplice> splice(new TcpSplice(loop, port, max_flows));
   for (const HostFwd& fwd : forwards)
     if (!fwd.udp && !splice->listen_on(fwd, error)) return nullptr;
   raise_file_limit();
@@ -108,10 +108,11 @@ void TcpSplice::on_acceptable(Listener& l) {
       }
       return;
     }
-    if (m_flows.size() >= kMaxFlows || !start_flow(fd, l)) {
+    bool full = m_flows.size() >= m_max_flows;
+    if (full || !start_flow(fd, l)) {
       ++m_counters.refused;
-      warn_limit(m_flows.size() >= kMaxFlows ? "16384 connections open" : "no port or descriptor for it",
-                 "a new connection was reset");
+      std::string why = full ? std::to_string(m_max_flows) + " connections open (max_connections)" : "no port or descriptor for it";
+      warn_limit(why.c_str(), "a new connection was reset");
       linger off{1, 0};
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
       close(fd);

@@ -91,7 +91,7 @@ std::unique_ptr<FramePort> open_slirp(EventLoop& loop, const VifConfig& vif, std
   }
   port->set_on_close([pid] { stop_helper(pid); });
   if (!splice) return port;
-  auto forwards = TcpSplice::try_create(loop, *port, vif.hostfwd, error);
+  auto forwards = TcpSplice::try_create(loop, *port, vif.hostfwd, vif.max_connections, error);
   if (!forwards) return nullptr;
   port->set_interceptor(std::move(forwards));
   return port;

@@ -30,6 +30,8 @@ struct HostFwd {
   uint16_t guest_port = 0;
 };
 
+constexpr unsigned kDefaultMaxConnections = 16384;
+
 struct VifConfig {
   VifMode mode = VifMode::kUser;
   std::string name;  // the TAP device or switch
@@ -41,6 +43,10 @@ struct VifConfig {
   uint64_t rate_interval_ns = 50'000'000;
   std::string ip;  // "A.B.C.D/LEN" or empty for DHCP
   std::string gateway;
+  // Forwarded TCP connections held open at once (user vifs): each is a host
+  // descriptor in the hypervisor, so this is the domain's share of them.
+  // Past it a new connection is reset. The domain key max_connections sets it.
+  unsigned max_connections = kDefaultMaxConnections;
 };
 
 // Parses one --net value; on failure `error` says what is wrong.

@@ -68,7 +68,7 @@ class TcpSpliceTest : public ::testing::Test {
     fwd.host_port = m_host_port;
     fwd.guest_port = kGuestPort;
     std::string error;
-    m_splice = TcpSplice::try_create(m_loop, *m_port, {fwd}, error);
+    m_splice = TcpSplice::try_create(m_loop, *m_port, {fwd}, kDefaultMaxConnections, error);
     ASSERT_NE(m_splice, nullptr) << error;
   }
   void TearDown() override {
