@@ -18,6 +18,7 @@
 #include <string>
 
 #include "atoll/evtchn_bits.h"
+#include "process_usage.h"
 
 extern char** environ;
 
@@ -342,27 +343,57 @@ bool Domain::start(std::string& error) {
     }
   });
   m_loop.add_fd(m_pidfd, EPOLLIN, [this](uint32_t) { classify_exit(); });
+  if (m_config.cpu_cap)
+    m_cpu_cap = std::make_unique<CpuCap>(m_loop, m_pid, m_config.cpu_cap, [this](bool hold) {
+      m_throttled = hold;
+      apply_stop();
+    });
   return true;
 }
 
 bool Domain::pause() {
   if (m_end || m_paused || m_pidfd < 0) return false;
-  if (syscall(SYS_pidfd_send_signal, m_pidfd, SIGSTOP, nullptr, 0) != 0) return false;
   m_paused = true;
-  return true;
+  if (apply_stop()) return true;
+  m_paused = false;
+  return false;
 }
 
 bool Domain::unpause() {
   if (m_end || !m_paused || m_pidfd < 0) return false;
-  if (syscall(SYS_pidfd_send_signal, m_pidfd, SIGCONT, nullptr, 0) != 0) return false;
   m_paused = false;
+  if (apply_stop()) return true;
+  m_paused = true;
+  return false;
+}
+
+bool Domain::apply_stop() {
+  bool want = m_paused || m_throttled;
+  if (want == m_stopped) return true;
+  if (syscall(SYS_pidfd_send_signal, m_pidfd, want ? SIGSTOP : SIGCONT, nullptr, 0) != 0) return false;
+  m_stopped = want;
   return true;
+}
+
+DomainUsage Domain::usage() const {
+  DomainUsage u;
+  u.cpu_ns = process_cpu_ns(m_pid).value_or(0);
+  u.rss_bytes = process_rss_bytes(m_pid).value_or(0);
+  u.hypercalls = m_hypercalls;
+  u.events_sent = m_events_sent;
+  u.events_raised = m_events_raised;
+  if (m_cpu_cap) {
+    u.throttled_ns = m_cpu_cap->throttled_ns();
+    u.throttled = m_cpu_cap->holding();
+  }
+  return u;
 }
 
 void Domain::destroy(EndReason reason, std::string detail) { end(reason, 0, std::move(detail)); }
 
 DomainEnd Domain::finish() {
   stop_start_watch();
+  m_cpu_cap.reset();
   for (int fd : {m_listener, m_timerfd, m_poll_timerfd, m_pidfd})
     if (fd >= 0) m_loop.remove_fd(fd);
   for (auto& hook : m_end_hooks) hook();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "cpu_cap.h"
 #include "elf_image.h"
 #include "event_loop.h"
 #include "evtchn_table.h"
@@ -32,6 +33,9 @@ struct DomainConfig {
   Action on_reboot = Action::kRestart;
   Action on_crash = Action::kDestroy;
   bool verbose = false;
+  // xl's cpu_cap: the most of one host CPU the guest may use, in percent; 0 is
+  // no cap (cpu_cap.h).
+  unsigned cpu_cap = 0;
   // A sealed image's read-only archive (docs/images.md), given to the guest as
   // Xen's boot module: placed after the image, read-only, named by start_info's
   // mod_start/mod_len. Borrowed: the mapped image outlives the domain.
@@ -40,6 +44,17 @@ struct DomainConfig {
 
 // How a domain ended.
 enum class EndReason { kPoweroff, kReboot, kCrash, kSuspend, kWatchdog, kForbiddenSyscall, kKilled, kInterrupted, kStartFailed };
+
+// What a domain has cost and done so far, for `atoll top`.
+struct DomainUsage {
+  uint64_t cpu_ns = 0;          // the guest process's time on a CPU
+  uint64_t rss_bytes = 0;       // its resident memory (guest RAM it touched, loader)
+  uint64_t hypercalls = 0;
+  uint64_t events_sent = 0;     // EVTCHNOP_send from the guest
+  uint64_t events_raised = 0;   // events made pending for the guest
+  uint64_t throttled_ns = 0;    // held by its cpu_cap
+  bool throttled = false;       // held right now
+};
 
 struct DomainEnd {
   EndReason reason;
@@ -70,6 +85,7 @@ class Domain {
   // Blocked in SCHEDOP_block or _poll, waiting for an event.
   bool blocked() const { return m_blocked.has_value(); }
   uint64_t hypercalls() const { return m_hypercalls; }
+  DomainUsage usage() const;
   // Where HYPERVISOR_console_io's output goes; stdout unless set.
   void set_console_output(std::function<void(const char* data, size_t length)> out) { m_console_out = std::move(out); }
   // Ends the domain from outside (Ctrl-C, toolstack).
@@ -145,6 +161,8 @@ class Domain {
   void wake_blocked_if_ready();
   bool poll_ready(const Blocked& b) const;
 
+  // Stops or resumes the guest process as pause and the CPU cap want it.
+  bool apply_stop();
   void end(EndReason reason, int status, std::string detail);
   void report_fault(const seccomp_notif& n);
   std::string backtrace(uint64_t rip, uint64_t rbp) const;
@@ -172,7 +190,10 @@ class Domain {
   uint64_t m_start_deadline = 0;
   std::optional<EventLoop::TimerId> m_start_timer;
   std::optional<EventLoop::TimerId> m_listener_retry;
-  bool m_paused = false;
+  bool m_paused = false;     // by the toolstack
+  bool m_throttled = false;  // by the CPU cap
+  bool m_stopped = false;    // SIGSTOP sent and not undone
+  std::unique_ptr<CpuCap> m_cpu_cap;
   std::function<void(const char*, size_t)> m_console_out;
   std::function<void()> m_on_ended;
   std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
@@ -187,6 +208,8 @@ class Domain {
   std::optional<DomainEnd> m_end;
   uint64_t m_hypercalls = 0;
   uint64_t m_upcall_signals = 0;
+  uint64_t m_events_sent = 0;
+  uint64_t m_events_raised = 0;
   uint64_t m_t_first_hypercall = 0;
   bool m_console_line_start = true;
 };

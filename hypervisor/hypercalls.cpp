@@ -250,6 +250,7 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
     case EVTCHNOP_send: {
       evtchn_send op;
       if (!m_memory.read(arg, op)) return kEFault;
+      ++m_events_sent;
       const Channel* c = m_evtchn.lookup(EvtchnPort(op.port));
       if (!c) return kEInval;
       switch (c->state) {
@@ -499,6 +500,7 @@ void Domain::notify_backend(uint32_t backend_port) {
 }
 
 void Domain::raise(EvtchnPort port) {
+  ++m_events_raised;
   if (evtchn_bits::set_pending(shared(), vcpu0(), port.value()) == evtchn_bits::Kick::kVcpu) kick_vcpu();
   wake_blocked_if_ready();
 }

@@ -98,6 +98,11 @@ bool RunArgReader::read_one(RunOptions& o) {
   if (a == "--console-log") return set(value(a), o.console_log);
   if (a == "--xenstore-socket") return set(value(a), o.xenstore_socket);
   if (a == "--busy-poll") return set(number(a, 0, kMaxBusyPollUs), o.busy_poll_us);
+  if (a == "--cpu-cap") {
+    auto n = number(a, 0, kMaxCpuCap);
+    if (n) config.cpu_cap = static_cast<unsigned>(*n);
+    return n.has_value();
+  }
   if (a == "--require-signed") { o.require_signed = true; return true; }
   if (a == "--trusted-keys") { o.require_signed = true; return set(value(a), o.trusted_keys); }
   if (a == "--disk") {

@@ -37,6 +37,9 @@ class DomainInstance {
   Domain& domain() { return *m_domain; }
   const Domain& domain() const { return *m_domain; }
   ConsoleBackend& console() { return *m_console; }
+  // In the plan's order: vif N is devid N, disk N is xvd('a' + N).
+  const std::vector<std::unique_ptr<NetBack>>& netbacks() const { return m_netbacks; }
+  const std::vector<std::unique_ptr<BlkBack>>& blkbacks() const { return m_blkbacks; }
 
  private:
   DomainInstance() = default;

@@ -106,6 +106,7 @@ DomainConfig DomainSpec::domain_config() const {
   c.on_poweroff = on_poweroff;
   c.on_reboot = on_reboot;
   c.on_crash = on_crash;
+  c.cpu_cap = cpu_cap;
   return c;
 }
 
@@ -130,6 +131,7 @@ std::string DomainSpec::to_cfg() const {
   for (const DiskSpec& d : disks) disk_texts.push_back(disk_text(d));
   out += "disk = " + list_of(disk_texts) + "\n";
   out += "max_restarts = " + std::to_string(max_restarts) + "\nbusy_poll = " + std::to_string(busy_poll_us) + "\n";
+  out += "cpu_cap = " + std::to_string(cpu_cap) + "\n";
   if (!console_log.empty()) out += "console_log = " + q(console_log) + "\n";
   return out;
 }

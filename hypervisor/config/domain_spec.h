@@ -38,6 +38,7 @@ struct DomainSpec {
   std::vector<DiskSpec> disks;       // vdev always set, path absolute
   unsigned max_restarts = kDefaultMaxRestarts;
   uint64_t busy_poll_us = kDefaultBusyPollUs;
+  unsigned cpu_cap = 0;              // xl's cpu_cap: percent of one CPU, 0 = none
   std::string console_log;           // absolute path, or empty
   std::string type;                  // xl's pv or pvh, for real Xen; the hosted hypervisor ignores it
 

@@ -28,6 +28,7 @@ cfg::Parsed<std::vector<std::string>> run_args(const DomainSpec& spec) {
                                 "--on-poweroff", to_string(spec.on_poweroff), "--on-reboot", to_string(spec.on_reboot),
                                 "--on-crash", to_string(spec.on_crash), "--max-restarts",
                                 std::to_string(spec.max_restarts), "--busy-poll", std::to_string(spec.busy_poll_us)};
+  if (spec.cpu_cap) a.insert(a.end(), {"--cpu-cap", std::to_string(spec.cpu_cap)});
   if (!spec.console_log.empty()) a.insert(a.end(), {"--console-log", spec.console_log});
   if (spec.vifs && spec.vifs->empty()) a.insert(a.end(), {"--net", "none"});
   if (spec.vifs)

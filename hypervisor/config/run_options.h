@@ -16,6 +16,8 @@ namespace atl::hv {
 constexpr uint64_t kMaxRestartsLimit = 1'000'000;
 constexpr unsigned kDefaultMaxRestarts = 10;
 constexpr uint64_t kMaxBusyPollUs = 10'000;
+// xl's cpu_cap goes past 100 for domains of many vCPUs; ours have one.
+constexpr uint64_t kMaxCpuCap = 100;
 constexpr uint64_t kDefaultBusyPollUs = 100;
 // Xen's MAX_GUEST_CMDLINE is 1024 bytes with the terminating NUL.
 constexpr size_t kMaxCmdlineBytes = 1023;

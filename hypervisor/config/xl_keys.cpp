@@ -185,6 +185,12 @@ Check max_restarts(SpecBuilder& b, const Value& v) {
   return std::nullopt;
 }
 
+Check cpu_cap(SpecBuilder& b, const Value& v) {
+  uint64_t n;
+  if (auto p = whole_number(v, 0, kMaxCpuCap, " (percent of one CPU; 0: no cap)", n)) return p;
+  b.spec.cpu_cap = static_cast<unsigned>(n);
+  return std::nullopt;
+}
 Check busy_poll(SpecBuilder& b, const Value& v) { return whole_number(v, 0, kMaxBusyPollUs, " of microseconds", b.spec.busy_poll_us); }
 
 Check console_log(SpecBuilder& b, const Value& v) {
@@ -211,6 +217,7 @@ constexpr Key kKeys[] = {
     {"on_poweroff", on_poweroff}, {"on_reboot", on_reboot}, {"on_crash", on_crash},
     {"vif", vif},             {"disk", disk},           {"publish", publish},
     {"max_restarts", max_restarts}, {"busy_poll", busy_poll}, {"console_log", console_log},
+    {"cpu_cap", cpu_cap},
 };
 
 std::string known_keys() {

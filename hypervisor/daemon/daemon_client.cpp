@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "raw_terminal.h"
+
 namespace atl::hv::fleet {
 
 using nlohmann::json;
@@ -31,27 +33,6 @@ bool write_all(int fd, const char* data, size_t length) {
   }
   return true;
 }
-
-// A terminal on stdin is raw while attached (keys go to the guest as typed)
-// and restored however the console ends.
-class RawTerminal {
- public:
-  RawTerminal() {
-    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &m_saved) != 0) return;
-    termios raw = m_saved;
-    cfmakeraw(&raw);
-    raw.c_oflag |= OPOST | ONLCR;  // the guest's "\n" still starts a line
-    m_active = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-  }
-  ~RawTerminal() {
-    if (m_active) tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
-  }
-  bool active() const { return m_active; }
-
- private:
-  termios m_saved{};
-  bool m_active = false;
-};
 
 }  // namespace
 
@@ -153,6 +134,25 @@ int DaemonClient::console(const std::string& domain, const std::string& socket_p
       }
     }
   }
+}
+
+std::optional<DaemonClient> connect_or_report(const std::string& socket_path) {
+  std::optional<DaemonClient> client;
+  std::string error;
+  if (DaemonClient::connect(socket_path, client, error) != DaemonClient::Reach::kConnected)
+    fprintf(stderr, "atoll: %s\n", error.c_str());
+  return client;
+}
+
+std::optional<json> ask_daemon(const std::string& socket_path, const json& request) {
+  auto client = connect_or_report(socket_path);
+  if (!client) return std::nullopt;
+  json answer = client->request(request);
+  if (!answer.value("ok", false)) {
+    fprintf(stderr, "atoll: %s\n", answer.value("error", std::string("the daemon refused")).c_str());
+    return std::nullopt;
+  }
+  return answer;
 }
 
 }  // namespace atl::hv::fleet

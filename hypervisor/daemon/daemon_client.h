@@ -36,4 +36,10 @@ class DaemonClient {
   std::string m_rest;
 };
 
+// Connects, or prints why not (and returns nullopt).
+std::optional<DaemonClient> connect_or_report(const std::string& socket_path);
+// Sends one request; the answer when it is {"ok": true, ...}, else prints the
+// daemon's error and returns nullopt.
+std::optional<nlohmann::json> ask_daemon(const std::string& socket_path, const nlohmann::json& request);
+
 }  // namespace atl::hv::fleet

@@ -6,18 +6,49 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "daemon_server.h"
+#include "image_file.h"
 #include "event_loop.h"
 #include "fleet.h"
 #include "socket_path.h"
 
 namespace atl::hv::fleet {
 
-int run_daemon(const std::string& socket_path, bool named_by_user) {
+namespace {
+
+// Who holds a domain to its cpu_cap: atoll's own throttle (cpu_cap.h) in
+// every case today; the note says whether the kernel's cgroup v2 could.
+std::string limits_note() {
+  std::ifstream f("/sys/fs/cgroup/cgroup.controllers");
+  std::string controllers;
+  if (f && std::getline(f, controllers) && !controllers.empty())
+    return "cgroup v2 offers [" + controllers + "], not used yet: cpu_cap is held by atoll's own throttle";
+  return "no cgroup v2 controllers on this host (cgroup v1 is mounted): cpu_cap is held by atoll's own throttle";
+}
+
+}  // namespace
+
+int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys) {
   constexpr int kExitError = 125;
   std::string error;
+  std::string keys_dir;
+  if (!trusted_keys.empty()) {
+    // Checked now, so a typo stops the daemon rather than every create.
+    char* real = realpath(trusted_keys.c_str(), nullptr);
+    keys_dir = real ? real : trusted_keys;
+    free(real);
+    auto keys = image::load_trusted_keys(keys_dir, error);
+    if (!keys || keys->keys.empty()) {
+      fprintf(stderr, "atoll daemon: %s\n",
+              keys ? ("--trusted-keys " + keys_dir + " holds no public key (*.pub)").c_str() : error.c_str());
+      return kExitError;
+    }
+  }
   if (!prepare_socket_dir(socket_path, named_by_user, error)) {
     fprintf(stderr, "atoll daemon: %s\n", error.c_str());
     return kExitError;
@@ -31,7 +62,7 @@ int run_daemon(const std::string& socket_path, bool named_by_user) {
   EventLoop loop;
   Fleet fleet(loop);
   const std::string xenstore_path = socket_path + ".xenstored";
-  auto server = DaemonServer::try_create(loop, fleet, socket_path, xenstore_path);
+  auto server = DaemonServer::try_create(loop, fleet, socket_path, xenstore_path, keys_dir);
   if (!server.ok()) {
     fprintf(stderr, "atoll daemon: %s\n", server.error().message.c_str());
     return kExitError;
@@ -49,6 +80,9 @@ int run_daemon(const std::string& socket_path, bool named_by_user) {
   });
   fprintf(stderr, "atoll daemon: pid %d listening on %s; xenstore for host tools: XENSTORED_PATH=%s\n", getpid(),
           socket_path.c_str(), xenstore_path.c_str());
+  fprintf(stderr, "atoll daemon: resource limits: %s\n", limits_note().c_str());
+  if (!keys_dir.empty())
+    fprintf(stderr, "atoll daemon: signing policy: only images signed by a key in %s are created\n", keys_dir.c_str());
   while (!stop_signal) {
     loop.run_once();
     fleet.reap();

@@ -7,6 +7,8 @@ namespace atl::hv::fleet {
 
 // Serves until SIGINT or SIGTERM, then destroys every domain and removes its
 // sockets. `named_by_user`: the path came from --socket or ATOLL_SOCKET.
-int run_daemon(const std::string& socket_path, bool named_by_user);
+// `trusted_keys` (a directory of *.pub, or empty): only images signed by one
+// of them are created.
+int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys);
 
 }  // namespace atl::hv::fleet

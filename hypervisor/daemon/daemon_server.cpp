@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clock.h"
+#include "xl_devices.h"
 
 namespace atl::hv::fleet {
 
@@ -58,7 +59,8 @@ void list_tree(xs::Xenstored& store, const std::string& path, int depth, std::st
 }  // namespace
 
 RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& loop, Fleet& fleet, const std::string& socket_path,
-                                                                  const std::string& xenstore_path) {
+                                                                  const std::string& xenstore_path,
+                                                                  const std::string& trusted_keys) {
   sockaddr_un addr;
   if (!fill_address(socket_path, addr)) return RunError{"the socket path " + socket_path + " is too long"};
   if (someone_listens(socket_path)) return RunError{"a daemon is already listening on " + socket_path};
@@ -66,6 +68,7 @@ RunChecked<std::unique_ptr<DaemonServer>> DaemonServer::try_create(EventLoop& lo
   std::unique_ptr<DaemonServer> s(new DaemonServer(loop, fleet));
   s->m_path = socket_path;
   s->m_xenstore_path = xenstore_path;
+  s->m_trusted_keys = trusted_keys;
   s->m_started_ns = monotonic_ns();
   s->m_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   // Owner-only from the moment it exists: the umask makes bind() create it 0600.
@@ -185,6 +188,7 @@ json DaemonServer::dispatch(Connection& c, const json& request) {
     if (verb == "create") return create(request);
     if (verb == "list") return list();
     if (verb == "info") return info();
+    if (verb == "top") return top();
     if (verb.rfind("xenstore-", 0) == 0) return xenstore(verb, request);
     if (verb == "log") {
       std::string name = request.value("domain", "");
@@ -217,6 +221,15 @@ json DaemonServer::create(const json& request) {
   if (options.value().help) return error_reply("--help is not a domain");
   if (!options.value().xenstore_socket.empty())
     return error_reply("--xenstore-socket: the daemon's xenstore is shared, at " + m_xenstore_path);
+  if (!m_trusted_keys.empty()) {
+    // The daemon's policy is not the request's to loosen or to point elsewhere.
+    const std::string& asked = options.value().trusted_keys;
+    if (!asked.empty() && asked != m_trusted_keys)
+      return error_reply("--trusted-keys " + asked + ": this daemon accepts only images signed by a key in " +
+                         m_trusted_keys + " (its --trusted-keys)");
+    options.value().require_signed = true;
+    options.value().trusted_keys = m_trusted_keys;
+  }
   auto plan = resolve_run(std::move(options.value()));
   if (!plan.ok()) return error_reply(plan.error().message);
   std::string name = plan.value().config.name;
@@ -249,7 +262,51 @@ json DaemonServer::info() const {
               {"socket", m_path},
               {"xenstore_socket", m_xenstore_path},
               {"domains", m_fleet.domains().size()},
+              {"require_signed", !m_trusted_keys.empty()},
+              {"trusted_keys", m_trusted_keys},
               {"uptime_s", static_cast<double>(monotonic_ns() - m_started_ns) / 1e9}};
+}
+
+json DaemonServer::top() const {
+  json domains = json::array();
+  uint64_t now = monotonic_ns();
+  for (const auto& [id, d] : m_fleet.domains()) {
+    json entry{{"id", id},
+               {"name", d->name()},
+               {"state", d->state_text()},
+               {"memory_bytes", d->plan.config.memory},
+               {"cpu_cap", d->plan.config.cpu_cap},
+               {"uptime_s", static_cast<double>(now - d->created_ns) / 1e9}};
+    json vifs = json::array(), disks = json::array();
+    if (d->instance) {
+      DomainUsage u = d->instance->domain().usage();
+      entry.update(json{{"cpu_ns", u.cpu_ns},
+                        {"rss_bytes", u.rss_bytes},
+                        {"hypercalls", u.hypercalls},
+                        {"events_sent", u.events_sent},
+                        {"events_raised", u.events_raised},
+                        {"throttled_ns", u.throttled_ns},
+                        {"throttled", u.throttled}});
+      const auto& nets = d->instance->netbacks();
+      for (size_t i = 0; i < nets.size(); ++i) {
+        const VifCounters& c = nets[i]->counters();
+        vifs.push_back(json{{"name", "vif" + std::to_string(id) + "." + std::to_string(i)},
+                            {"tx_packets", c.tx_packets}, {"tx_bytes", c.tx_bytes}, {"tx_errors", c.tx_errors},
+                            {"rx_packets", c.rx_packets}, {"rx_bytes", c.rx_bytes}, {"rx_dropped", c.rx_dropped}});
+      }
+      const auto& blks = d->instance->blkbacks();
+      for (size_t i = 0; i < blks.size(); ++i) {
+        const DiskCounters& c = blks[i]->counters();
+        disks.push_back(json{{"name", vdev_name(static_cast<unsigned>(i))},
+                             {"reads", c.reads}, {"writes", c.writes}, {"read_bytes", c.read_bytes},
+                             {"write_bytes", c.write_bytes}, {"flushes", c.flushes}, {"errors", c.errors}});
+      }
+    }
+    entry["vifs"] = vifs;
+    entry["disks"] = disks;
+    domains.push_back(entry);
+  }
+  return json{{"ok", true}, {"now_ns", now}, {"domains", domains}};
 }
 
 json DaemonServer::attach_console(Connection& c, ManagedDomain& d) {

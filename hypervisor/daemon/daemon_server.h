@@ -25,9 +25,12 @@ namespace atl::hv::fleet {
 class DaemonServer {
  public:
   // Listens on `socket_path`; a stale socket (nobody answers) is replaced, a
-  // live one is an error (a daemon is already running there).
+  // live one is an error (a daemon is already running there). A non-empty
+  // `trusted_keys` is the daemon-wide signing policy: every image created must
+  // be signed by a key in that directory, whatever the request says.
   static RunChecked<std::unique_ptr<DaemonServer>> try_create(EventLoop& loop, Fleet& fleet, const std::string& socket_path,
-                                                             const std::string& xenstore_path);
+                                                             const std::string& xenstore_path,
+                                                             const std::string& trusted_keys);
   ~DaemonServer();
   DaemonServer(const DaemonServer&) = delete;
   DaemonServer& operator=(const DaemonServer&) = delete;
@@ -53,6 +56,8 @@ class DaemonServer {
   nlohmann::json create(const nlohmann::json& request);
   nlohmann::json list() const;
   nlohmann::json info() const;
+  // `atoll top`'s sample: every domain's counters now (the client takes rates).
+  nlohmann::json top() const;
   nlohmann::json attach_console(Connection& c, ManagedDomain& d);
   nlohmann::json xenstore(const std::string& verb, const nlohmann::json& request);
   void send(Connection& c, const std::string& bytes);
@@ -67,6 +72,7 @@ class DaemonServer {
   Fleet& m_fleet;
   std::string m_path;
   std::string m_xenstore_path;
+  std::string m_trusted_keys;  // empty: any image
   int m_listen_fd = -1;
   uint64_t m_started_ns = 0;
   std::map<int, std::unique_ptr<Connection>> m_connections;

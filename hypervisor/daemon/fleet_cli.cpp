@@ -10,6 +10,7 @@
 
 #include "daemon_client.h"
 #include "daemon_main.h"
+#include "fleet_top.h"
 #include "socket_path.h"
 
 namespace atl::hv::fleet {
@@ -20,6 +21,8 @@ const char* const kFleetVerbsHelp =
     "  daemon [--socket PATH]             run the resident daemon that hosts a fleet of domains\n"
     "  list [--json]                      the daemon's domains: id, name, memory, state, uptime\n"
     "  info [--json]                      the daemon: pid, sockets, number of domains\n"
+    "  top [-b] [-d SECONDS] [-n N] [--json]  a live view: CPU, memory, hypercall, event,\n"
+    "                                     vif and disk rates per domain\n"
     "  console DOMAIN                     attach to a domain's console (Ctrl-] detaches)\n"
     "  log DOMAIN                         the daemon's log of a domain and its console history\n"
     "  shutdown [-w] DOMAIN, reboot DOMAIN  ask the guest to power off / reboot\n"
@@ -50,6 +53,7 @@ const VerbSpec kVerbSpecs[] = {
      Operands::kNone},
     {"list", "Lists the daemon's domains.", Operands::kNone, "a JSON array, one object per domain"},
     {"info", "Describes the daemon.", Operands::kNone, "one JSON object"},
+    {"top", "A live view of the daemon's domains (fleet_top.cpp reads its own options).", Operands::kNone},
     {"console",
      "Attaches this terminal to the domain's console: its history first, then its\n"
      "live output; what you type goes to the guest. Ctrl-] (or the end of input)\n"
@@ -77,33 +81,13 @@ const VerbSpec* find_verb(const std::string& verb) {
 
 // A verb's command line, once read.
 struct VerbArgs {
-  std::string socket_path, domain, path = "/", value;
-  bool as_json = false, wait = false;
+  std::string socket_path, domain, path = "/", value, trusted_keys;
+  bool as_json = false, wait = false, require_signed = false;
 };
 
 const char* const kFooter =
     "DOMAIN is a domain's name or id. The daemon is found at $ATOLL_SOCKET, else at the\n"
     "per-user default (`atoll info` prints it); see docs/fleet.md.";
-
-std::optional<DaemonClient> connect_or_report(const std::string& socket_path) {
-  std::optional<DaemonClient> client;
-  std::string error;
-  if (DaemonClient::connect(socket_path, client, error) != DaemonClient::Reach::kConnected)
-    fprintf(stderr, "atoll: %s\n", error.c_str());
-  return client;
-}
-
-// Sends `request`; prints the daemon's error and returns nullopt on failure.
-std::optional<json> ask(const std::string& socket_path, const json& request) {
-  auto client = connect_or_report(socket_path);
-  if (!client) return std::nullopt;
-  json answer = client->request(request);
-  if (!answer.value("ok", false)) {
-    fprintf(stderr, "atoll: %s\n", answer.value("error", std::string("the daemon refused")).c_str());
-    return std::nullopt;
-  }
-  return answer;
-}
 
 void print_list(const json& answer) {
   printf("%-24s %5s %8s  %-10s %10s %8s\n", "Name", "ID", "Mem(MiB)", "State", "Time(s)", "Restarts");
@@ -116,7 +100,7 @@ void print_list(const json& answer) {
 // shutdown -w: until the domain has left the daemon's list.
 int wait_gone(const std::string& socket_path, const std::string& domain) {
   for (;;) {
-    auto answer = ask(socket_path, json{{"verb", "list"}});
+    auto answer = ask_daemon(socket_path, json{{"verb", "list"}});
     if (!answer) return kExitError;
     bool present = false;
     for (const json& d : (*answer)["domains"])
@@ -141,6 +125,11 @@ std::variant<VerbArgs, int> parse_verb(const VerbSpec& spec, int argc, char** ar
   app.add_option("--socket", a.socket_path, "the daemon's socket (default: $ATOLL_SOCKET or the per-user path)");
   if (spec.json_flag) app.add_flag("--json", a.as_json, spec.json_flag);
   if (std::string(spec.name) == "shutdown") app.add_flag("-w,--wait", a.wait, "wait until the domain is gone");
+  if (std::string(spec.name) == "daemon") {
+    app.add_flag("--require-signed", a.require_signed,
+                 "create only images signed by a key in --trusted-keys, whatever a create asks");
+    app.add_option("--trusted-keys", a.trusted_keys, "public keys (*.pub, from `atoll keygen`); implies --require-signed");
+  }
   switch (spec.operands) {
     case Operands::kNone: break;
     case Operands::kDomain: app.add_option("DOMAIN", a.domain, "the domain's name or id")->required(); break;
@@ -191,12 +180,19 @@ int cmd_fleet(int argc, char** argv) {
   const std::string verb = argv[0];
   const VerbSpec* spec = find_verb(verb);
   if (!spec) return kExitError;
+  if (verb == "top") return cmd_top(argc, argv);
   auto parsed = parse_verb(*spec, argc, argv);
   if (auto* status = std::get_if<int>(&parsed)) return *status;
   VerbArgs& a = std::get<VerbArgs>(parsed);
   bool named = !a.socket_path.empty() || getenv("ATOLL_SOCKET");
   std::string socket_path = a.socket_path.empty() ? default_socket_path() : a.socket_path;
-  if (verb == "daemon") return run_daemon(socket_path, named);
+  if (verb == "daemon") {
+    if (a.require_signed && a.trusted_keys.empty()) {
+      fprintf(stderr, "atoll daemon: --require-signed needs --trusted-keys DIR\n");
+      return kExitError;
+    }
+    return run_daemon(socket_path, named, a.trusted_keys);
+  }
   if (verb == "console") {
     auto client = connect_or_report(socket_path);
     return client ? client->console(a.domain, socket_path) : kExitError;
@@ -205,7 +201,7 @@ int cmd_fleet(int argc, char** argv) {
   if (!a.domain.empty()) request["domain"] = a.domain;
   if (verb.rfind("xenstore-", 0) == 0) request["path"] = a.path;
   if (verb == "xenstore-write") request["value"] = a.value;
-  auto answer = ask(socket_path, request);
+  auto answer = ask_daemon(socket_path, request);
   if (!answer) return verb == "xenstore-read" ? 1 : kExitError;
   print_answer(verb, a, *answer);
   if (verb == "shutdown" && a.wait) return wait_gone(socket_path, a.domain);

@@ -173,6 +173,7 @@ void BlkBack::start(unsigned queue, const blkif_request& req) {
   uint8_t data_op = data_operation(req);
   if (check != RequestCheck::kOk) {
     m_domain.log("blkback: request %llu refused: %s", static_cast<unsigned long long>(req.id), to_string(check));
+    ++m_counters.errors;
     respond(queue, req.id, data_op, check == RequestCheck::kUnsupportedOp ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR);
     return;
   }
@@ -400,8 +401,19 @@ void BlkBack::complete(InFlight* f) {
   m_loop.hold_busy_poll(-1);
   if (f->operation == BLKIF_OP_WRITE_BARRIER) m_barrier = false;
   int16_t status = f->unsupported ? BLKIF_RSP_EOPNOTSUPP : f->failed ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
+  count(*f, status);
   respond(f->queue, f->id, f->operation, status);
   delete f;
+}
+
+void BlkBack::count(const InFlight& f, int16_t status) {
+  if (status != BLKIF_RSP_OKAY) { ++m_counters.errors; return; }
+  if (f.operation == BLKIF_OP_DISCARD) { ++m_counters.discards; return; }
+  if (f.operation == BLKIF_OP_FLUSH_DISKCACHE || f.operation == BLKIF_OP_WRITE_BARRIER) ++m_counters.flushes;
+  if (!f.nr_segments) return;
+  bool read = f.data_op == BLKIF_OP_READ;
+  ++(read ? m_counters.reads : m_counters.writes);
+  (read ? m_counters.read_bytes : m_counters.write_bytes) += f.expected_bytes;
 }
 
 void BlkBack::respond(unsigned queue, uint64_t id, uint8_t operation, int16_t status) {

@@ -44,6 +44,12 @@ using BlkifBackRing = BackRing<blkif_request, blkif_response>;
 static_assert(BlkifSharedRing::kSize == 32);
 static_assert(BlkifSharedRing::size_for_pages(1u << kMaxRingPageOrder) == 512);
 
+// What a vbd has done, for `atoll top`: requests answered OK by kind, the
+// bytes they moved, and requests answered with an error (or refused).
+struct DiskCounters {
+  uint64_t reads = 0, writes = 0, read_bytes = 0, write_bytes = 0, flushes = 0, discards = 0, errors = 0;
+};
+
 class BlkBack final : private BackendDevice {
  public:
   // Opens the disk (before the guest starts, so a bad path is a clear error),
@@ -54,6 +60,7 @@ class BlkBack final : private BackendDevice {
 
   bool connected() const { return !m_queues.empty(); }
   uint64_t requests_served() const { return m_served; }
+  const DiskCounters& counters() const { return m_counters; }
   // Flushes carrying data sent as one RWF_DSYNC write, and bare flushes
   // answered at once, because no write since the last fdatasync needed one.
   uint64_t dsync_writes() const { return m_dsync_writes; }
@@ -139,6 +146,7 @@ class BlkBack final : private BackendDevice {
   static void record_result(InFlight& f, int res, bool sync);
   void complete(InFlight* f);
   void respond(unsigned queue, uint64_t id, uint8_t operation, int16_t status);
+  void count(const InFlight& f, int16_t status);
   void push_responses();
   void drain_inflight();
 
@@ -176,6 +184,7 @@ class BlkBack final : private BackendDevice {
   // flight): every completion must look at the rings again.
   bool m_unarmed = false;
   uint64_t m_served = 0;
+  DiskCounters m_counters;
   // Writes (and discards) submitted that an fdatasync must cover, and how many
   // of them a completed fdatasync has covered: equal means a flush has
   // nothing to do beyond the request's own data.

@@ -57,6 +57,7 @@ TEST(DomainSpec, DefaultsAreAtollRunsDefaults) {
   EXPECT_TRUE(s.disks.empty());
   EXPECT_EQ(s.max_restarts, kDefaultMaxRestarts);
   EXPECT_EQ(s.busy_poll_us, kDefaultBusyPollUs);
+  EXPECT_EQ(s.cpu_cap, 0u);
   EXPECT_EQ(s.console_log, "");
   EXPECT_EQ(s.domain_config().cmdline, "hello");
   EXPECT_EQ(s.domain_config().memory, 16ULL << 20);
@@ -69,7 +70,9 @@ TEST(DomainSpec, EveryKey) {
       "vif = [ 'mac=00:16:3e:00:00:01,bridge=lan,ip=10.0.0.2/24,gw=10.0.0.1,rate=10Mb/s', 'user,hostfwd=tcp::8080-:80' ]\n"
       "publish = [ '8081:81' ]\n"
       "disk = [ 'disk.img,raw,xvdb,ro', 'format=raw, vdev=xvda, access=rw, direct, queues=2, target=b.img' ]\n"
-      "max_restarts = 3\nbusy_poll = 0\nconsole_log = 'log/web.log'\n");
+      "max_restarts = 3\nbusy_poll = 0\nconsole_log = 'log/web.log'\ncpu_cap = 25\n");
+  EXPECT_EQ(s.cpu_cap, 25u);
+  EXPECT_EQ(s.domain_config().cpu_cap, 25u);
   EXPECT_EQ(s.name, "web-1");
   EXPECT_EQ(s.type, "pvh");
   EXPECT_EQ(s.memory, 64ULL << 20);
@@ -164,11 +167,13 @@ TEST(DomainSpec, EveryKeysErrors) {
       {"on_reboot = 1", "vm.cfg:2: on_reboot: takes destroy, restart or preserve, not 1"},
       {"on_crash = 'coredump-destroy'", "vm.cfg:2: on_crash: takes destroy, restart or preserve, not 'coredump-destroy'"},
       {"max_restarts = 1000001", "vm.cfg:2: max_restarts: takes a whole number from 0 to 1000000, not 1000001"},
+      {"cpu_cap = 101", "vm.cfg:2: cpu_cap: takes a whole number (percent of one CPU; 0: no cap) from 0 to 100, not 101"},
+      {"cpu_cap = '50%'", "vm.cfg:2: cpu_cap: takes a whole number (percent of one CPU; 0: no cap) from 0 to 100, not '50%'"},
       {"busy_poll = 10001", "vm.cfg:2: busy_poll: takes a whole number of microseconds from 0 to 10000, not 10001"},
       {"console_log = ''", "vm.cfg:2: console_log: takes a file's path, not ''"},
       {"publish = [ '99999:80' ]", "vm.cfg:2: publish: cannot read '99999:80' (try '8080:80' or '127.0.0.1:5353:53/udp'; ports are 1 to 65535)"},
       {"publish = [ '80:80' ]\nvif = [ 'switch=lan' ]", "vm.cfg:2: publish: needs a user vif (vif = [ 'user' ])"},
-      {"builder = 'generic'", "vm.cfg:2: builder: unknown key (atoll takes name, type, memory, maxmem, vcpus, kernel, cmdline, extra, args, on_poweroff, on_reboot, on_crash, vif, disk, publish, max_restarts, busy_poll, console_log; docs/config.md)"},
+      {"builder = 'generic'", "vm.cfg:2: builder: unknown key (atoll takes name, type, memory, maxmem, vcpus, kernel, cmdline, extra, args, on_poweroff, on_reboot, on_crash, vif, disk, publish, max_restarts, busy_poll, console_log, cpu_cap; docs/config.md)"},
       {"memory = 16\n\nmemory = 32", "vm.cfg:4: memory: set twice (first on line 2; += adds to a list)"},
   };
   for (const auto& [text, message] : cases) EXPECT_EQ(error(K + text), message) << text;
@@ -258,7 +263,7 @@ TEST(DomainSpec, ResolvedConfigReadsBackTheSame) {
   for (const std::string& text :
        {K, K + "name='w'\ntype='pv'\nmemory=8\nmaxmem=9\ncmdline='a \"b c\" \\'d\\''\non_crash='restart'\n"
                "vif=['bridge=lan,rate=1MB/s@20ms','user,hostfwd=udp:127.0.0.1:53-:53']\npublish=['8080:80']\n"
-               "disk=['b.img,,xvdc,ro,direct', 'target=/abs/d,1.img']\nmax_restarts=0\nbusy_poll=7\nconsole_log='/l'\n",
+               "disk=['b.img,,xvdc,ro,direct', 'target=/abs/d,1.img']\nmax_restarts=0\nbusy_poll=7\nconsole_log='/l'\ncpu_cap=5\n",
         K + "vif = []"}) {
     DomainSpec first = good(text);
     std::string resolved = first.to_cfg();
@@ -270,7 +275,7 @@ TEST(DomainSpec, ResolvedConfigReadsBackTheSame) {
             "name = 'hello'\nmemory = 16\nmaxmem = 16\nvcpus = 1\nkernel = '/cfg/hello'\n"
             "on_poweroff = 'destroy'\non_reboot = 'restart'\non_crash = 'destroy'\n"
             "# vif not given: one user vif if the image uses sockets or publish is given\n"
-            "disk = []\nmax_restarts = 10\nbusy_poll = 100\n");
+            "disk = []\nmax_restarts = 10\nbusy_poll = 100\ncpu_cap = 0\n");
 }
 
 TEST(DomainSpec, LoadsARealFile) {

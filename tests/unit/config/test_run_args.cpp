@@ -50,13 +50,13 @@ TEST(RunArgs, TheDefaults) {
 }
 
 TEST(RunArgs, EveryKey) {
-  auto a = run_args(spec("name = 'w'\nmemory = 8\non_crash = 'preserve'\nmax_restarts = 0\nbusy_poll = 5\n"
+  auto a = run_args(spec("name = 'w'\nmemory = 8\non_crash = 'preserve'\nmax_restarts = 0\nbusy_poll = 5\ncpu_cap = 30\n"
                          "console_log = 'c.log'\nvif = [ 'bridge=lan', 'user' ]\npublish = [ '80:80' ]\n"
                          "disk = [ 'b.img,,xvdb,ro,direct', 'a.img,queues=2' ]\nargs = [ 'x y', '-v' ]\n"));
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(joined(a.value()),
             "[--name] [w] [--memory] [8192K] [--on-poweroff] [destroy] [--on-reboot] [restart] [--on-crash] "
-            "[preserve] [--max-restarts] [0] [--busy-poll] [5] [--console-log] [/cfg/c.log] [--net] [switch=lan] "
+            "[preserve] [--max-restarts] [0] [--busy-poll] [5] [--cpu-cap] [30] [--console-log] [/cfg/c.log] [--net] [switch=lan] "
             "[--net] [user] [--publish] [80:80] [--disk] [/cfg/a.img,queues=2] [--disk] [/cfg/b.img,ro,direct,queues=4] "
             "[/img/hello] [--] [x y] [-v]");
   EXPECT_EQ(joined(run_args(spec("vif = []")).value()).find("[--net] [none]") != std::string::npos, true);
