@@ -426,8 +426,10 @@ DomainEnd Domain::finish() {
     log("boot: kernel entry at %.3f ms, main() at %.3f ms after domain creation",
         (boot->kernel_entry_ns - m_t_create) / 1e6, (boot->main_ns - m_t_create) / 1e6);
   }
-  log("ended: %s after %llu hypercalls, %llu upcall signals", to_string(m_end->reason),
-      static_cast<unsigned long long>(m_hypercalls), static_cast<unsigned long long>(m_upcall_signals));
+  log("ended: %s after %llu hypercalls, %llu upcall signals, %llu backend notifications (%llu more coalesced)",
+      to_string(m_end->reason), static_cast<unsigned long long>(m_hypercalls),
+      static_cast<unsigned long long>(m_upcall_signals), static_cast<unsigned long long>(m_backend_notifications),
+      static_cast<unsigned long long>(m_coalesced_notifications));
   return *m_end;
 }
 

@@ -162,6 +162,7 @@ class Domain {
   void answer(uint64_t id, long value);
 
   // Events.
+  void notify_backend(uint32_t backend_port);  // EVTCHNOP_send to a backend: run it, or coalesce
   void raise(EvtchnPort port);  // set pending and wake/interrupt as Xen would
   void kick_vcpu();
   void fire_timer();
@@ -203,6 +204,9 @@ class Domain {
   std::function<void(const char*, size_t)> m_console_out;
   std::function<void()> m_on_ended;
   std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
+  std::vector<uint64_t> m_backend_notified;  // by dom0 port: the hypercall that last ran it
+  uint64_t m_backend_notifications = 0;
+  uint64_t m_coalesced_notifications = 0;
   std::vector<std::function<void()>> m_end_hooks;
   uint64_t m_t_create = 0;
   uint64_t m_timer_deadline = 0;  // 0 = not armed

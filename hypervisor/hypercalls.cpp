@@ -252,11 +252,8 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
         case ChannelState::kInterdomain:
           if (c->remote_domid == m_domid) {
             raise(EvtchnPort(c->remote_port));
-          } else if (c->remote_domid == 0 && c->remote_port < m_backend_handlers.size() &&
-                     m_backend_handlers[c->remote_port]) {
-            // Copy: the handler may connect more ports and grow the vector.
-            std::function<void()> handler = m_backend_handlers[c->remote_port];
-            handler();
+          } else if (c->remote_domid == 0) {
+            notify_backend(c->remote_port);
           }
           break;
         case ChannelState::kIpi: raise(EvtchnPort(op.port)); break;
@@ -467,6 +464,28 @@ Result<void> Domain::bind_backend_port(EvtchnPort guest_port, std::function<void
   if (!r.ok()) return r;
   m_backend_handlers.push_back(std::move(on_notify));
   return {};
+}
+
+// A backend's handler drains its whole ring, so a second send to the same
+// port within one hypercall (a multicall may hold 32) finds nothing the first
+// did not: it is coalesced, as a pending bit already set is on Xen. With one
+// hypercall per domain per turn of the event loop (the loop serves one
+// notification per ready listener), a domain so runs each of its backends at
+// most once per turn, however it floods EVTCHNOP_send, and every other
+// descriptor ready in that turn is served before its next one.
+void Domain::notify_backend(uint32_t backend_port) {
+  if (backend_port >= m_backend_handlers.size() || !m_backend_handlers[backend_port]) return;
+  if (m_backend_notified.size() < m_backend_handlers.size()) m_backend_notified.resize(m_backend_handlers.size(), 0);
+  // m_hypercalls counts the hypercall being served (from 1): a serial.
+  if (m_backend_notified[backend_port] == m_hypercalls) {
+    ++m_coalesced_notifications;
+    return;
+  }
+  m_backend_notified[backend_port] = m_hypercalls;
+  ++m_backend_notifications;
+  // Copy: the handler may connect more ports and grow the vector.
+  std::function<void()> handler = m_backend_handlers[backend_port];
+  handler();
 }
 
 void Domain::raise(EvtchnPort port) {

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""A hostile guest and a well-behaved neighbour on one `atoll daemon`.
+
+usage: run_neighbour.py ATOLL ATTACKER_IMAGE NAME BYSTANDER_IMAGE [--attacker-disk]
+
+The daemon serves every domain from one process and one event loop, so there
+a guest that spins a backend, floods it or fills xenstore takes from every
+other domain. This starts the daemon, creates the attacker (image
+ATTACKER_IMAGE, which prints "NAME: attacking" once its attack runs and keeps
+it up until the host writes its xenstore key data/stop), then, while it
+attacks, creates the neighbour: blk_disk writing its pattern over a zeroed
+16 MiB disk and reading it back. The run passes when
+
+  * the neighbour ends with "blk_disk: PASSED" and its disk file holds the
+    pattern byte for byte;
+  * the attacker was still attacking when the neighbour ended (the two
+    overlapped: no timing is assumed), then stops on data/stop and ends with
+    "NAME: PASSED" (it checked what the hypervisor answered it);
+  * the daemon is still running.
+
+With --attacker-disk the attacker gets a 16 MiB disk of its own holding the
+same pattern, which it only reads: the file must hold it unchanged after.
+
+Correctness only: the waits are bounded generously and time nothing.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "blk"))
+from run_blk_test import SIZE, pattern_bytes  # noqa: E402
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def wait_for(pred, what, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return check(False, "timed out waiting for " + what)
+
+
+class Daemon:
+    def __init__(self, atoll, tmp):
+        self.atoll = atoll
+        self.env = dict(os.environ, ATOLL_SOCKET=os.path.join(tmp, "atoll.sock"))
+        self.log_path = os.path.join(tmp, "daemon.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([atoll, "daemon", "--socket", self.env["ATOLL_SOCKET"]],
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=self.env)
+        wait_for(lambda: self.run("info").returncode == 0 or self.proc.poll() is not None, "the daemon to answer")
+
+    def run(self, *args):
+        return subprocess.run([self.atoll] + list(args), capture_output=True, text=True, env=self.env, timeout=60)
+
+    def create(self, tmp, name, kernel, extra=""):
+        cfg = os.path.join(tmp, name + ".cfg")
+        with open(cfg, "w") as f:
+            f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 32\nvif = []\n{extra}")
+        r = self.run("create", cfg)
+        m = re.search(r"created: id (\d+)", r.stdout)
+        check(r.returncode == 0 and m is not None, f"created {name}: {r.stdout.strip()} {r.stderr.strip()}")
+        return int(m.group(1)) if m else None
+
+    def history(self, name):
+        r = self.run("log", name)
+        return r.stdout if r.returncode == 0 else ""
+
+    def running(self, name):
+        r = self.run("list")
+        return any(line.split()[:1] == [name] for line in r.stdout.splitlines()[1:])
+
+    def text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for a in ("atoll", "attacker", "name", "bystander"):
+        p.add_argument(a)
+    p.add_argument("--attacker-disk", action="store_true")
+    a = p.parse_args()
+    atoll, name = a.atoll, a.name
+    attacker, bystander = os.path.abspath(a.attacker), os.path.abspath(a.bystander)
+    expected = pattern_bytes()
+    with tempfile.TemporaryDirectory(prefix="atoll-hostile-") as tmp:
+        daemon = Daemon(atoll, tmp)
+        try:
+            attacker_disk = os.path.join(tmp, "attacker.img")
+            extra = ""
+            if a.attacker_disk:
+                with open(attacker_disk, "wb") as f:
+                    f.write(expected)
+                extra = f"disk = [ '{attacker_disk},raw,xvda,rw' ]\n"
+            attacker_id = daemon.create(tmp, name, attacker, extra)
+            wait_for(lambda: f"{name}: attacking" in daemon.history(name), f"{name} to start its attack")
+            disk = os.path.join(tmp, "neighbour.img")
+            with open(disk, "wb") as f:
+                f.truncate(SIZE)
+            daemon.create(tmp, "neighbour", bystander, f"disk = [ '{disk},raw,xvda,rw' ]\nargs = [ 'rw' ]\n")
+            wait_for(lambda: not daemon.running("neighbour"), "the neighbour to end")
+            check("blk_disk: PASSED" in daemon.history("neighbour"), "the neighbour's disk test passed")
+            with open(disk, "rb") as f:
+                check(f.read() == expected, "the neighbour's disk holds its pattern byte for byte")
+            check(daemon.running(name), f"{name} was still attacking when the neighbour ended")
+            if attacker_id is not None:
+                r = daemon.run("xenstore-write", f"/local/domain/{attacker_id}/data/stop", "1")
+                check(r.returncode == 0, f"asked {name} to stop: {r.stderr.strip()}")
+            wait_for(lambda: not daemon.running(name), f"{name} to end")
+            history = daemon.history(name)
+            check(f"{name}: PASSED" in history, f"{name} saw what it expected of the hypervisor")
+            check(daemon.proc.poll() is None, "the daemon is still running")
+            if a.attacker_disk:
+                with open(attacker_disk, "rb") as f:
+                    check(f.read() == expected, f"{name}'s own disk still holds the pattern (it only read)")
+        finally:
+            if failures:
+                print("--- attacker's log:\n" + daemon.history(name)[-4000:])
+                print("--- neighbour's log:\n" + daemon.history("neighbour")[-4000:])
+            daemon.stop()
+            if failures:
+                print("--- daemon's log (tail):\n" + daemon.text()[-4000:])
+    print("FAILED" if failures else "PASSED")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
