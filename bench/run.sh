@@ -12,7 +12,8 @@
 #      ping-pong (20000 round trips a run; 3 runs each, unpinned and same-core);
 #   4. the stripped hello image's size, and the least memory that boots it.
 #   5. (own tables) grant copy, xenstore ops/s, and the fleet on one daemon
-#      (bench/fleet/run.sh; FLEET_SAMPLES, FLEET_DENSITY).
+#      (bench/fleet/run.sh; FLEET_SAMPLES, FLEET_DENSITY), and sealed images'
+#      verification cost and sizes (bench/image/run.sh).
 #
 # Every program runs with stdin from /dev/null: `atoll run` forwards its stdin to
 # the guest's console, and the benchmarks measure no input.
@@ -205,3 +206,6 @@ echo "### XenStore ops/s with 1, 100 and 1000 domains"
 echo
 echo "### A fleet on one host (bench/fleet/run.sh: create latency, burst rate, density)"
 "$src/bench/fleet/run.sh" "$build" "${FLEET_SAMPLES:-30}" "${FLEET_DENSITY:-10000}"
+echo
+echo "### Sealed and signed images (bench/image/run.sh: verification at boot, a 64 MiB archive, sizes)"
+"$src/bench/image/run.sh" "$build"

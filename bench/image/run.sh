@@ -86,15 +86,17 @@ print(f"64 MiB archive: image {mib:.1f} MiB; peak RSS of `atoll run` {pg:.1f} Mi
       f" {pg - pb:.1f} MiB more, {(pg - pb) / mib:.2f}× the image (the mapped image and the guest's copy of its"
       f" archive: 2×; a verification that read the image into a buffer would make it 3×).")
 print()
-print("| image | total | ELF | archive | manifest | signed |")
-print("|---|---|---|---|---|---|")
-for img in ["apps/httpd/httpd-demo", "apps/kvstore/kvstore"]:
-    r = subprocess.run([atoll, "inspect", "--json", f"{build}/{img}"], capture_output=True, text=True)
+print("| image | total | ELF | archive | manifest | trailer (digest + room for a signature) | signed |")
+print("|---|---|---|---|---|---|---|")
+tmp = sys.argv[1].rsplit("/", 1)[0]
+for img in [f"{tmp}/hello.img", f"{tmp}/hello-signed.img", f"{build}/apps/httpd/httpd-demo", f"{build}/apps/kvstore/kvstore"]:
+    r = subprocess.run([atoll, "inspect", "--json", img], capture_output=True, text=True)
     if r.returncode:
         continue
     j = json.loads(r.stdout)
     p = j["parts"]
     kib = lambda n: f"{n / 1024:.1f} KiB"
+    trailer = p["trailer"]["size"]
     print(f"| {img.split('/')[-1]} | {kib(j['size'])} | {kib(p['elf']['size'])} | "
-          f"{kib(p['archive']['size']) if p.get('archive') else '-'} | {p['manifest']['size']} B | {'yes' if j['signature'] else 'no'} |")
+          f"{kib(p['archive']['size']) if p.get('archive') else '-'} | {p['manifest']['size']} B | {trailer} B | {'yes' if j['signature'] else 'no'} |")
 EOF
