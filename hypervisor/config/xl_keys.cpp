@@ -178,24 +178,20 @@ Check publish(SpecBuilder& b, const Value& v) {
   return std::nullopt;
 }
 
-Check max_restarts(SpecBuilder& b, const Value& v) {
+// A whole number into an unsigned field (the limits all fit).
+Check whole_unsigned(const Value& v, uint64_t lo, uint64_t hi, const char* unit, unsigned& out) {
   uint64_t n;
-  if (auto p = whole_number(v, 0, kMaxRestartsLimit, "", n)) return p;
-  b.spec.max_restarts = static_cast<unsigned>(n);
+  if (auto p = whole_number(v, lo, hi, unit, n)) return p;
+  out = static_cast<unsigned>(n);
   return std::nullopt;
 }
 
+Check max_restarts(SpecBuilder& b, const Value& v) { return whole_unsigned(v, 0, kMaxRestartsLimit, "", b.spec.max_restarts); }
 Check cpu_cap(SpecBuilder& b, const Value& v) {
-  uint64_t n;
-  if (auto p = whole_number(v, 0, kMaxCpuCap, " (percent of one CPU; 0: no cap)", n)) return p;
-  b.spec.cpu_cap = static_cast<unsigned>(n);
-  return std::nullopt;
+  return whole_unsigned(v, 0, kMaxCpuCap, " (percent of one CPU; 0: no cap)", b.spec.cpu_cap);
 }
 Check max_connections(SpecBuilder& b, const Value& v) {
-  uint64_t n;
-  if (auto p = whole_number(v, 1, kMaxConnectionsLimit, " of connections", n)) return p;
-  b.spec.max_connections = static_cast<unsigned>(n);
-  return std::nullopt;
+  return whole_unsigned(v, 1, kMaxConnectionsLimit, " of connections", b.spec.max_connections);
 }
 Check busy_poll(SpecBuilder& b, const Value& v) { return whole_number(v, 0, kMaxBusyPollUs, " of microseconds", b.spec.busy_poll_us); }
 

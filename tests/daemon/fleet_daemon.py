@@ -41,32 +41,23 @@ import sys
 import tempfile
 import time
 
+import daemon_lib  # noqa: E402
 from daemon_lib import alive, check, children, create, start_daemon, verdict, wait_for, write_cfg
 
 ECHOES = 24
 HELLOS = 20
 
-class Atoll:
-    def __init__(self, exe, sock):
-        self.exe = exe
-        self.env = dict(os.environ, ATOLL_SOCKET=sock)
+class Atoll(daemon_lib.Atoll):
+    """daemon_lib's, with a command prefix (to run as another user) and the
+    domains as the daemon lists them."""
 
     def run(self, *args, stdin=subprocess.DEVNULL, input=None, prefix=(), timeout=60):
         return subprocess.run(list(prefix) + [self.exe] + list(args), capture_output=True, text=True, env=self.env,
                               stdin=None if input is not None else stdin, input=input, timeout=timeout)
 
-    def ok(self, *args, **kw):
-        r = self.run(*args, **kw)
-        check(r.returncode == 0, f"atoll {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
-        return r
-
     def domains(self):
         r = self.run("list", "--json")
         return json.loads(r.stdout) if r.returncode == 0 else []
-
-    def history(self, name):
-        r = self.run("log", name)
-        return r.stdout.split("--- console history ---\n", 1)[-1] if r.returncode == 0 else ""
 
 
 def test_verbs_help(atoll):

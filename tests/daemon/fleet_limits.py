@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_lib import check, curl, start_daemon, verdict, wait_for  # noqa: E402
 from fleet_daemon import Atoll, create, write_cfg  # noqa: E402
 
-PORT_CAPPED, PORT_OTHER = 32901, 32902
+PORT_CAPPED, PORT_OTHER = 32971, 32972
 CONNECTIONS = 8
 CAP = 10
 WINDOW_S = 5.0
