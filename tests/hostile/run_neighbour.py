@@ -29,29 +29,18 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "blk"))
 from run_blk_test import SIZE, pattern_bytes  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+import daemon_lib  # noqa: E402
+from daemon_lib import check, failures  # noqa: E402
 
 
 def wait_for(pred, what, timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return check(False, "timed out waiting for " + what)
-
+    """daemon_lib's, with the longer default a loaded attack needs."""
+    return daemon_lib.wait_for(pred, what, timeout)
 
 class Daemon:
     def __init__(self, atoll, tmp):
