@@ -1,8 +1,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "atoll/hypercall.h"
 #include "atoll/kernel.h"
+#include "atoll/platform.h"
 
 namespace atl::kernel {
 
@@ -17,15 +17,7 @@ void console_write(const char* text, size_t length) {
   else console_write_early(text, length);
 }
 
-void console_write_early(const char* text, size_t length) {
-  // One hypercall per chunk: the hypervisor bounds a single write at 1 MiB.
-  while (length) {
-    size_t chunk = length > 65536 ? 65536 : length;
-    hypercall::console_write(text, chunk);
-    text += chunk;
-    length -= chunk;
-  }
-}
+void console_write_early(const char* text, size_t length) { platform::console_write_early(text, length); }
 
 void console_print(const char* fmt, ...) {
   char buf[512];

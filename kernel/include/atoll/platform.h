@@ -53,6 +53,10 @@ uint64_t virt_to_phys(const void* va);
 inline void* gfn_to_virt(Gfn gfn) { return phys_to_virt(gfn.value() << 12); }
 // Tells the hypervisor where event upcalls enter the guest.
 void register_event_callback();
+// Writes to the console without any driver: early boot, panics, and any output
+// before the console ring is connected (console_io on the hosted platform; on
+// PVH the ring itself, since Xen drops a domU's console_io).
+void console_write_early(const char* text, size_t length);
 // Records a boot milestone for the hypervisor's boot log (may do nothing).
 void record_boot_milestone(bool main_reached, uint64_t now_ns);
 const char* name();

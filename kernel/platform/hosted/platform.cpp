@@ -5,6 +5,7 @@
 
 #include "atoll/evtchn.h"
 #include "atoll/hosted_abi.h"
+#include "atoll/hypercall.h"
 #include "atoll/platform.h"
 
 namespace atl::platform {
@@ -26,6 +27,16 @@ void register_event_callback() {
   cb.type = CALLBACKTYPE_event;
   cb.address = reinterpret_cast<uintptr_t>(&evtchn::upcall);
   atoll_hypercall(__HYPERVISOR_callback_op, CALLBACKOP_register, reinterpret_cast<uintptr_t>(&cb), 0, 0, 0);
+}
+
+void console_write_early(const char* text, size_t length) {
+  // One hypercall per chunk: the hypervisor bounds a single write at 1 MiB.
+  while (length) {
+    size_t chunk = length > 65536 ? 65536 : length;
+    hypercall::console_write(text, chunk);
+    text += chunk;
+    length -= chunk;
+  }
 }
 
 void record_boot_milestone(bool main_reached, uint64_t now_ns) {
