@@ -38,24 +38,26 @@ uint32_t prot_of(uint32_t flags) {
   return prot;
 }
 
-// Looks for the Atoll platform note ("Atoll", type 1, desc "hosted").
-bool has_hosted_note(std::span<const uint8_t> bytes, const Elf64_Phdr& ph) {
+// The Atoll platform note ("Atoll", type 1): its descriptor names the platform
+// the image was linked for ("hosted", "xen"); empty if the segment has none.
+std::string platform_note(std::span<const uint8_t> bytes, const Elf64_Phdr& ph) {
   uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
   while (off + sizeof(Elf64_Nhdr) <= end) {
     Elf64_Nhdr nh;
-    if (!read_at(bytes, off, nh)) return false;
+    if (!read_at(bytes, off, nh)) return {};
     // Round up in 64 bits: in 32, a size near 4 GiB wraps to 0.
     uint64_t name_off = off + sizeof nh;
     uint64_t desc_off = name_off + ((uint64_t{nh.n_namesz} + 3) & ~3ULL);
     uint64_t next = desc_off + ((uint64_t{nh.n_descsz} + 3) & ~3ULL);
-    if (next > end || next <= off) return false;
-    if (nh.n_namesz == 6 && nh.n_type == 1 && nh.n_descsz >= 6 &&
-        std::memcmp(bytes.data() + name_off, "Atoll", 6) == 0 &&
-        std::memcmp(bytes.data() + desc_off, "hosted", 6) == 0)
-      return true;
+    if (next > end || next <= off) return {};
+    if (nh.n_namesz == 6 && nh.n_type == 1 && nh.n_descsz > 0 && nh.n_descsz <= 16 &&
+        std::memcmp(bytes.data() + name_off, "Atoll", 6) == 0) {
+      const char* desc = reinterpret_cast<const char*>(bytes.data() + desc_off);
+      return std::string(desc, strnlen(desc, nh.n_descsz));
+    }
     off = next;
   }
-  return false;
+  return {};
 }
 
 // "kv::Keyspace::set(...)" for "_ZN2kv8Keyspace3setE...": names are demangled
@@ -93,14 +95,28 @@ std::optional<ElfImage> ElfImage::try_parse(std::span<const uint8_t> bytes, std:
   ElfImage image;
   image.m_bytes = bytes;
   image.m_entry = eh.e_entry;
-  bool hosted_note = false;
+  // The platform first: an image linked for another platform (a Xen PVH image
+  // sits at 1 MiB) would otherwise fail on its addresses, with a less useful message.
+  std::string platform;
+  for (unsigned i = 0; i < eh.e_phnum && platform.empty(); ++i) {
+    Elf64_Phdr ph;
+    read_at(bytes, eh.e_phoff + uint64_t{i} * sizeof ph, ph);
+    if (ph.p_type == PT_NOTE && range_ok(ph.p_offset, ph.p_filesz, bytes.size())) platform = platform_note(bytes, ph);
+  }
+  if (platform == "xen") {
+    error = "this is a Xen PVH image (platform note \"xen\"): boot it on Xen with `xl create` (type=\"pvh\"), "
+            "not with `atoll run`; the hosted image of the same appliance is the one without .xen";
+    return std::nullopt;
+  }
+  if (platform != "hosted") {
+    error = "no Atoll hosted-platform note: this image was not linked for `atoll run`";
+    return std::nullopt;
+  }
   const uint64_t lowest = hosted::gpa_to_va(hosted::kImageGpa);
   const uint64_t highest = hosted::gpa_to_va(hosted::kMaxMemory);
   for (unsigned i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
     read_at(bytes, eh.e_phoff + uint64_t{i} * sizeof ph, ph);
-    if (ph.p_type == PT_NOTE && range_ok(ph.p_offset, ph.p_filesz, bytes.size()) && has_hosted_note(bytes, ph))
-      hosted_note = true;
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     std::string which = "segment " + std::to_string(i) + " at " + hex(ph.p_vaddr);
     if (!range_ok(ph.p_offset, ph.p_filesz, bytes.size())) {
@@ -121,10 +137,6 @@ std::optional<ElfImage> ElfImage::try_parse(std::span<const uint8_t> bytes, std:
       return std::nullopt;
     }
     image.m_segments.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, prot_of(ph.p_flags)});
-  }
-  if (!hosted_note) {
-    error = "no Atoll hosted-platform note: this image was not linked for `atoll run`";
-    return std::nullopt;
   }
   if (image.m_segments.empty()) { error = "no loadable segments"; return std::nullopt; }
 

@@ -458,6 +458,16 @@ TEST(ElfImageReject, AtollNoteWithWrongFields) {
   }
 }
 
+// A Xen PVH image (kernel/platform/xen) is linked at 1 MiB: without looking at
+// the platform first, `atoll run` would report its addresses instead of what it is.
+TEST(ElfImageReject, XenPvhImageSaysWhereItBoots) {
+  ImageBuilder b = ImageBuilder::good();
+  b.notes = {NoteSpec{"Atoll", "xen", 1, 4}};
+  std::string error = rejection(b);
+  EXPECT_TRUE(Mentions(error, "Xen PVH image")) << error;
+  EXPECT_TRUE(Mentions(error, "xl create")) << error;
+}
+
 TEST(ElfImageReject, NoteSegmentPastEndOfFile) {
   ImageBuilder b = ImageBuilder::good();
   b.phdrs[0].p_filesz = uint64_t{1} << 40;
