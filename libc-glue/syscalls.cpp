@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include "atoll/platform.h"
 #include "atoll/sched.h"
 #include "atoll/time.h"
+#include "atoll/xenstore.h"
 
 #undef errno
 extern "C" int errno;
@@ -62,6 +64,18 @@ T posix(T result) {
 uintptr_t g_brk;
 
 constinit ConsoleFile g_console;
+
+// Where SCHEDOP_shutdown cannot carry the status (real Xen), the toolstack
+// finds it in the domain's own xenstore directory, data/exit-status (a
+// guest may write under data/); with on_poweroff="preserve" it stays
+// readable until the domain is destroyed.
+void publish_exit_status(int status) {
+  atl::xs::Client* client = atl::xs::client();
+  if (!client) return;
+  char text[16];
+  snprintf(text, sizeof text, "%d", status & 0xff);
+  (void)client->write("data/exit-status", text);
+}
 
 }  // namespace
 
@@ -107,7 +121,10 @@ uintptr_t atoll_heap_break(void) {
   return g_brk;
 }
 
-[[noreturn]] void _exit(int status) { atl::kernel::shutdown_poweroff(status); }
+[[noreturn]] void _exit(int status) {
+  if (!atl::platform::shutdown_carries_exit_status()) publish_exit_status(status);
+  atl::kernel::shutdown_poweroff(status);
+}
 
 int close(int fd) { return posix(atl::fd::remove(fd)); }
 

@@ -72,6 +72,10 @@ struct ShutdownDetail {
   kernel::CrashReason crash_reason = kernel::CrashReason::kUnknown;  // SHUTDOWN_crash
   const void* frame = nullptr;  // SHUTDOWN_crash: the frame a backtrace starts from
 };
+// Whether shutdown() hands the exit status to the hypervisor (hosted: yes;
+// real Xen takes a reason only, so the image leaves the status in xenstore,
+// data/exit-status, where the toolstack can read it).
+bool shutdown_carries_exit_status();
 // SCHEDOP_shutdown with `reason` (SHUTDOWN_*). Returns only when the hypervisor
 // did not take it; the caller decides whether to try again.
 void shutdown(unsigned reason, const ShutdownDetail& detail);

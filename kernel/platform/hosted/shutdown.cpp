@@ -21,6 +21,8 @@ hosted::CrashReason to_hosted(kernel::CrashReason reason) {
 
 }  // namespace
 
+bool shutdown_carries_exit_status() { return true; }
+
 void shutdown(unsigned reason, const ShutdownDetail& detail) {
   sched_shutdown sd{reason};
   uint64_t extra = 0;

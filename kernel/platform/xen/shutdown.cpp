@@ -22,6 +22,8 @@ const char* crash_reason_name(kernel::CrashReason reason) {
 
 }  // namespace
 
+bool shutdown_carries_exit_status() { return false; }
+
 void shutdown(unsigned reason, const ShutdownDetail& detail) {
   // Printed once, although the caller retries a refused shutdown forever.
   static bool reported = false;
