@@ -105,13 +105,13 @@ _start64:
     call xen_start
     ud2
 
-/* long atoll_hypercall(op, a1, a2, a3, a4, a5): a call into the hypercall page
- * Xen filled (32 bytes per hypercall), with Xen's x86-64 argument registers
- * rdi, rsi, rdx, r10, r8. */
+/* long xen_hypercall_raw(op, a1, a2, a3, a4, a5): a call into the hypercall
+ * page Xen filled (32 bytes per hypercall), with Xen's x86-64 argument
+ * registers rdi, rsi, rdx, r10, r8. atoll_hypercall (hypercall.cpp) wraps it. */
     .text
-    .globl atoll_hypercall
-    .type atoll_hypercall, @function
-atoll_hypercall:
+    .globl xen_hypercall_raw
+    .type xen_hypercall_raw, @function
+xen_hypercall_raw:
     push %rbp
     mov %rsp, %rbp
     mov %edi, %eax
@@ -126,7 +126,7 @@ atoll_hypercall:
     call *%rax
     pop %rbp
     ret
-    .size atoll_hypercall, .-atoll_hypercall
+    .size xen_hypercall_raw, .-xen_hypercall_raw
 
 /* Interrupt and exception entry. Every vector runs on an IST stack (traps.cpp
  * sets the TSS), so nothing is pushed into the interrupted code's red zone:
