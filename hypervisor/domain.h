@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <xen/grant_table.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -111,6 +112,13 @@ class Domain {
   // Binds a backend to a port the guest allocated unbound for domain 0.
   Result<void> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
   void notify_guest(EvtchnPort guest_port) { raise(guest_port); }
+  // Serves one hypercall (Xen's number `op`, its five argument registers) that
+  // code in this process makes on the guest's behalf instead of the guest
+  // process: the in-process data path tests (tests/unit/dataplane) and the
+  // fuzz targets of hypercall arguments. The same dispatch and the same
+  // checked accessor serve it; pointer arguments are guest addresses.
+  // nullopt when the hypercall would block the vCPU or ended the domain.
+  std::optional<long> hypercall_in_process(unsigned op, const std::array<uint64_t, 5>& args);
   // The toolstack publishes the PV console and xenstore rings in start_info.
   void set_console(uint64_t gfn, EvtchnPort port);
   void set_store(uint64_t gfn, EvtchnPort port);

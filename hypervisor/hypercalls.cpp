@@ -59,6 +59,20 @@ void Domain::serve_notification() {
   if (r.kind == Reply::kValue) answer(n.id, r.value);
 }
 
+std::optional<long> Domain::hypercall_in_process(unsigned op, const std::array<uint64_t, 5>& args) {
+  seccomp_notif n;
+  std::memset(&n, 0, sizeof n);
+  n.data.nr = static_cast<int>(kHypercallSyscallBase + op);
+  for (size_t i = 0; i < args.size(); ++i) n.data.args[i] = args[i];
+  ++m_hypercalls;  // the serial notify_backend() coalesces by
+  m_in_hypercall = true;
+  Reply r = dispatch(n);
+  m_in_hypercall = false;
+  if (r.kind == Reply::kValue) return r.value;
+  m_blocked.reset();  // nobody waits for an answer to a notification that never was
+  return std::nullopt;
+}
+
 void Domain::answer(uint64_t id, long value) {
   m_clock.publish(&vcpu0()->time);
   seccomp_notif_resp resp{};
