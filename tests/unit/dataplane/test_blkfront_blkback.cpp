@@ -17,8 +17,7 @@
 
 #include "blkback.h"
 #include "blkfront.h"
-#include "atoll/time.h"
-#include "guest_env.h"
+#include "dataplane_test.h"
 
 namespace atl::dataplane {
 namespace {
@@ -28,7 +27,6 @@ namespace {
 static_assert(blk::BlkifFrontRing::Shared::kStart >= 0xFFFFFF00u);
 
 using Bytes = std::vector<uint8_t>;
-constexpr uint64_t kSecond = 1'000'000'000ULL;
 constexpr size_t kSector = 512;
 constexpr uint64_t kDiskSectors = 16384;  // 8 MiB
 
@@ -38,12 +36,11 @@ Bytes pattern(size_t bytes, uint32_t salt) {
   return b;
 }
 
-class BlkPath : public ::testing::Test {
+class BlkPath : public DataplaneTest {
  protected:
   void SetUp() override {
-    std::string error;
-    m_env = GuestEnv::try_get(error);
-    if (!m_env) GTEST_SKIP() << error;
+    DataplaneTest::SetUp();
+    if (!m_env) return;
     const char* tmp = getenv("TMPDIR");
     m_path = std::string(tmp && *tmp ? tmp : "/tmp") + "/atoll-dataplane-disk-XXXXXX";
     m_fd = mkstemp(m_path.data());
@@ -61,19 +58,12 @@ class BlkPath : public ::testing::Test {
     std::string error;
     m_back = hv::BlkBack::try_create(m_env->domain(), m_env->store(), m_env->loop(), disk, m_devid, error);
     ASSERT_TRUE(m_back) << error;
-    auto front = blk::BlkFront::try_create(m_env->client(), "device/vbd/" + std::to_string(m_devid));
-    ASSERT_TRUE(front.ok());
-    m_front = std::move(front.value());
-    ASSERT_TRUE(m_front->wait_connected(time::monotonic_ns() + 10 * kSecond).ok());
-    ASSERT_TRUE(m_env->run_until([this] { return m_back->connected(); }));
+    ASSERT_NO_FATAL_FAILURE(connect_front("device/vbd/" + std::to_string(m_devid), *m_back, m_front));
     ASSERT_EQ(m_front->sectors(), kDiskSectors);
   }
 
   void TearDown() override {
-    if (m_front) {
-      EXPECT_TRUE(m_front->close(time::monotonic_ns() + 10 * kSecond).ok());
-      EXPECT_FALSE(m_back->connected());
-    }
+    if (m_front) close_front(*m_front, *m_back);
     m_front.reset();
     m_back.reset();
     if (m_fd >= 0) {
@@ -88,7 +78,6 @@ class BlkPath : public ::testing::Test {
     return b;
   }
 
-  GuestEnv* m_env = nullptr;
   std::string m_path;
   int m_fd = -1;
   uint32_t m_devid = 0;

@@ -18,8 +18,7 @@
 
 #include "frame_builder.h"
 #include "frame_port.h"
-#include "atoll/time.h"
-#include "guest_env.h"
+#include "dataplane_test.h"
 #include "netback.h"
 #include "netfront.h"
 
@@ -35,7 +34,6 @@ using nbtest::FrameSpec;
 
 // The MACs frame_builder.h writes: the guest's (the vif's) and its peer's.
 constexpr std::array<uint8_t, 6> kGuestMac = {0x00, 0x16, 0x3e, 0x01, 0x02, 0x03};
-constexpr uint64_t kSecond = 1'000'000'000ULL;
 
 Bytes udp_frame(size_t payload, uint8_t salt) {
   FrameSpec s;
@@ -59,14 +57,8 @@ Bytes to_guest(Bytes frame) {
 }
 
 // One vif: netback on an uplink socketpair, netfront connected to it.
-class NetPath : public ::testing::Test {
+class NetPath : public DataplaneTest {
  protected:
-  void SetUp() override {
-    std::string error;
-    m_env = GuestEnv::try_get(error);
-    if (!m_env) GTEST_SKIP() << error;
-  }
-
   void connect(hv::Framing framing) {
     static uint32_t next_devid = 0;
     m_devid = next_devid++;
@@ -88,18 +80,11 @@ class NetPath : public ::testing::Test {
     vif.mac_given = true;
     m_back = hv::NetBack::try_create(m_env->domain(), m_env->store(), m_env->loop(), vif, m_devid, *m_uplink, error);
     ASSERT_TRUE(m_back) << error;
-    auto front = net::NetFront::try_create(m_env->client(), "device/vif/" + std::to_string(m_devid));
-    ASSERT_TRUE(front.ok());
-    m_front = std::move(front.value());
-    ASSERT_TRUE(m_front->wait_connected(time::monotonic_ns() + 10 * kSecond).ok());
-    ASSERT_TRUE(m_env->run_until([this] { return m_back->connected(); }));
+    ASSERT_NO_FATAL_FAILURE(connect_front("device/vif/" + std::to_string(m_devid), *m_back, m_front));
   }
 
   void TearDown() override {
-    if (m_front) {
-      EXPECT_TRUE(m_front->close(time::monotonic_ns() + 10 * kSecond).ok());
-      EXPECT_FALSE(m_back->connected());
-    }
+    if (m_front) close_front(*m_front, *m_back);
     m_front.reset();
     m_back.reset();
     m_uplink.reset();
@@ -149,7 +134,6 @@ class NetPath : public ::testing::Test {
     return got;
   }
 
-  GuestEnv* m_env = nullptr;
   uint32_t m_devid = 0;
   int m_far = -1;
   hv::Framing m_framing = hv::Framing::kPlain;
@@ -355,10 +339,9 @@ TEST_F(NetPath, ReopenAfterCloseCarriesTrafficAgain) {
   Bytes f = udp_frame(500, 1);
   ASSERT_TRUE(send(f).ok());
   EXPECT_EQ(take_sent(), f);
-  ASSERT_TRUE(m_front->close(time::monotonic_ns() + 10 * kSecond).ok());
-  EXPECT_FALSE(m_back->connected());
+  close_front(*m_front, *m_back);
   EXPECT_EQ(send(f).error(), Errno::kNoDev);
-  ASSERT_TRUE(m_front->reopen(time::monotonic_ns() + 10 * kSecond).ok());
+  ASSERT_TRUE(m_front->reopen(time::monotonic_ns() + kHandshakeNs).ok());
   ASSERT_TRUE(m_env->run_until([this] { return m_back->connected(); }));
   Bytes g = udp_frame(700, 2);
   ASSERT_TRUE(send(g).ok());
