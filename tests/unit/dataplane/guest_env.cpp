@@ -85,7 +85,15 @@ bool GuestEnv::init_host(std::string& error) {
   if (!m_domain) return false;
   hv::GuestMemory& mem = m_domain->memory();
   if (!map_at(kGuestBase, kMemory, mem.ram_fd(), error)) return false;
-  if (!map_at(gpa_to_va(kHvFramesGpa), kHvFramesCount * kPageSize, mem.frames_fd(), error)) return false;
+  // The hypervisor's frames (shared_info, the grant table) sit 4 GiB up in
+  // the guest's address space, where a sanitizer keeps its shadow; they are
+  // reached only through platform::phys_to_virt(), so anywhere will do.
+  void* frames = mmap(nullptr, kHvFramesCount * kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED, mem.frames_fd(), 0);
+  if (frames == MAP_FAILED) {
+    error = "cannot map the hypervisor frames";
+    return false;
+  }
+  m_frames = static_cast<uint8_t*>(frames);
   m_used.assign((kMemory - kHeapStartGpa) / kPageSize, false);
   m_args = static_cast<uint8_t*>(alloc_pages(kPageSize, kPageSize));
   m_link = hv::XenstoreLink::try_create(*m_domain, *m_store, error);
@@ -107,8 +115,17 @@ bool GuestEnv::boot(std::string& error) {
   return true;
 }
 
-shared_info* GuestEnv::shared() const {
-  return reinterpret_cast<shared_info*>(gpa_to_va(kHvFramesGpa + kHvFrameSharedInfo * kPageSize));
+shared_info* GuestEnv::shared() const { return reinterpret_cast<shared_info*>(phys_to_virt(kHvFramesGpa)); }
+
+void* GuestEnv::phys_to_virt(uint64_t gpa) const {
+  if (gpa >= kHvFramesGpa) return m_frames + (gpa - kHvFramesGpa);
+  return reinterpret_cast<void*>(gpa_to_va(gpa));
+}
+
+uint64_t GuestEnv::virt_to_phys(const void* va) const {
+  auto at = reinterpret_cast<const uint8_t*>(va);
+  if (at >= m_frames && at < m_frames + kHvFramesCount * kPageSize) return kHvFramesGpa + (at - m_frames);
+  return reinterpret_cast<uint64_t>(va) - kGuestBase;
 }
 
 long GuestEnv::hypercall(unsigned op, uint64_t a1, uint64_t a2, uint64_t a3) {

@@ -8,12 +8,14 @@
 // the hypervisor's loop run and then takes the events it raised, as the
 // guest's idle loop would (one vCPU, cooperative: nothing runs concurrently).
 //
-// Guest memory is mapped a second time at the guest's own addresses
-// (hosted_abi.h: RAM at kGuestBase, the hypervisor frames at kHvFramesGpa), as
-// the guest process maps it, so a guest pointer is a guest address: what the
-// frontends hand the hypervisor (grant frames, hypercall arguments) is checked
-// by the same accessor as in atoll. The pages a frontend shares come from a
-// heap inside guest RAM (guest_heap.h).
+// Guest RAM is mapped a second time at the guest's own addresses
+// (hosted_abi.h: kGuestBase), as the guest process maps it, so a guest
+// pointer is a guest address: what the frontends hand the hypervisor
+// (hypercall arguments, the frames they grant) is checked by the same
+// accessor as in atoll. The pages a frontend shares come from a heap inside
+// guest RAM (guest_heap.h). The hypervisor's frames (shared_info, the grant
+// table) are mapped wherever the host likes: the guest reaches them only
+// through phys_to_virt().
 #pragma once
 
 #include <xen/xen.h>
@@ -87,6 +89,9 @@ class GuestEnv {
   bool run_until(const std::function<bool()>& done, int timeout_ms = 10000);
 
   shared_info* shared() const;
+  // The platform's view of guest-physical addresses (platform.h).
+  void* phys_to_virt(uint64_t gpa) const;
+  uint64_t virt_to_phys(const void* va) const;
 
  private:
   GuestEnv() = default;
@@ -102,6 +107,7 @@ class GuestEnv {
   std::unique_ptr<xs::RingTransport> m_transport;
   std::unique_ptr<xs::Client> m_client;
   uint8_t* m_args = nullptr;
+  uint8_t* m_frames = nullptr;
   // The heap: a page map of guest RAM from kHeapStartGpa, and each block's length.
   std::vector<bool> m_used;
   std::map<uintptr_t, size_t> m_blocks;

@@ -128,8 +128,8 @@ Result<void*> map_grant_table(unsigned frames) {
   return phys_to_virt(a->gfns[0] << 12);
 }
 
-void* phys_to_virt(uint64_t gpa) { return reinterpret_cast<void*>(hosted::gpa_to_va(gpa)); }
-uint64_t virt_to_phys(const void* va) { return reinterpret_cast<uint64_t>(va) - hosted::kGuestBase; }
+void* phys_to_virt(uint64_t gpa) { return env().phys_to_virt(gpa); }
+uint64_t virt_to_phys(const void* va) { return env().virt_to_phys(va); }
 
 }  // namespace platform
 
