@@ -19,6 +19,7 @@
 #include "domain.h"
 #include "elf_builder.h"
 #include "event_loop.h"
+#include "fuzz_input.h"
 
 namespace atl::fuzz {
 
@@ -76,5 +77,22 @@ class FuzzDomain {
 
   std::unique_ptr<hv::Domain> m_domain;
 };
+
+// A target's script over a fresh domain: the input, the domain, and the
+// entry point that runs one (Script::run()) per input.
+class DomainScript {
+ protected:
+  explicit DomainScript(FuzzInput& in) : m_in(in) {}
+  FuzzInput& m_in;
+  FuzzDomain m_d;
+};
+
+template <typename Script>
+int run_domain_script(const uint8_t* data, size_t size) {
+  FuzzInput in(data, size);
+  Script script(in);
+  script.run();
+  return 0;
+}
 
 }  // namespace atl::fuzz

@@ -39,9 +39,9 @@ using hv::GrantTable;
 
 constexpr unsigned kMaxRefs = 4 * gnttab_v1::kEntriesPerFrame;
 
-class GrantCopyScript {
+class GrantCopyScript : public DomainScript {
  public:
-  explicit GrantCopyScript(FuzzInput& in) : m_in(in) {}
+  explicit GrantCopyScript(FuzzInput& in) : DomainScript(in) {}
 
   void run() {
     while (!m_in.empty()) {
@@ -184,17 +184,11 @@ class GrantCopyScript {
     auto r = m_d.hypercall(__HYPERVISOR_grant_table_op, cmd, addr, count);
     if (!r) __builtin_trap();
   }
-
-  FuzzInput& m_in;
-  FuzzDomain m_d;
 };
 
 }  // namespace
 }  // namespace atl::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  atl::fuzz::FuzzInput in(data, size);
-  atl::fuzz::GrantCopyScript script(in);
-  script.run();
-  return 0;
+  return atl::fuzz::run_domain_script<atl::fuzz::GrantCopyScript>(data, size);
 }

@@ -36,9 +36,9 @@ constexpr uint64_t kStructsBytes = 4 * hosted::kPageSize;
 constexpr uint64_t kMaxCalls = 32;
 constexpr xen_ulong_t kUnset = 0x5a5a5a5a5a5a5a5aULL;
 
-class MulticallScript {
+class MulticallScript : public DomainScript {
  public:
-  explicit MulticallScript(FuzzInput& in) : m_in(in) {}
+  explicit MulticallScript(FuzzInput& in) : DomainScript(in) {}
 
   void run() {
     while (!m_in.empty()) {
@@ -132,17 +132,11 @@ class MulticallScript {
     auto r = m_d.hypercall(__HYPERVISOR_event_channel_op, cmd, pointer());
     if (!r || *r > 0) __builtin_trap();  // 0 or an error, and never a block
   }
-
-  FuzzInput& m_in;
-  FuzzDomain m_d;
 };
 
 }  // namespace
 }  // namespace atl::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  atl::fuzz::FuzzInput in(data, size);
-  atl::fuzz::MulticallScript script(in);
-  script.run();
-  return 0;
+  return atl::fuzz::run_domain_script<atl::fuzz::MulticallScript>(data, size);
 }
