@@ -73,8 +73,8 @@ GuestEnv& GuestEnv::get() {
 bool GuestEnv::init_host(std::string& error) {
   // A stand-in image: the domain is never started, but it is built as any
   // other (start_info, shared_info, reserved grants).
-  auto bytes = new std::vector<uint8_t>(hv::elf_builder::ImageBuilder::good().build());
-  m_image = hv::ElfImage::try_parse(*bytes, error);
+  m_image_bytes = hv::elf_builder::ImageBuilder::good().build();
+  m_image = hv::ElfImage::try_parse(m_image_bytes, error);
   if (!m_image) return false;
   m_store = std::make_unique<hv::xs::Xenstored>(m_loop);
   hv::DomainConfig config;

@@ -100,6 +100,7 @@ class GuestEnv {
   void deliver_events();
 
   hv::EventLoop m_loop;
+  std::vector<uint8_t> m_image_bytes;  // the stand-in image m_image reads
   std::optional<hv::ElfImage> m_image;
   std::unique_ptr<hv::xs::Xenstored> m_store;
   std::unique_ptr<hv::Domain> m_domain;
