@@ -39,9 +39,11 @@ uint64_t now_ns() {
 
 }  // namespace
 
-GuestEnv* GuestEnv::try_get(std::string& error) {
+GuestEnv* GuestEnv::try_get(std::string& error, bool* address_taken) {
   static GuestEnv* env;
   static std::string failure;
+  static bool taken = false;
+  if (address_taken) *address_taken = taken;
   if (env) return env;
   if (!failure.empty()) {
     error = failure;
@@ -51,11 +53,12 @@ GuestEnv* GuestEnv::try_get(std::string& error) {
   // ports) lives as long as the process, as in a guest. It is reachable
   // before the guest boots, whose kernel code calls back into it.
   auto* fresh = new GuestEnv;
-  if (fresh->init_host(failure)) {
+  if (fresh->init_host(failure, taken)) {
     env = fresh;
     if (fresh->boot(failure)) return env;
     env = nullptr;
   }
+  if (address_taken) *address_taken = taken;
   error = failure;
   return nullptr;
 }
@@ -70,7 +73,7 @@ GuestEnv& GuestEnv::get() {
   return *env;
 }
 
-bool GuestEnv::init_host(std::string& error) {
+bool GuestEnv::init_host(std::string& error, bool& address_taken) {
   // A stand-in image: the domain is never started, but it is built as any
   // other (start_info, shared_info, reserved grants).
   m_image_bytes = hv::elf_builder::ImageBuilder::good().build();
@@ -84,7 +87,10 @@ bool GuestEnv::init_host(std::string& error) {
   m_domain = hv::Domain::try_create(m_loop, config, *m_image, kDomid, error);
   if (!m_domain) return false;
   hv::GuestMemory& mem = m_domain->memory();
-  if (!map_at(kGuestBase, kMemory, mem.ram_fd(), error)) return false;
+  if (!map_at(kGuestBase, kMemory, mem.ram_fd(), error)) {
+    address_taken = true;
+    return false;
+  }
   // The hypervisor's frames (shared_info, the grant table) sit 4 GiB up in
   // the guest's address space, where a sanitizer keeps its shadow; they are
   // reached only through platform::phys_to_virt(), so anywhere will do.

@@ -48,8 +48,10 @@ class GuestEnv {
   static constexpr uint64_t kHeapStartGpa = 4ULL << 20;
 
   // The one guest of this process (its addresses are fixed); nullptr with
-  // `error` when this machine cannot give them (something else lives there).
-  static GuestEnv* try_get(std::string& error);
+  // `error` when it cannot be had: `address_taken` says whether that is
+  // because something else lives at the guest's addresses (a reason to skip,
+  // not a failure of the code under test).
+  static GuestEnv* try_get(std::string& error, bool* address_taken = nullptr);
   static GuestEnv& get();
 
   hv::EventLoop& loop() { return m_loop; }
@@ -95,7 +97,7 @@ class GuestEnv {
 
  private:
   GuestEnv() = default;
-  bool init_host(std::string& error);
+  bool init_host(std::string& error, bool& address_taken);
   bool boot(std::string& error);
   void deliver_events();
 

@@ -40,7 +40,7 @@ class BlkPath : public DataplaneTest {
  protected:
   void SetUp() override {
     DataplaneTest::SetUp();
-    if (!m_env) return;
+    if (!m_env) return;  // skipped or failed
     const char* tmp = getenv("TMPDIR");
     m_path = std::string(tmp && *tmp ? tmp : "/tmp") + "/atoll-dataplane-disk-XXXXXX";
     m_fd = mkstemp(m_path.data());
