@@ -128,7 +128,7 @@ case $target in
   gnttab-copy | multicall)
     # A whole Domain serves the hypercalls in-process (fuzz_domain.h).
     seeds=tests/fuzz/${target//-/_}_corpus
-    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp
+    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp hypervisor/sandbox.cpp
       hypervisor/elf_image.cpp hypervisor/event_loop.cpp hypervisor/evtchn_table.cpp hypervisor/gnttab.cpp
       hypervisor/guest_memory.cpp hypervisor/hypercalls.cpp hypervisor/process_usage.cpp
       tests/fuzz/${target//-/_}_fuzz.cpp)
@@ -137,7 +137,7 @@ case $target in
     # The real netfront over the dataplane tests' kernel doubles, the real
     # xenstore client, xenstored and Domain under it (tests/unit/dataplane).
     seeds=tests/fuzz/netif_rx_corpus
-    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp
+    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp hypervisor/sandbox.cpp
       hypervisor/elf_image.cpp hypervisor/event_loop.cpp hypervisor/evtchn_table.cpp hypervisor/gnttab.cpp
       hypervisor/guest_memory.cpp hypervisor/hypercalls.cpp hypervisor/process_usage.cpp
       hypervisor/backends/xenstore_link.cpp $(ls hypervisor/xenstore/*.cpp | grep -v /main.cpp)
