@@ -174,8 +174,10 @@ for a in $(/bin/busybox --list); do [[ $a == busybox ]] || ln -sf busybox "$g/bi
 for a in poweroff reboot halt; do ln -sf ../bin/busybox "$g/sbin/$a"; done
 copy_modules "$g" "${domu_modules[@]}"
 # Its /init is not here: rig.py appends it per run (tests/xen/dom0/domu-init).
-(cd "$g" && find . | sort | cpio -o -H newc --quiet | gzip -9) >"$root/guest/domu-initrd.gz"
-pad512 "$root/guest/domu-initrd.gz"
+# Uncompressed: libxc tries to gunzip a gzip ramdisk whole, and the /init
+# appended after the gzip stream makes that fail (noisily, though it then falls back).
+(cd "$g" && find . | sort | cpio -o -H newc --quiet) >"$root/guest/domu-initrd.cpio"
+pad512 "$root/guest/domu-initrd.cpio"
 extract_vmlinux "$pkg/boot/vmlinuz-$kver" "$root/guest/vmlinux"
 
 # --- outputs -----------------------------------------------------------------------

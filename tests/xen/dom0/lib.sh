@@ -58,7 +58,7 @@ control_config() {
 # The cached busybox initrd (/guest) plus this run's /init (/rig/domu-init.cpio):
 # Linux unpacks concatenated archives in order.
 control_initrd() {
-  [ -f /tmp/control-initrd ] || cat /guest/domu-initrd.gz /rig/domu-init.cpio >/tmp/control-initrd
+  [ -f /tmp/control-initrd ] || cat /guest/domu-initrd.cpio /rig/domu-init.cpio >/tmp/control-initrd
 }
 # ensure_control NAME: the control guest NAME, up and past its first marker.
 ensure_control() {
