@@ -32,6 +32,16 @@ for t in busybox cpio depmod modprobe dpkg-deb; do
   command -v "$t" >/dev/null || skip "host tool '$t' missing (scripts/setup.sh installs busybox-static cpio kmod)"
 done
 
+cache=${ATOLL_CACHE:-$HOME/.cache/atoll}/xen-rig
+# apt-cache reads the whole package index (seconds on a busy machine): while the
+# index, the installed packages and this directory are unchanged since a run
+# that found its rig, reuse that run's answer.
+quick=$( { stat -c %Y /var/lib/apt/lists /var/lib/dpkg/status 2>/dev/null
+           cat "$here/build-rig.sh" "$here"/rootfs/*; } | sha256sum | cut -c1-16)
+if [[ -f $cache/quick-$quick ]] && last=$(cat "$cache/quick-$quick") && [[ -f $cache/$last/ok ]]; then
+  echo "$cache/$last"; exit 0
+fi
+
 kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
 [[ -n $kernel_pkg ]] || skip "apt-cache cannot resolve linux-image-amd64 (run apt-get update)"
 kver=${kernel_pkg#linux-image-}
@@ -46,14 +56,14 @@ done
 versions+=$(dpkg-query -W -f='${Package}=${Version} ' "${host_pkgs[@]}" 2>/dev/null) ||
   skip "host packages missing: one of ${host_pkgs[*]} (scripts/setup.sh installs them)"
 key=$( { echo "$versions"; cat "$here/build-rig.sh" "$here"/rootfs/*; } | sha256sum | cut -c1-16)
-cache=${ATOLL_CACHE:-$HOME/.cache/atoll}/xen-rig
 out=$cache/$key
-if [[ -f $out/ok ]]; then echo "$out"; exit 0; fi
+remember() { rm -f "$cache"/quick-*; echo "$key" >"$cache/quick-$quick"; }
+if [[ -f $out/ok ]]; then remember; echo "$out"; exit 0; fi
 
 mkdir -p "$cache"
 exec 9>"$cache.lock"
 flock 9
-if [[ -f $out/ok ]]; then echo "$out"; exit 0; fi
+if [[ -f $out/ok ]]; then remember; echo "$out"; exit 0; fi
 say "building the rig into $out (cold: downloads ~75 MB of Debian packages)"
 t0=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/tmp}/xen-rig.XXXXXX")
@@ -61,7 +71,18 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debs" "$work/pkg"
 ( cd "$work/debs" && apt-get download -q "${xen_pkgs[@]}" "$kernel_pkg" >/dev/null 2>"$work/download.log" ) \
   || { cat "$work/download.log" >&2; skip "apt-get download of the Xen/kernel packages failed"; }
-for d in "$work"/debs/*.deb; do dpkg-deb -x "$d" "$work/pkg"; done
+for d in "$work"/debs/*.deb; do
+  [[ $d == */linux-image-* ]] || dpkg-deb -x "$d" "$work/pkg"
+done
+# Of the kernel package only the kernel and the modules the rig loads (and what
+# they need): unpacking all ~400 MB of modules is most of a cold build's time.
+dpkg-deb --fsys-tarfile "$work"/debs/linux-image-*.deb |
+  tar -x -C "$work/pkg" --wildcards './boot/vmlinuz-*' './boot/config-*' \
+    "./lib/modules/$kver/modules.*" "./lib/modules/$kver/kernel/drivers/xen/*" \
+    "./lib/modules/$kver/kernel/drivers/net/xen-net*" "./lib/modules/$kver/kernel/drivers/block/*" \
+    "./lib/modules/$kver/kernel/net/bridge/*" "./lib/modules/$kver/kernel/net/802/*" \
+    "./lib/modules/$kver/kernel/net/llc/*"
+say "downloaded and unpacked ($((SECONDS - t0)) s)"
 pkg=$work/pkg
 moddir=$pkg/lib/modules/$kver
 [[ -d $moddir ]] || { say "no $moddir in $kernel_pkg"; exit 1; }
@@ -113,6 +134,7 @@ for b in "${host_bins[@]}"; do
   r=$(readlink -f "$b"); cp -L "$r" "$root/usr/bin/$(basename "$b")"
 done
 
+say "libraries ($((SECONDS - t0)) s)"
 # Libraries: every ELF's ldd closure, from the unpacked packages first, then the host.
 libpath=$pkg/usr/lib/x86_64-linux-gnu
 copy_lib() {
@@ -157,6 +179,7 @@ copy_modules() {  # dest-root module...
   cp "$moddir"/modules.{order,builtin,builtin.modinfo} "$dest/lib/modules/$kver/" 2>/dev/null || true
   depmod -b "$dest" "$kver"
 }
+say "modules ($((SECONDS - t0)) s)"
 mkdir -p "$root/lib/modules/$kver"
 copy_modules "$root" "${dom0_modules[@]}"
 
@@ -180,6 +203,7 @@ copy_modules "$g" "${domu_modules[@]}"
 pad512 "$root/guest/domu-initrd.cpio"
 extract_vmlinux "$pkg/boot/vmlinuz-$kver" "$root/guest/vmlinux"
 
+say "archives ($((SECONDS - t0)) s)"
 # --- outputs -----------------------------------------------------------------------
 rm -rf "$out.tmp"; mkdir -p "$out.tmp"
 (cd "$root" && find . | sort | cpio -o -H newc --quiet) >"$out.tmp/dom0.cpio"
@@ -190,5 +214,6 @@ echo "$versions" | tr ' ' '\n' | sed '/^$/d' >"$out.tmp/versions"
 rm -rf "$out"; mv "$out.tmp" "$out"; touch "$out/ok"
 # Older rigs are dead weight: keep only this one.
 find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
+remember
 say "built in $((SECONDS - t0)) s: $(du -sh "$out" | cut -f1)"
 echo "$out"

@@ -50,10 +50,11 @@ CHECKS = [
     Check("xenstore-guest", ["xenstore_guest.xen"], "the xenstore boot test"),
     Check("evtchn-pingpong", ["evtchn_pingpong.xen"], "the event-channel test"),
     Check("grants", ["grants.xen"], "the grant-table test"),
-    Check("httpd-net", ["httpd-demo.xen"], "httpd over netback: ping, a page, 1 MiB byte for byte"),
+    Check("httpd-net", ["httpd.xen"], "httpd over netback: ping, a page, 1 MiB byte for byte"),
     Check("kvstore-net", ["kvstore.xen"], "kvstore over netback with redis-cli"),
-    Check("block", ["blk_disk.xen"], "blkfront against blkback: both directions, flush, discard (blk_multi.xen)"),
-    Check("appliance-lifecycle", ["httpd-demo.xen"], "xl shutdown/reboot/destroy/console of an appliance"),
+    Check("block", ["blk_disk.xen"], "blkfront against blkback: the guest's flushed writes in dom0, dom0's data in the guest"),
+    Check("block-discard", ["blk_multi.xen"], "discard through blkfront and blkback"),
+    Check("appliance-lifecycle", ["httpd.xen"], "xl shutdown/reboot/destroy/console of an appliance"),
     # bench/xen/run.sh: informational timings, not a test.
     Check("bench-boot", [], "xl create -> first console line: Linux PVH, hello", default=False),
 ]

@@ -3,4 +3,4 @@
 run_appliance exitst exit_status.xen '42'
 finish_appliance exitst 42
 console_has exitst 'exiting with 42'
-pass "exit status 42 visible in dom0"
+pass "exit status 42 on the console, the domain shut down (poweroff)"
