@@ -186,7 +186,10 @@ mkdir -p "$root/etc/modprobe.d"
 g=$work/domu
 mkdir -p "$g"/{bin,sbin,proc,sys,dev,tmp,lib/modules/$kver}
 cp /bin/busybox "$g/bin/busybox"
-/bin/busybox --install -s "$g/bin"   # links to /bin/busybox, which is where it is in the domU
+# --install links to the path busybox runs from, /usr/bin/busybox on a merged-/usr
+# host: give the domU that path too.
+mkdir -p "$g/usr"; ln -s ../bin "$g/usr/bin"; ln -s ../sbin "$g/usr/sbin"
+/bin/busybox --install -s "$g/bin"
 for a in poweroff reboot halt; do ln -sf ../bin/busybox "$g/sbin/$a"; done
 copy_modules "$g" "${domu_modules[@]}"
 # Its /init is not here: rig.py appends it per run (tests/xen/dom0/domu-init).
