@@ -163,7 +163,9 @@ def qemu_command(rig_dir: str, initrd: str, shell: bool) -> list:
             "-nographic", "-no-reboot", "-nic", "none",
             "-kernel", os.path.join(rig_dir, "xen"),
             "-append", "console=com1 com1=115200 loglvl=all guest_loglvl=all "
-                       "dom0_mem=512M,max:512M noreboot",
+                       # 1 GiB: dom0's root is the initramfs (tmpfs, half of dom0's memory),
+                       # 170 MB of rig plus our images (5-11 MB each, with debug info).
+                       "dom0_mem=1024M,max:1024M noreboot",
             # QEMU splits -initrd on commas: no comma may appear in dom0's command line.
             "-initrd", f"{os.path.join(rig_dir, 'vmlinux')} {dom0_args},{initrd}"]
 
@@ -208,6 +210,9 @@ def supervise(cmd, checks, tap, log_path) -> int:
         log.write(f"[{time.monotonic() - t0:7.2f}] {line}\n")
         log.flush()
         tail = (tail + [line])[-30:]
+        if ready is None and ("Initramfs unpacking failed" in line or "Kernel panic" in line):
+            print(f"# dom0 failed to boot: {line.strip()}", flush=True)
+            p.terminate()  # timeout(1) passes SIGTERM on to QEMU
         m = re.search(r"@@RIG(:([\w-]+)\| ?(.*)| (\S+) ?(.*))$", line)
         if not m:
             continue
