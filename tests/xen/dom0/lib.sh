@@ -98,7 +98,7 @@ make_disk() {
 wait_state() {
   local i=0
   until state "$1" | grep -q -E "$2"; do
-    i=$((i + 1)); [ $i -gt $(( $3 * 5 )) ] && return 1; sleep 0.2
+    i=$((i + 1)); [ $i -gt $(( $3 * 2 )) ] && return 1; sleep 0.5
   done
 }
 # run_appliance NAME IMAGE EXTRA [CONFIG-LINES...]: boots one of our images, reports
