@@ -2,12 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <poll.h>
 #include <unistd.h>
@@ -19,8 +16,7 @@
 
 #include "atoll/evtchn_bits.h"
 #include "process_usage.h"
-
-extern char** environ;
+#include "sandbox.h"
 
 namespace atl::hv {
 
@@ -56,16 +52,6 @@ constexpr uint64_t kStartTimeoutNs = 10'000'000'000ULL;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
-std::string loader_path() {
-  if (const char* env = getenv("ATOLL_LOADER")) return env;
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "atoll-loader";
-  self[n] = 0;
-  std::string dir(self);
-  return dir.substr(0, dir.rfind('/')) + "/atoll-loader";
-}
-
 const char* loader_status_text(char c) {
   switch (static_cast<LoaderStatus>(c)) {
     case LoaderStatus::kBadConfig: return "the loader rejected its configuration";
@@ -84,11 +70,12 @@ Domain::Domain(EventLoop& loop, const DomainConfig& config, const ElfImage& imag
 
 Domain::~Domain() {
   stop_start_watch();
+  if (m_timer) m_loop.cancel_timer(*m_timer);
   if (m_pid > 0) {
-    if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
+    kill(m_pid, SIGKILL);
     waitpid(m_pid, nullptr, 0);
   }
-  for (int fd : {m_pidfd, m_listener, m_timerfd})
+  for (int fd : {m_pidfd, m_listener})
     if (fd >= 0) close(fd);
 }
 
@@ -213,43 +200,21 @@ void Domain::set_store(uint64_t gfn, EvtchnPort port) {
   si->store_evtchn = port.value();
 }
 
-bool Domain::spawn(std::string& error) {
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) { error = errno_text("pipe"); return false; }
-  // Move the inherited descriptors out of the way first: dup2 onto the same
-  // number would keep close-on-exec set.
-  int ram = fcntl(m_memory.ram_fd(), F_DUPFD_CLOEXEC, 64);
-  int frames = fcntl(m_memory.frames_fd(), F_DUPFD_CLOEXEC, 64);
-  int status_w = fcntl(status_pipe[1], F_DUPFD_CLOEXEC, 64);
-  close(status_pipe[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, ram, kLoaderMemoryFd);
-  posix_spawn_file_actions_adddup2(&fa, frames, kLoaderHvFramesFd);
-  posix_spawn_file_actions_adddup2(&fa, status_w, kLoaderStatusFd);
-  std::string path = loader_path();
-  char* argv[] = {const_cast<char*>("atoll-loader"), nullptr};
-  char* envp[] = {nullptr};
-  int rc = posix_spawn(&m_pid, path.c_str(), &fa, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  close(ram);
-  close(frames);
-  close(status_w);
+bool Domain::spawn(SandboxPool* pool, std::string& error) {
+  std::optional<Sandbox> sandbox;
+  if (pool) sandbox = pool->adopt(m_memory.ram_fd(), m_memory.frames_fd());
+  if (sandbox) log("loader taken from the pool (pid %d)", sandbox->pid);
+  if (!sandbox) sandbox = spawn_sandbox(m_memory.ram_fd(), m_memory.frames_fd(), error);
+  if (!sandbox) return false;
   // The loader has its copies; our mappings keep the memory, and nothing
   // here needs the descriptors again: two fewer per domain in a fleet.
-  if (rc == 0) m_memory.close_fds();
-  if (rc != 0) {
-    close(status_pipe[0]);
-    m_pid = -1;
-    error = "cannot start the guest loader " + path + ": " + strerror(rc);
-    return false;
-  }
-  m_pidfd = static_cast<int>(syscall(SYS_pidfd_open, m_pid, 0));
+  m_memory.close_fds();
+  m_pid = sandbox->pid;
+  m_pidfd = sandbox->pidfd;
   log("loader spawned (pid %d)", m_pid);
   // The loader reports on the pipe once it has dropped every descriptor; the
   // loop hears it, so a daemon starting many domains waits for none of them.
-  m_status_fd = status_pipe[0];
-  fcntl(m_status_fd, F_SETFL, O_NONBLOCK);
+  m_status_fd = sandbox->status_fd;
   m_start_deadline = monotonic_ns() + kStartTimeoutNs;
   m_loop.add_fd(m_status_fd, EPOLLIN, [this](uint32_t) { on_loader_status(); });
   m_start_timer = m_loop.add_timer(m_start_deadline, [this] {
@@ -296,6 +261,12 @@ void Domain::take_listener() {
   m_listener = fd;
   fcntl(m_listener, F_SETFD, FD_CLOEXEC);
   stop_start_watch();
+  // From here the listener says when the guest dies (EPOLLHUP once the process
+  // has exited), and the pid, ours until we reap it, serves signals: the pidfd
+  // goes, and a domain holds one descriptor in all (docs/fleet.md).
+  m_loop.remove_fd(m_pidfd);
+  close(m_pidfd);
+  m_pidfd = -1;
   // A hypercall is a ping-pong: the guest sleeps until it is answered, and
   // the loop thread sleeps until the next one. Synchronous wake-ups (Linux
   // >= 6.6) let the scheduler run the woken side on the waker's CPU instead
@@ -327,14 +298,9 @@ void Domain::stop_start_watch() {
   }
 }
 
-bool Domain::start(std::string& error) {
-  m_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  if (m_timerfd < 0) { error = errno_text("timerfd_create"); return false; }
-  if (!spawn(error)) return false;
-  m_loop.add_fd(m_timerfd, EPOLLIN, [this](uint32_t) {
-    uint64_t expirations;
-    if (read(m_timerfd, &expirations, sizeof expirations) > 0) on_timerfd();
-  });
+bool Domain::start(std::string& error, SandboxPool* pool) {
+  if (!spawn(pool, error)) return false;
+  // Until the guest is sealed, the pidfd tells if the loader dies.
   m_loop.add_fd(m_pidfd, EPOLLIN, [this](uint32_t) { classify_exit(); });
   if (m_config.cpu_cap)
     m_cpu_cap = std::make_unique<CpuCap>(m_loop, m_pid, m_config.cpu_cap, [this](bool hold) {
@@ -344,19 +310,23 @@ bool Domain::start(std::string& error) {
   return true;
 }
 
-// One timerfd serves both deadlines a domain can have (its set_timer_op timer
-// and a SCHEDOP_poll timeout): a descriptor fewer per domain is a fleet a
-// third larger under the same RLIMIT_NOFILE (docs/fleet.md).
-void Domain::arm_timerfd() {
+// One loop timer serves both deadlines a domain can have (its set_timer_op
+// timer and a SCHEDOP_poll timeout); the loop's timers, not a timerfd each, so
+// a domain costs no descriptor for them (docs/fleet.md).
+void Domain::arm_timer() {
   uint64_t poll = m_blocked && m_blocked->is_poll ? m_blocked->poll_deadline : 0;
   uint64_t at = m_timer_deadline && poll ? std::min(m_timer_deadline, poll) : std::max(m_timer_deadline, poll);
-  itimerspec its{};
-  its.it_value.tv_sec = at / 1000000000ULL;
-  its.it_value.tv_nsec = at % 1000000000ULL;
-  timerfd_settime(m_timerfd, TFD_TIMER_ABSTIME, &its, nullptr);  // at == 0 disarms
+  if (m_timer && at == m_timer_at) return;
+  if (m_timer) m_loop.cancel_timer(*m_timer);
+  m_timer.reset();
+  m_timer_at = at;
+  if (at) m_timer = m_loop.add_timer(at, [this] {
+    m_timer.reset();
+    on_timer();
+  });
 }
 
-void Domain::on_timerfd() {
+void Domain::on_timer() {
   uint64_t now = monotonic_ns();
   if (m_timer_deadline && m_timer_deadline <= now) fire_timer();
   if (m_blocked && m_blocked->is_poll && m_blocked->poll_deadline && m_blocked->poll_deadline <= now) {
@@ -364,11 +334,11 @@ void Domain::on_timerfd() {
     m_blocked.reset();
     answer(id, 0);  // SCHEDOP_poll timed out
   }
-  arm_timerfd();
+  arm_timer();
 }
 
 bool Domain::pause() {
-  if (m_end || m_paused || m_pidfd < 0) return false;
+  if (m_end || m_paused || m_pid < 0) return false;
   m_paused = true;
   if (apply_stop()) return true;
   m_paused = false;
@@ -376,7 +346,7 @@ bool Domain::pause() {
 }
 
 bool Domain::unpause() {
-  if (m_end || !m_paused || m_pidfd < 0) return false;
+  if (m_end || !m_paused || m_pid < 0) return false;
   m_paused = false;
   if (apply_stop()) return true;
   m_paused = true;
@@ -386,7 +356,7 @@ bool Domain::unpause() {
 bool Domain::apply_stop() {
   bool want = m_paused || m_throttled;
   if (want == m_stopped) return true;
-  if (syscall(SYS_pidfd_send_signal, m_pidfd, want ? SIGSTOP : SIGCONT, nullptr, 0) != 0) return false;
+  if (kill(m_pid, want ? SIGSTOP : SIGCONT) != 0) return false;
   m_stopped = want;
   return true;
 }
@@ -417,7 +387,9 @@ void Domain::destroy(EndReason reason, std::string detail) { end(reason, 0, std:
 DomainEnd Domain::finish() {
   stop_start_watch();
   m_cpu_cap.reset();
-  for (int fd : {m_listener, m_timerfd, m_pidfd})
+  if (m_timer) m_loop.cancel_timer(*m_timer);
+  m_timer.reset();
+  for (int fd : {m_listener, m_pidfd})
     if (fd >= 0) m_loop.remove_fd(fd);
   for (auto& hook : m_end_hooks) hook();
   m_end_hooks.clear();
@@ -436,14 +408,17 @@ DomainEnd Domain::finish() {
 void Domain::end(EndReason reason, int status, std::string detail) {
   if (m_end) return;
   m_end = DomainEnd{reason, status, std::move(detail)};
-  if (m_pidfd >= 0) syscall(SYS_pidfd_send_signal, m_pidfd, SIGKILL, nullptr, 0);
+  if (m_pid > 0) kill(m_pid, SIGKILL);
+  close_interdomain();
   if (m_on_ended) m_on_ended();
 }
 
 // The guest process died without a shutdown hypercall: find out how.
 void Domain::classify_exit() {
   siginfo_t si{};
-  if (waitid(P_PIDFD, m_pidfd, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0) return;
+  // The listener hangs up as the process exits, a moment before it can be
+  // reaped: the level-triggered event comes back until it can.
+  if (m_pid <= 0 || waitid(P_PID, m_pid, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0) return;
   m_pid = -1;
   if (m_listener < 0) {
     // Still sealing: the loader's status byte, if it wrote one, says why.

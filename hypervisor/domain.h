@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <xen/grant_table.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "evtchn_table.h"
 #include "gnttab.h"
 #include "guest_memory.h"
+#include "sandbox.h"
 
 namespace atl::hv {
 
@@ -73,8 +75,9 @@ class Domain {
   // Spawns the guest process and registers it with the event loop; returns at
   // once. The loader seals the guest while the loop runs: running() turns true
   // when its hypercalls are served, or the domain ends with kStartFailed.
-  // Nothing here waits, so one loop can start many domains at once.
-  bool start(std::string& error);
+  // Nothing here waits, so one loop can start many domains at once. With a
+  // pool, a loader started ahead of time is used when one is ready.
+  bool start(std::string& error, SandboxPool* pool = nullptr);
   bool running() const { return m_listener >= 0 && !m_end; }
   bool ended() const { return m_end.has_value(); }
   // Xen's pause: the vCPU stops being scheduled (its process is stopped);
@@ -111,9 +114,21 @@ class Domain {
   // Binds a backend to a port the guest allocated unbound for domain 0.
   Result<void> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
   void notify_guest(EvtchnPort guest_port) { raise(guest_port); }
+  // Serves one hypercall (Xen's number `op`, its five argument registers) that
+  // code in this process makes on the guest's behalf instead of the guest
+  // process: the in-process data path tests (tests/unit/dataplane) and the
+  // fuzz targets of hypercall arguments. The same dispatch and the same
+  // checked accessor serve it; pointer arguments are guest addresses.
+  // nullopt when the hypercall would block the vCPU or ended the domain.
+  std::optional<long> hypercall_in_process(unsigned op, const std::array<uint64_t, 5>& args);
   // The toolstack publishes the PV console and xenstore rings in start_info.
   void set_console(uint64_t gfn, EvtchnPort port);
   void set_store(uint64_t gfn, EvtchnPort port);
+  // The other domains of this hypervisor (the daemon's), by id, for event
+  // channels between domains (Xen's EVTCHNOP_bind_interdomain); without it, or
+  // for an id it does not know, only loopback channels and backends exist.
+  using PeerLookup = std::function<Domain*(uint16_t domid)>;
+  void set_peer_lookup(PeerLookup lookup) { m_peer_lookup = std::move(lookup); }
   // Called (from inside the loop's handlers) the moment the domain ends; a
   // supervisor of many domains queues it and calls finish() afterwards.
   void set_on_ended(std::function<void()> cb) { m_on_ended = std::move(cb); }
@@ -137,7 +152,7 @@ class Domain {
   };
 
   bool build(std::string& error);
-  bool spawn(std::string& error);
+  bool spawn(SandboxPool* pool, std::string& error);
   void on_loader_status();
   void take_listener();
   void serve_listener();
@@ -157,8 +172,8 @@ class Domain {
   std::optional<std::span<uint8_t>> copy_side(const gnttab_copy_ptr& side, bool is_gref, bool writing, uint16_t len,
                                               int16_t& status, std::optional<GrantRef>& held);
   long set_timer(uint64_t deadline);
-  void arm_timerfd();
-  void on_timerfd();
+  void arm_timer();
+  void on_timer();
   void answer(uint64_t id, long value);
 
   // Events.
@@ -168,6 +183,16 @@ class Domain {
   void fire_timer();
   void wake_blocked_if_ready();
   bool poll_ready(const Blocked& b) const;
+
+  // A running domain `domid` other than this one, or null.
+  Domain* peer(uint16_t domid) const;
+  // The table at the other end of an interdomain channel (ours for loopback),
+  // or null when that end is a backend or a domain that is gone.
+  EvtchnTable* peer_table(const Channel& c);
+  // Closes every channel to another domain, whose ends fall back to unbound
+  // as on Xen when a domain dies (a later domain with this id must not
+  // inherit them).
+  void close_interdomain();
 
   // Stops or resumes the guest process as pause and the CPU cap want it.
   bool apply_stop();
@@ -192,7 +217,10 @@ class Domain {
   int m_pid = -1;
   int m_pidfd = -1;
   int m_listener = -1;
-  int m_timerfd = -1;  // the earlier of m_timer_deadline and a SCHEDOP_poll timeout
+  // The loop timer for the earlier of m_timer_deadline and a SCHEDOP_poll
+  // timeout, and when it is due (0 = none).
+  std::optional<EventLoop::TimerId> m_timer;
+  uint64_t m_timer_at = 0;
   int m_status_fd = -1;  // the loader's status pipe, until it has sealed the guest
   uint64_t m_start_deadline = 0;
   std::optional<EventLoop::TimerId> m_start_timer;
@@ -203,6 +231,7 @@ class Domain {
   std::unique_ptr<CpuCap> m_cpu_cap;
   std::function<void(const char*, size_t)> m_console_out;
   std::function<void()> m_on_ended;
+  PeerLookup m_peer_lookup;
   std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
   std::vector<uint64_t> m_backend_notified;  // by dom0 port: the hypercall that last ran it
   uint64_t m_backend_notifications = 0;

@@ -37,21 +37,25 @@ void EventLoop::remove_fd(int fd) {
 
 EventLoop::TimerId EventLoop::add_timer(uint64_t deadline_ns, TimerHandler handler) {
   TimerId id = m_next_timer++;
-  m_timers.emplace(deadline_ns, std::make_pair(id, std::move(handler)));
+  m_timers.emplace(std::make_pair(deadline_ns, id), std::move(handler));
+  m_timer_deadlines.emplace(id, deadline_ns);
   return id;
 }
 
 void EventLoop::cancel_timer(TimerId id) {
-  for (auto it = m_timers.begin(); it != m_timers.end(); ++it)
-    if (it->second.first == id) { m_timers.erase(it); return; }
+  auto it = m_timer_deadlines.find(id);
+  if (it == m_timer_deadlines.end()) return;  // already run
+  m_timers.erase(std::make_pair(it->second, id));
+  m_timer_deadlines.erase(it);
 }
 
 void EventLoop::run_once(int max_wait_ms) {
-  int timeout = max_wait_ms;
+  // In nanoseconds, -1 = none: a guest's timer is due to the microsecond.
+  int64_t timeout = max_wait_ms < 0 ? -1 : int64_t{max_wait_ms} * 1000000;
   if (!m_timers.empty()) {
     uint64_t now = monotonic_ns();
-    uint64_t first = m_timers.begin()->first;
-    int until = first <= now ? 0 : static_cast<int>((first - now + 999999) / 1000000);
+    uint64_t first = m_timers.begin()->first.first;
+    int64_t until = first <= now ? 0 : static_cast<int64_t>(first - now);
     if (timeout < 0 || until < timeout) timeout = until;
   }
   epoll_event events[32];
@@ -65,12 +69,15 @@ void EventLoop::run_once(int max_wait_ms) {
     // Anything else runnable on this CPU (the slirp helper, the kernel's I/O
     // workers, the guest itself) goes first: the poll only uses idle time.
     sched_yield();
-    if (!m_timers.empty() && m_timers.begin()->first <= monotonic_ns()) {
+    if (!m_timers.empty() && m_timers.begin()->first.first <= monotonic_ns()) {
       timeout = 0;
       break;
     }
   }
-  if (n == 0) n = epoll_wait(m_epoll, events, 32, timeout);
+  if (n == 0) {
+    timespec ts{static_cast<time_t>(timeout / 1000000000), static_cast<long>(timeout % 1000000000)};
+    n = epoll_pwait2(m_epoll, events, 32, timeout < 0 ? nullptr : &ts, nullptr);
+  }
   for (int i = 0; i < n && !m_stopped; ++i) {
     auto it = m_fds.find(events[i].data.fd);
     if (it == m_fds.end()) continue;  // removed by an earlier handler in this batch
@@ -80,8 +87,9 @@ void EventLoop::run_once(int max_wait_ms) {
   // After the handlers: they may have started disk I/O (a hold).
   if (n > 0 && m_busy_poll_ns && m_busy_poll_holds <= 0) poll_briefly(m_busy_poll_ns);
   uint64_t now = monotonic_ns();
-  while (!m_stopped && !m_timers.empty() && m_timers.begin()->first <= now) {
-    TimerHandler h = std::move(m_timers.begin()->second.second);
+  while (!m_stopped && !m_timers.empty() && m_timers.begin()->first.first <= now) {
+    TimerHandler h = std::move(m_timers.begin()->second);
+    m_timer_deadlines.erase(m_timers.begin()->first.second);
     m_timers.erase(m_timers.begin());
     h();
   }

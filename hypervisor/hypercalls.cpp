@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +56,20 @@ void Domain::serve_notification() {
   Reply r = dispatch(n);
   m_in_hypercall = false;
   if (r.kind == Reply::kValue) answer(n.id, r.value);
+}
+
+std::optional<long> Domain::hypercall_in_process(unsigned op, const std::array<uint64_t, 5>& args) {
+  seccomp_notif n;
+  std::memset(&n, 0, sizeof n);
+  n.data.nr = static_cast<int>(kHypercallSyscallBase + op);
+  for (size_t i = 0; i < args.size(); ++i) n.data.args[i] = args[i];
+  ++m_hypercalls;  // the serial notify_backend() coalesces by
+  m_in_hypercall = true;
+  Reply r = dispatch(n);
+  m_in_hypercall = false;
+  if (r.kind == Reply::kValue) return r.value;
+  m_blocked.reset();  // nobody waits for an answer to a notification that never was
+  return std::nullopt;
 }
 
 void Domain::answer(uint64_t id, long value) {
@@ -152,7 +165,7 @@ Domain::Reply Domain::sched_op(const seccomp_notif& n) {
       if (poll_ready(b)) return {Reply::kValue, 0};
       if (poll.timeout && poll.timeout <= monotonic_ns()) return {Reply::kValue, 0};
       m_blocked = std::move(b);
-      if (poll.timeout) arm_timerfd();
+      if (poll.timeout) arm_timer();
       return {Reply::kDefer};
     }
     case SCHEDOP_shutdown: {
@@ -196,6 +209,27 @@ long Domain::console_io(uint64_t cmd, uint64_t count, uint64_t buffer) {
   return 0;
 }
 
+Domain* Domain::peer(uint16_t domid) const {
+  if (!m_peer_lookup || domid == m_domid || domid == 0) return nullptr;
+  Domain* d = m_peer_lookup(domid);
+  return d && !d->ended() ? d : nullptr;
+}
+
+EvtchnTable* Domain::peer_table(const Channel& c) {
+  if (c.state != ChannelState::kInterdomain) return nullptr;
+  if (c.remote_domid == m_domid) return &m_evtchn;
+  Domain* other = peer(c.remote_domid);
+  return other ? &other->m_evtchn : nullptr;
+}
+
+void Domain::close_interdomain() {
+  for (uint32_t p = 1; p < EvtchnTable::kMaxPorts; ++p) {
+    const Channel* c = m_evtchn.lookup(EvtchnPort(p));
+    if (!c || c->state != ChannelState::kInterdomain || c->remote_domid == m_domid || c->remote_domid == 0) continue;
+    if (EvtchnTable* other = peer_table(*c)) (void)m_evtchn.close(EvtchnPort(p), other);  // the port is open: it closes
+  }
+}
+
 long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
   auto self_or = [&](domid_t d) { return d == DOMID_SELF ? m_domid : d; };
   switch (cmd) {
@@ -211,9 +245,12 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
     case EVTCHNOP_bind_interdomain: {
       evtchn_bind_interdomain op;
       if (!m_memory.read(arg, op)) return kEFault;
-      // Only loopback channels exist until other domains (and backends) do.
-      if (self_or(op.remote_dom) != m_domid) return -ESRCH;
-      auto port = m_evtchn.bind_interdomain(m_evtchn, EvtchnPort(op.remote_port));
+      // Loopback, or another running domain of this hypervisor. Backends are
+      // domain 0 and connect their own ends (connect_backend_port).
+      const uint16_t remote = self_or(op.remote_dom);
+      Domain* other = remote == m_domid ? this : peer(remote);
+      if (!other) return -ESRCH;
+      auto port = m_evtchn.bind_interdomain(other->m_evtchn, EvtchnPort(op.remote_port));
       if (!port.ok()) return to_xen(port.error());
       op.local_port = port->value();
       return m_memory.write(arg, op) ? 0 : kEFault;
@@ -237,7 +274,8 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
     case EVTCHNOP_close: {
       evtchn_close op;
       if (!m_memory.read(arg, op)) return kEFault;
-      auto r = m_evtchn.close(EvtchnPort(op.port), &m_evtchn);
+      const Channel* c = m_evtchn.lookup(EvtchnPort(op.port));
+      auto r = m_evtchn.close(EvtchnPort(op.port), c ? peer_table(*c) : nullptr);
       if (!r.ok()) return to_xen(r.error());
       evtchn_bits::clear_pending(shared(), op.port % EvtchnTable::kMaxPorts);
       return 0;
@@ -254,6 +292,8 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
             raise(EvtchnPort(c->remote_port));
           } else if (c->remote_domid == 0) {
             notify_backend(c->remote_port);
+          } else if (Domain* other = peer(c->remote_domid)) {
+            other->raise(EvtchnPort(c->remote_port));  // pending there, its vCPU kicked as Xen would
           }
           break;
         case ChannelState::kIpi: raise(EvtchnPort(op.port)); break;
@@ -441,7 +481,7 @@ long Domain::callback_op(uint64_t cmd, uint64_t arg) {
 
 long Domain::set_timer(uint64_t deadline) {
   m_timer_deadline = deadline;
-  arm_timerfd();
+  arm_timer();
   return 0;
 }
 
@@ -520,7 +560,7 @@ void Domain::kick_vcpu() {
   if (m_blocked || m_in_hypercall) return;
   if (__atomic_load_n(&vcpu0()->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) return;
   ++m_upcall_signals;
-  syscall(SYS_pidfd_send_signal, m_pidfd, kUpcallSignal, nullptr, 0);
+  if (m_pid > 0) kill(m_pid, kUpcallSignal);  // not reaped yet, so the pid is still ours
 }
 
 void Domain::report_fault(const seccomp_notif& n) {

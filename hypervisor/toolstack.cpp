@@ -26,7 +26,7 @@ RunChecked<std::unique_ptr<DomainInstance>> DomainInstance::try_create(EventLoop
     if (!net) return RunError{error};
     d->m_netbacks.push_back(std::move(net));
   }
-  if (!domain.start(error)) return RunError{"cannot start the domain: " + error};
+  if (!domain.start(error, wiring.sandboxes)) return RunError{"cannot start the domain: " + error};
   return d;
 }
 

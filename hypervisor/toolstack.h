@@ -26,6 +26,9 @@ class DomainInstance {
   struct Wiring {
     ConsoleBackend::Sinks console;
     std::vector<FramePort*> uplinks;
+    // Where its process comes from when a pre-started one is ready (the
+    // daemon's); null spawns one.
+    SandboxPool* sandboxes = nullptr;
   };
 
   // Builds the domain `domid` and its backends, then starts its process

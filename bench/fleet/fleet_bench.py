@@ -26,6 +26,10 @@ native peer from the same run (bench/RESULTS.md, "A fleet on one host").
 Prints a markdown table and notes on stdout; progress on stderr.
 
     fleet_bench.py BUILD_DIR [SAMPLES] [DENSITY]
+
+FLEET_POOL=N starts the daemon with --sandbox-pool N (its default, 8, when
+unset; 0 measures creates that spawn their own loader). FLEET_PARTS picks
+parts (comma-separated: latency, burst, density; all when unset).
 """
 import json
 import os
@@ -37,11 +41,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from daemon_lib import Atoll, Protocol, children, failures, open_fds, run_args, start_daemon, wait_for  # noqa: E402
+from daemon_lib import Atoll, Protocol, failures, guests, open_fds, run_args, start_daemon, wait_for  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
 SAMPLES = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 DENSITY = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
+POOL = os.environ.get("FLEET_POOL")
+PARTS = set(os.environ.get("FLEET_PARTS", "latency,burst,density").split(","))
 atoll_exe = f"{build}/hypervisor/atoll"
 idle = f"{build}/bench/fleet/idle"
 hello = f"{build}/apps/hello/hello"
@@ -107,7 +113,7 @@ class Bench:
         self.proto = Protocol(sock)
         self.log_path = os.path.join(tmp, "daemon.log")
         self.log = open(self.log_path, "w+")
-        self.daemon = start_daemon(self.atoll, sock, self.log)
+        self.daemon = start_daemon(self.atoll, sock, self.log, *(["--sandbox-pool", POOL] if POOL else []))
         self.serial = 0
 
     def fill(self, count, prefix="bg"):
@@ -252,11 +258,11 @@ class Bench:
         domains = self.proto.domains()
         n = len(domains)
         booted = sum("main_ns" in d for d in domains)
-        guests = children(self.daemon.pid)
+        sealed = guests(self.daemon.pid)
         fds = open_fds(self.daemon.pid)
         mem_kib = (mem0 - mem_available_kib()) / n
         pss_daemon = pss_kib(self.daemon.pid) - pss0
-        pss_guests = sum(pss_kib(p) for p in guests)
+        pss_guests = sum(pss_kib(p) for p in sealed)
         say(f"  reading {n} names back...")
         listing = subprocess.run(["xenstore-ls", "/local/domain"], capture_output=True, text=True,
                                  env=dict(os.environ, XENSTORED_PATH=self.xs_path)).stdout
@@ -277,7 +283,7 @@ class Bench:
         rows.append(f"| host memory per idle domain (MemAvailable drop / domains) | {mem_kib:.0f} KiB | — | — | — | — |")
         notes.append(f"density: {n} domains created in {t_fill:.1f} s, {booted} in main(); "
                      + (f"stopped at the first failure: {error}; " if error else f"stopped at the target ({target}); ")
-                     + f"{len(guests)} guest processes; the daemon holds {fds} fds ({(fds - fds0) / n:.2f} per domain), "
+                     + f"{len(sealed)} guest processes; the daemon holds {fds} fds ({(fds - fds0) / n:.2f} per domain), "
                      f"limit {self.fd_limit()}")
         notes.append(f"density memory per domain: MemAvailable drop {mem_kib:.0f} KiB; PSS of its guest process "
                      f"{pss_guests / n:.0f} KiB + its share of the daemon's PSS growth {pss_daemon / n:.0f} KiB "
@@ -322,21 +328,29 @@ class Bench:
     def run(self):
         self.results = {}
         self.xs_path = self.proto.request("info")["xenstore_socket"]
-        for running in (1, 100):
-            error = self.fill(running)
-            if error:
-                raise SystemExit(f"fleet_bench: cannot fill to {running}: {error}")
-            self.latency_round(running)
-        self.destroy_all()
-        self.burst_rate(1000)
-        self.latency_round(1000)
-        self.fleet_size_effect(1000)
-        c, e = self.results["create"], self.results["e2e"]
-        for what, v in (("create → main() over the socket", c), ("end to end `atoll create -c`", e)):
-            r = v[1000] / v[1]
-            rows.append(f"| {what}: 1,000 running against 1 running | {v[1000]:.3f} ms | {v[1]:.3f} ms | {r:.2f}× "
-                        f"| ≤ 1.2× | {verdict(r, 1.2)} |")
-        self.density(DENSITY)
+        notes.append(f"the daemon's --sandbox-pool: {POOL or 'its default (8)'}")
+        if "latency" in PARTS:
+            for running in (1, 100):
+                error = self.fill(running)
+                if error:
+                    raise SystemExit(f"fleet_bench: cannot fill to {running}: {error}")
+                self.latency_round(running)
+            self.destroy_all()
+        if "burst" in PARTS:
+            self.burst_rate(1000)
+        if "latency" in PARTS:
+            if "burst" not in PARTS:
+                self.fill(1000)
+            self.latency_round(1000)
+            self.fleet_size_effect(1000)
+            c, e = self.results["create"], self.results["e2e"]
+            for what, v in (("create → main() over the socket", c), ("end to end `atoll create -c`", e)):
+                r = v[1000] / v[1]
+                rows.append(f"| {what}: 1,000 running against 1 running | {v[1000]:.3f} ms | {v[1]:.3f} ms | {r:.2f}× "
+                            f"| ≤ 1.2× | {verdict(r, 1.2)} |")
+        if "density" in PARTS:
+            self.destroy_all()
+            self.density(DENSITY)
 
     def stop(self):
         """Ends the daemon (and with it every domain), whatever happened."""

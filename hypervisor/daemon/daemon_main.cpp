@@ -23,9 +23,8 @@ namespace atl::hv::fleet {
 
 namespace {
 
-// Every domain holds three descriptors here (pidfd, seccomp listener,
-// timerfd), so the usual soft limit of 1,024 would cap a fleet near 250
-// domains. Take all we may: the kernel's ceiling (fs.nr_open) when we are
+// Every domain holds a descriptor here (its seccomp listener), so the usual
+// soft limit of 1,024 would cap a fleet near 750 domains. Take all we may: the kernel's ceiling (fs.nr_open) when we are
 // privileged to raise the hard limit, else the hard limit. Nothing here uses
 // select(), and guests inherit no descriptors whatever the limit.
 void raise_fd_limit() {
@@ -54,7 +53,8 @@ std::string limits_note() {
 
 }  // namespace
 
-int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys) {
+int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys,
+               unsigned sandbox_pool) {
   constexpr int kExitError = 125;
   std::string error;
   std::string keys_dir;
@@ -79,7 +79,7 @@ int run_daemon(const std::string& socket_path, bool named_by_user, const std::st
   raise_fd_limit();
 
   EventLoop loop;
-  Fleet fleet(loop);
+  Fleet fleet(loop, sandbox_pool);
   const std::string xenstore_path = socket_path + ".xenstored";
   auto server = DaemonServer::try_create(loop, fleet, socket_path, xenstore_path, keys_dir);
   if (!server.ok()) {
@@ -99,6 +99,7 @@ int run_daemon(const std::string& socket_path, bool named_by_user, const std::st
   fprintf(stderr, "atoll daemon: pid %d listening on %s; xenstore for host tools: XENSTORED_PATH=%s\n", getpid(),
           socket_path.c_str(), xenstore_path.c_str());
   fprintf(stderr, "atoll daemon: resource limits: %s\n", limits_note().c_str());
+  fprintf(stderr, "atoll daemon: %u guest processes started ahead of creates (--sandbox-pool)\n", sandbox_pool);
   if (!keys_dir.empty())
     fprintf(stderr, "atoll daemon: signing policy: only images signed by a key in %s are created\n", keys_dir.c_str());
   while (!stop_signal) {

@@ -9,6 +9,10 @@ namespace atl::hv::fleet {
 // sockets. `named_by_user`: the path came from --socket or ATOLL_SOCKET.
 // `trusted_keys` (a directory of *.pub, or empty): only images signed by one
 // of them are created.
-int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys);
+// `sandbox_pool` guest processes are kept started ahead of creates
+// (sandbox.h).
+inline constexpr unsigned kDefaultSandboxPool = 8;
+int run_daemon(const std::string& socket_path, bool named_by_user, const std::string& trusted_keys,
+               unsigned sandbox_pool = kDefaultSandboxPool);
 
 }  // namespace atl::hv::fleet

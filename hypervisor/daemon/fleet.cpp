@@ -21,10 +21,11 @@ namespace {
 // its restart starts the count again.
 constexpr uint64_t kSettledNs = 10'000'000'000ULL;
 constexpr uint64_t kMaxBackoffMs = 10'000;
-// Descriptors a domain holds in the daemon (seccomp listener, pidfd, timerfd;
-// a disk, a console log or a vif adds its own), and what stays free for clients, the
-// xenstore socket's connections and the domains' own extras.
-constexpr size_t kDescriptorsPerDomain = 3;
+// Descriptors a running domain holds in the daemon (its seccomp listener; a
+// disk, a console log or a vif adds its own), and what stays free for clients,
+// the xenstore socket's connections, the domains' own extras and domains still
+// starting (a pidfd and the loader's status pipe each, until sealed).
+constexpr size_t kDescriptorsPerDomain = 1;
 constexpr size_t kDescriptorReserve = 256;
 
 // Whether another domain fits under RLIMIT_NOFILE, keeping the reserve: past
@@ -79,7 +80,8 @@ std::string ManagedDomain::state_text() const {
   return domain.blocked() ? "blocked" : "running";
 }
 
-Fleet::Fleet(EventLoop& loop) : m_loop(loop), m_store(loop), m_switches(loop) {}
+Fleet::Fleet(EventLoop& loop, size_t sandbox_pool)
+    : m_loop(loop), m_store(loop), m_switches(loop), m_sandboxes(loop, sandbox_pool) {}
 
 Fleet::~Fleet() { destroy_all("the daemon stopped"); }
 
@@ -160,7 +162,7 @@ bool Fleet::start_incarnation(ManagedDomain& d, std::string& error) {
   auto out = [this, domid](const char* data, size_t length) { console_output(domid, data, length); };
   std::vector<FramePort*> uplinks;
   for (auto& u : d.uplinks) uplinks.push_back(u.get());
-  DomainInstance::Wiring wiring{ConsoleBackend::Sinks{-1, -1, out}, uplinks};
+  DomainInstance::Wiring wiring{ConsoleBackend::Sinks{-1, -1, out}, uplinks, &m_sandboxes};
   auto created = DomainInstance::try_create(m_loop, m_store, d.plan, domid, std::move(wiring));
   if (!created.ok()) {
     error = created.error().message;
@@ -169,6 +171,12 @@ bool Fleet::start_incarnation(ManagedDomain& d, std::string& error) {
   d.instance = std::move(created.value());
   d.instance->domain().set_console_output(out);
   d.instance->domain().set_on_ended([this, domid] { m_ended.push_back(domid); });
+  // Event channels between the daemon's domains (before the loop serves the
+  // guest's first hypercall).
+  d.instance->domain().set_peer_lookup([this](uint16_t id) -> Domain* {
+    auto it = m_domains.find(id);
+    return it == m_domains.end() || !it->second->instance ? nullptr : &it->second->instance->domain();
+  });
   d.state = ManagedDomain::State::kRunning;
   d.incarnation_ns = monotonic_ns();
   return true;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "domid_registry.h"
+#include "sandbox.h"
 #include "event_loop.h"
 #include "frame_port.h"
 #include "run_spec.h"
@@ -66,7 +67,8 @@ class Fleet {
   // Domain `domid` ended and is kept (on_*=preserve) until destroyed.
   using PreservedListener = std::function<void(uint16_t domid, const DomainEnd& end)>;
 
-  explicit Fleet(EventLoop& loop);
+  // `sandbox_pool`: guest processes kept started ahead of creates (sandbox.h).
+  Fleet(EventLoop& loop, size_t sandbox_pool);
   ~Fleet();
 
   xs::Xenstored& store() { return m_store; }
@@ -124,6 +126,7 @@ class Fleet {
   EventLoop& m_loop;
   xs::Xenstored m_store;
   SwitchHub m_switches;
+  SandboxPool m_sandboxes;
   DomidRegistry m_ids;
   std::map<uint16_t, std::unique_ptr<ManagedDomain>> m_domains;
   // Names are unique: create's check and find() by name, without a walk over

@@ -83,6 +83,7 @@ const VerbSpec* find_verb(const std::string& verb) {
 struct VerbArgs {
   std::string socket_path, domain, path = "/", value, trusted_keys;
   bool as_json = false, wait = false, require_signed = false;
+  unsigned sandbox_pool = kDefaultSandboxPool;
 };
 
 const char* const kFooter =
@@ -129,6 +130,10 @@ std::variant<VerbArgs, int> parse_verb(const VerbSpec& spec, int argc, char** ar
     app.add_flag("--require-signed", a.require_signed,
                  "create only images signed by a key in --trusted-keys, whatever a create asks");
     app.add_option("--trusted-keys", a.trusted_keys, "public keys (*.pub, from `atoll keygen`); implies --require-signed");
+    app.add_option("--sandbox-pool", a.sandbox_pool,
+                   "guest processes started ahead of creates, so a create does not wait for a spawn (0: none)")
+        ->check(CLI::Range(0U, 256U))
+        ->capture_default_str();
   }
   switch (spec.operands) {
     case Operands::kNone: break;
@@ -191,7 +196,7 @@ int cmd_fleet(int argc, char** argv) {
       fprintf(stderr, "atoll daemon: --require-signed needs --trusted-keys DIR\n");
       return kExitError;
     }
-    return run_daemon(socket_path, named, a.trusted_keys);
+    return run_daemon(socket_path, named, a.trusted_keys, a.sandbox_pool);
   }
   if (verb == "console") {
     auto client = connect_or_report(socket_path);

@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <asm/unistd.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,9 +127,47 @@ void seal() {
   if (fd != 0) raw_syscall(__NR_exit_group, 101);
 }
 
+// Pool mode: wait for the domain's memfds on kLoaderPoolFd and put them where
+// a loader spawned for its domain has them. A loader spawned with its memfds has
+// no pool socket and goes on at once.
+void await_domain() {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  long got;
+  do got = raw_syscall(__NR_recvmsg, kLoaderPoolFd, reinterpret_cast<long>(&msg), 0x40000000 /*MSG_CMSG_CLOEXEC*/);
+  while (got == -4 /*EINTR*/);
+  if (got == -9 /*EBADF*/) return;  // not pooled
+  if (got <= 0) raw_syscall(__NR_exit_group, 0);  // the pool is gone
+  const cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
+    fail(LoaderStatus::kBadConfig);
+  int fds[2];
+  memcpy(fds, CMSG_DATA(c), sizeof fds);
+  // Out of the way first (a received descriptor may sit on 3 or 4), then into place.
+  for (int& fd : fds) {
+    long high = raw_syscall(__NR_fcntl, fd, 1030 /*F_DUPFD_CLOEXEC*/, 16);
+    if (high < 0) fail(LoaderStatus::kBadConfig);
+    raw_syscall(__NR_close, fd);
+    fd = static_cast<int>(high);
+  }
+  if (raw_syscall(__NR_dup2, fds[0], kLoaderMemoryFd) != kLoaderMemoryFd ||
+      raw_syscall(__NR_dup2, fds[1], kLoaderHvFramesFd) != kLoaderHvFramesFd)
+    fail(LoaderStatus::kBadConfig);
+  raw_syscall(__NR_close, fds[0]);
+  raw_syscall(__NR_close, fds[1]);
+  raw_syscall(__NR_close, kLoaderPoolFd);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void loader_main() {
+  await_domain();
   const uint64_t frames_va = gpa_to_va(kHvFramesGpa);
   long r = raw_syscall(__NR_mmap, frames_va, kHvFramesCount * kPageSize, 3, 0x01 | 0x100000 /*SHARED|FIXED_NOREPLACE*/,
                        kLoaderHvFramesFd, 0);

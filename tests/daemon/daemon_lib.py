@@ -90,6 +90,29 @@ def children(pid):
         return []
 
 
+def seccomp_mode(pid):
+    """/proc's Seccomp field: 2 once a guest has sealed itself, 0 before."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Seccomp:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def guests(pid):
+    """The daemon's children that are sealed guests (not its helpers, nor the
+    loaders it keeps started ahead of creates)."""
+    return [p for p in children(pid) if comm(p) == "atoll-loader" and seccomp_mode(p) == 2]
+
+
+def pooled(pid):
+    """The loaders the daemon keeps started ahead, waiting for a domain."""
+    return [p for p in children(pid) if comm(p) == "atoll-loader" and seccomp_mode(p) == 0]
+
+
 def comm(pid):
     try:
         with open(f"/proc/{pid}/comm") as f:
@@ -112,10 +135,10 @@ def alive(pid):
         return False
 
 
-def start_daemon(atoll, sock, log):
-    """`atoll daemon --socket SOCK`, answering; its Popen."""
-    d = subprocess.Popen([atoll.exe, "daemon", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         env=atoll.env)
+def start_daemon(atoll, sock, log, *extra):
+    """`atoll daemon --socket SOCK [EXTRA...]`, answering; its Popen."""
+    d = subprocess.Popen([atoll.exe, "daemon", "--socket", sock, *extra], stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=log, env=atoll.env)
     wait_for(lambda: atoll.run("info").returncode == 0 or d.poll() is not None, "the daemon to answer")
     check(d.poll() is None, "the daemon is running")
     return d

@@ -42,7 +42,8 @@ import tempfile
 import time
 
 import daemon_lib  # noqa: E402
-from daemon_lib import alive, check, children, create, start_daemon, verdict, wait_for, write_cfg
+from daemon_lib import (alive, check, children, create, exists, guests, pooled, start_daemon, verdict, wait_for,
+                        write_cfg)
 
 ECHOES = 24
 HELLOS = 20
@@ -219,21 +220,26 @@ def main():
         check(r.returncode == 0 and "Hello from Atoll!" in r.stdout, f"create -F runs in the foreground: {r.stderr.strip()}")
 
 
-        # SIGKILL: the guests die with the daemon (PR_SET_PDEATHSIG); nothing is left.
-        guests = children(daemon.pid)
-        check(len(guests) == len(atoll.domains()) and guests, f"one process per domain: {len(guests)}")
+        # SIGKILL: the guests die with the daemon (PR_SET_PDEATHSIG), the loaders
+        # it started ahead when their socket closes; nothing is left.
+        sealed = guests(daemon.pid)
+        check(len(sealed) == len(atoll.domains()) and sealed, f"one process per domain: {len(sealed)}")
+        wait_for(lambda: len(pooled(daemon.pid)) == 8, "the daemon's pool of 8 loaders to be full")
+        everything = children(daemon.pid)
+        check(set(everything) == set(sealed) | set(pooled(daemon.pid)), f"the daemon's children: {everything}")
         daemon.kill()
         daemon.wait()
-        wait_for(lambda: not any(alive(p) for p in guests), "every guest process to end after the daemon's SIGKILL")
+        wait_for(lambda: not any(alive(p) for p in everything),
+                 "every guest process and pooled loader to end after the daemon's SIGKILL")
         check(os.path.exists(sock), "the killed daemon left its socket file (a new one replaces it)")
         daemon = start_daemon(atoll, sock, log)
         check(atoll.domains() == [], "a new daemon starts empty")
         create(atoll, write_cfg(tmp, "last", echo_image))
-        guests = children(daemon.pid)
+        everything = children(daemon.pid)
         daemon.send_signal(signal.SIGTERM)
         check(daemon.wait(timeout=30) == 0, "SIGTERM stops the daemon with status 0")
         check(not os.path.exists(sock), "SIGTERM removes the socket")
-        wait_for(lambda: not any(alive(p) for p in guests), "the last domain to end with the daemon")
+        wait_for(lambda: not any(exists(p) for p in everything), "the last domain and the pool to end with the daemon")
         log.seek(0)
         daemon_log = log.read()
     return verdict("fleet daemon", daemon_log)

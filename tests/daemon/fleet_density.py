@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 
-from daemon_lib import (Atoll, Protocol, alive, check, children, open_fds, run_args, skip, start_daemon, stop_daemon,
-                        verdict, wait_for)
+from daemon_lib import (Atoll, Protocol, alive, check, children, guests, open_fds, pooled, run_args, skip, start_daemon,
+                        stop_daemon, verdict, wait_for)
+
+POOL = 8  # atoll daemon's default --sandbox-pool
 
 DOMAINS = 200
 
@@ -42,6 +44,8 @@ def main():
         log = open(os.path.join(tmp, "daemon.log"), "w+")
         daemon = start_daemon(atoll, sock, log)
         xs_path = proto.request("info").get("xenstore_socket")
+        # Counted with the pool of loaders started ahead full, as at the end.
+        wait_for(lambda: len(pooled(daemon.pid)) == POOL, f"the daemon's pool of {POOL} loaders to fill")
         fds_before = open_fds(daemon.pid)
 
         names = [f"idle-{i}" for i in range(DOMAINS)]
@@ -55,9 +59,9 @@ def main():
         listed = proto.domains()
         check(len(listed) == DOMAINS and all(d.get("main_ns", 0) >= d.get("started_ns", 1) for d in listed),
               "each guest's main() comes after its domain's creation")
-        guests = children(daemon.pid)
-        check(len(guests) == DOMAINS and sorted(guests) == sorted(d.get("pid") for d in listed),
-              f"one guest process per domain, as listed: {len(guests)}")
+        sealed = guests(daemon.pid)
+        check(len(sealed) == DOMAINS and sorted(sealed) == sorted(d.get("pid") for d in listed),
+              f"one guest process per domain, as listed: {len(sealed)}")
 
         env = dict(os.environ, XENSTORED_PATH=xs_path)
         for name, domid in ids.items():
@@ -74,8 +78,10 @@ def main():
             record = proto.request("log", domain=name)
             check("ended: poweroff (status 0)" in record.get("log", "") and "idle: ready" in record.get("console", ""),
                   f"{name}'s log: it booted and powered off: {record.get('log', '')[-200:]!r}")
-        wait_for(lambda: not any(alive(p) for p in guests), "every guest process to be gone")
-        check(not children(daemon.pid), f"no child of the daemon is left: {children(daemon.pid)[:5]}")
+        wait_for(lambda: not any(alive(p) for p in sealed), "every guest process to be gone")
+        wait_for(lambda: len(pooled(daemon.pid)) == POOL, f"the daemon's pool of {POOL} loaders to fill again")
+        left = set(children(daemon.pid)) - set(pooled(daemon.pid))
+        check(not left, f"no child of the daemon is left but its pool: {sorted(left)[:5]}")
         check(open_fds(daemon.pid) == fds_before, f"the daemon holds {open_fds(daemon.pid)} fds, as before ({fds_before})")
         check(guest_mappings(daemon.pid) == 0, "no guest memory is still mapped in the daemon")
 

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from daemon_lib import Atoll, alive, check, children, create, start_daemon, stop_daemon, verdict, wait_for, write_cfg
+from daemon_lib import Atoll, check, create, guests, start_daemon, stop_daemon, verdict, wait_for, write_cfg
 
 TICKERS = 20
 PAUSE_S = 1.0  # several ticker periods (100 ms): enough timers expire while paused
@@ -200,7 +200,7 @@ def main():
             else:
                 atoll.ok("shutdown", "-w", name, timeout=120)
         check(not atoll.domains(), f"no domain is left: {list(atoll.domains())}")
-        wait_for(lambda: not [p for p in children(daemon.pid) if alive(p)], "every guest process to be gone")
+        wait_for(lambda: not guests(daemon.pid), "every guest process to be gone")
         daemon_log = stop_daemon(daemon, log)
     return verdict("fleet lifecycle (100 domains, every policy and verb)", daemon_log)
 

@@ -8,7 +8,8 @@
 #
 # TARGET is one of: xenstored (corpus/), xl-cfg (xl_cfg_corpus/), image (the
 # sealed image format, image_corpus/), netif-tx, blkif, elf, tar, httpd,
-# resp, aof, console (each with its TARGET_corpus/, underscores for dashes).
+# resp, aof, console, gnttab-copy, multicall, netif-rx (each with its
+# TARGET_corpus/, underscores for dashes).
 # docs/security.md lists what each covers. New inputs go to
 # build-fuzz/TARGET-corpus (the seeds in the tree are not touched); crashes
 # land in build-fuzz/ as crash-*. Replay one with
@@ -124,6 +125,30 @@ case $target in
     sources=($(ls apps/kvstore/*.cpp | grep -v -e /main.cpp -e /block_log_device.cpp -e /heap_guest.cpp)
       tests/fuzz/aof_fuzz.cpp)
     flags+=(-Iapps/kvstore -fno-exceptions -fno-rtti) ;;
+  gnttab-copy | multicall)
+    # A whole Domain serves the hypercalls in-process (fuzz_domain.h).
+    seeds=tests/fuzz/${target//-/_}_corpus
+    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp hypervisor/sandbox.cpp
+      hypervisor/elf_image.cpp hypervisor/event_loop.cpp hypervisor/evtchn_table.cpp hypervisor/gnttab.cpp
+      hypervisor/guest_memory.cpp hypervisor/hypercalls.cpp hypervisor/process_usage.cpp
+      tests/fuzz/${target//-/_}_fuzz.cpp)
+    flags+=(-Itests/unit) ;;
+  netif-rx)
+    # The real netfront over the dataplane tests' kernel doubles, the real
+    # xenstore client, xenstored and Domain under it (tests/unit/dataplane).
+    seeds=tests/fuzz/netif_rx_corpus
+    sources=(hypervisor/clock.cpp hypervisor/cpu_cap.cpp hypervisor/decimal.cpp hypervisor/domain.cpp hypervisor/sandbox.cpp
+      hypervisor/elf_image.cpp hypervisor/event_loop.cpp hypervisor/evtchn_table.cpp hypervisor/gnttab.cpp
+      hypervisor/guest_memory.cpp hypervisor/hypercalls.cpp hypervisor/process_usage.cpp
+      hypervisor/backends/xenstore_link.cpp $(ls hypervisor/xenstore/*.cpp | grep -v /main.cpp)
+      xenstore-client/xs_codec.cpp xenstore-client/xs_client.cpp xenstore-client/xs_ops.cpp
+      xenstore-client/xs_control.cpp xenstore-client/xenbus_frontend.cpp xenstore-client/xenbus_device.cpp
+      xenstore-client/xs_ring_transport.cpp kernel/gnttab.cpp
+      pv-drivers/net/netfront.cpp pv-drivers/net/netfront_xenbus.cpp pv-drivers/net/frame.cpp
+      tests/unit/dataplane/guest_env.cpp tests/unit/dataplane/kernel_doubles.cpp tests/fuzz/netif_rx_fuzz.cpp)
+    flags+=(-Itests/unit -Itests/unit/dataplane -Ihypervisor/backends -Ihypervisor/xenstore -Ixenstore-client
+      -Ixenstore-client/include -Ikernel/include -Ipv-drivers/net -Ipv-drivers/block
+      -DATOLL_RING_START=0xFFFFFFE0u -include tests/unit/dataplane/guest_heap.h) ;;
   *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
 esac
 corpus="$out/$target-corpus"

@@ -37,8 +37,18 @@ constexpr uint32_t ring_floor_pow2(size_t n) {
   return p;
 }
 
+// Where SharedRing::init() starts the indices. Always 0 in the product: a
+// backend that predates attaching at the page's indices (Linux's
+// BACK_RING_INIT) assumes it. The in-process data path tests
+// (tests/unit/dataplane) build the frontends with a start a few slots short of
+// 2^32, so every ring they drive wraps its free-running indices.
+#ifndef ATOLL_RING_START
+#define ATOLL_RING_START 0u
+#endif
+
 template <typename Req, typename Rsp, size_t PageSize = 4096>
 struct SharedRing {
+  static constexpr uint32_t kStart = ATOLL_RING_START;
   union Entry {
     Req req;
     Rsp rsp;
@@ -57,11 +67,12 @@ struct SharedRing {
   // Entry `i` of a ring of any size (ring[] declares only the first page's).
   Entry& entry(uint32_t i) { return reinterpret_cast<Entry*>(reinterpret_cast<uint8_t*>(this) + sizeof header)[i]; }
 
-  // SHARED_RING_INIT: both event thresholds at 1, so the first message notifies.
+  // SHARED_RING_INIT: indices at ATOLL_RING_START (0, as Xen's, outside
+  // tests), both event thresholds one past it, so the first message notifies.
   void init() {
     memset(this, 0, sizeof *this);
-    header.req_event = 1;
-    header.rsp_event = 1;
+    header.req_prod = header.rsp_prod = kStart;
+    header.req_event = header.rsp_event = kStart + 1;
   }
 };
 
@@ -86,9 +97,11 @@ class FrontRing {
   using Shared = SharedRing<Req, Rsp, PageSize>;
   static constexpr uint32_t kSize = Shared::kSize;
 
-  // Takes over a page the caller has initialised (Shared::init()) and granted;
-  // `size` is Shared::size_for_pages() for a ring spanning several pages.
-  explicit FrontRing(Shared* sring, uint32_t size = kSize) : m_sring(sring), m_size(size) {}
+  // Takes over a page the caller has initialised (Shared::init()) and granted,
+  // at the indices init() left there; `size` is Shared::size_for_pages() for a
+  // ring spanning several pages.
+  explicit FrontRing(Shared* sring, uint32_t size = kSize)
+      : m_sring(sring), m_size(size), m_req_prod_pvt(sring->header.req_prod), m_rsp_cons(sring->header.rsp_prod) {}
 
   uint32_t size() const { return m_size; }
   uint32_t free_slots() const { return m_size - m_req_prod_pvt.distance_from(m_rsp_cons); }
@@ -143,8 +156,8 @@ class FrontRing {
  private:
   Shared* m_sring;
   uint32_t m_size;
-  RingIdx m_req_prod_pvt{0};
-  RingIdx m_rsp_cons{0};
+  RingIdx m_req_prod_pvt;
+  RingIdx m_rsp_cons;
 };
 
 template <typename Req, typename Rsp, size_t PageSize = 4096>

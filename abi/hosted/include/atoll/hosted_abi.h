@@ -105,6 +105,10 @@ enum class LoaderStatus : uint8_t {
 inline constexpr int kLoaderMemoryFd = 3;
 inline constexpr int kLoaderHvFramesFd = 4;
 inline constexpr int kLoaderStatusFd = 5;
+// A pooled loader (spawned before its domain exists) has this socket instead
+// of the two memfds, and receives them on it as SCM_RIGHTS, memory first; end
+// of file means the pool was dropped, and it exits.
+inline constexpr int kLoaderPoolFd = 6;
 
 // ABI: the guest kernel stamps its boot milestones (system time, ns) here, in the
 // start_info page, so the hypervisor can report them without extra hypercalls.
