@@ -3,7 +3,9 @@
 #   1. installs the Debian packages the build needs (only those missing),
 #   2. builds the guest toolchain (newlib + libstdc++) once and caches it in
 #      ~/.cache/atoll (about 4 minutes cold, instant afterwards),
-#   3. configures and builds everything in ./build with meson and ninja.
+#   3. assembles the Xen conformance rig (tests/xen: Debian's Xen and Linux
+#      packages unpacked, not installed) once and caches it in ~/.cache/atoll/xen-rig,
+#   4. configures and builds everything in ./build with meson and ninja.
 #
 #   scripts/setup.sh [--no-build]
 # Run as root, or as a user with sudo for the package step. ATOLL_JOBS=N
@@ -16,7 +18,8 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 packages=(build-essential meson ninja-build python3 pkg-config xz-utils libgtest-dev
           libxen-dev newlib-source gcc-12-source hyperfine xenstore-utils liburing-dev libslirp-dev libglib2.0-dev libsodium-dev libssl-dev passt curl netcat-openbsd redis-tools wrk
-          apache2-utils nghttp2-client nlohmann-json3-dev libcli11-dev)
+          apache2-utils nghttp2-client nlohmann-json3-dev libcli11-dev
+          qemu-system-x86 busybox-static cpio kmod)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,6 +47,15 @@ if ! cmp -s .atoll/guest-cross.ini.new .atoll/guest-cross.ini 2>/dev/null; then
 else
   rm -f .atoll/guest-cross.ini.new
 fi
+
+say "Xen conformance rig (cached in ${ATOLL_CACHE:-$HOME/.cache/atoll}/xen-rig)"
+rig_status=0
+tests/xen/build-rig.sh >/dev/null || rig_status=$?
+case $rig_status in
+  0) ;;
+  77) say "the Xen rig cannot be built here: the xen suite will skip" ;;
+  *) say "the Xen rig failed to build (status $rig_status): the xen suite will fail" ;;
+esac
 
 say "lwIP source (Debian's lwip source package, into subprojects/packagecache)"
 scripts/fetch-lwip.sh

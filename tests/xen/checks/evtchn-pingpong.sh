@@ -1,0 +1,6 @@
+# The hosted boot test evtchn_pingpong, unchanged, on real Xen.
+. /rig/lib.sh
+run_appliance evtchn-pingpong evtchn_pingpong.xen ''
+finish_appliance evtchn-pingpong 0
+console_has evtchn-pingpong 'evtchn_pingpong: PASSED'
+pass "evtchn_pingpong: PASSED"

@@ -1,0 +1,6 @@
+# The hosted boot test xenstore_guest, unchanged, on real Xen.
+. /rig/lib.sh
+run_appliance xenstore-guest xenstore_guest.xen ''
+finish_appliance xenstore-guest 0
+console_has xenstore-guest 'xenstore_guest: PASSED'
+pass "xenstore_guest: PASSED"

@@ -1,0 +1,127 @@
+# Helpers for the dom0 checks (sourced). Times are dom0 uptime seconds.
+export PATH=/usr/sbin:/usr/bin:/usr/lib/xen-4.17/bin
+CONSOLE_DIR=/var/log/xen/console
+
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk "BEGIN{printf \"%.2f\", $(now) - $1}"; }
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+pass() { echo "ok: $*"; }
+
+console_log() { echo "$CONSOLE_DIR/guest-$1.log"; }
+# wait_console NAME REGEX SECONDS [COUNT]: waits until NAME's console log has COUNT
+# (default 1) lines matching REGEX.
+wait_console() {
+  local log; log=$(console_log "$1"); local want=${4:-1} end=$(( $(cut -d. -f1 /proc/uptime) + $3 ))
+  while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+    n=$(grep -c -E "$2" "$log" 2>/dev/null)
+    [ "${n:-0}" -ge "$want" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+show_console() { echo "--- console of $1:"; sed 's/^/  | /' "$(console_log "$1")" 2>/dev/null | tail -${2:-40}; }
+domid() { xl domid "$1" 2>/dev/null; }
+running() { xl list "$1" >/dev/null 2>&1; }
+# wait_gone NAME SECONDS
+wait_gone() {
+  local i=0
+  while running "$1"; do i=$((i + 1)); [ $i -gt $(( $2 * 5 )) ] && return 1; sleep 0.2; done
+}
+# The domain's state letters from `xl list` (r b p s c d).
+state() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }
+
+# xl_create NAME CONFIG-LINES...: writes /tmp/NAME.cfg and creates the domain.
+xl_create() {
+  local name=$1; shift
+  { echo "name = \"$name\""; for l in "$@"; do echo "$l"; done; } >/tmp/"$name".cfg
+  rm -f "$(console_log "$name")"
+  CREATE_T0=$(now)
+  xl create /tmp/"$name".cfg || { cat /tmp/"$name".cfg; fail "xl create $name"; }
+  echo "xl create $name returned after $(since "$CREATE_T0") s"
+}
+
+# The Linux control guest: Debian's kernel as a PVH domU with a busybox initrd.
+# tsc_mode="native": under TCG, Xen's RDTSC intercept mis-decodes RDTSCP and
+# crashes PVH guests (docs/xen-under-qemu.md).
+control_config() {
+  echo 'type = "pvh"'
+  echo 'kernel = "/guest/vmlinux"'
+  echo 'ramdisk = "/tmp/control-initrd"'
+  echo 'memory = 128'
+  echo 'vcpus = 1'
+  echo 'tsc_mode = "native"'
+  echo 'on_poweroff = "destroy"'
+  echo 'on_reboot = "restart"'
+  echo 'on_crash = "preserve"'
+}
+# The cached busybox initrd (/guest) plus this run's /init (/rig/domu-init.cpio):
+# Linux unpacks concatenated archives in order.
+control_initrd() {
+  [ -f /tmp/control-initrd ] || cat /guest/domu-initrd.cpio /rig/domu-init.cpio >/tmp/control-initrd
+}
+# ensure_control NAME: the control guest NAME, up and past its first marker.
+ensure_control() {
+  control_initrd
+  if ! running "$1"; then
+    xl_create "$1" "$(control_config)" 'extra = "console=hvc0 loglevel=3"'
+  fi
+  wait_console "$1" '^CONTROL-UP' 90 || { show_console "$1"; fail "$1 printed no CONTROL-UP"; }
+}
+
+# Our PVH appliance images arrive in /rig/images (rig.py copies them in).
+appliance_config() {  # IMAGE EXTRA
+  echo 'type = "pvh"'
+  echo "kernel = \"/rig/images/$1\""
+  echo 'memory = 32'
+  echo 'vcpus = 1'
+  echo 'tsc_mode = "native"'
+  echo "extra = '$2'"
+  echo 'on_poweroff = "preserve"'
+  echo 'on_reboot = "restart"'
+  echo 'on_crash = "preserve"'
+}
+need_image() { [ -f /rig/images/"$1" ] || skip "image $1 not in the overlay"; }
+# A guest's exit status. Real Xen's SCHEDOP_shutdown carries only a reason, so
+# the PVH platform prints "atoll: exit status N" on its console before
+# SHUTDOWN_poweroff (kernel/platform/xen/shutdown.cpp); a crash is
+# SHUTDOWN_crash. With on_poweroff/on_crash="preserve" the domain stays, in
+# state s (shut down) or c (crashed), until xl destroy.
+# make_disk FILE MIB: a sparse file with a recognisable first sector; prints the loop device.
+make_disk() {
+  dd if=/dev/zero of="$1" bs=1M count=0 seek="$2" 2>/dev/null
+  printf 'XENDISK-HELLO-FROM-DOM0' | dd of="$1" conv=notrunc 2>/dev/null
+  local dev; dev=$(losetup -f) && losetup "$dev" "$1" && echo "$dev"
+}
+
+# wait_state NAME REGEX SECONDS: until `xl list`'s state letters match REGEX.
+wait_state() {
+  local i=0
+  until state "$1" | grep -q -E "$2"; do
+    i=$((i + 1)); [ $i -gt $(( $3 * 2 )) ] && return 1; sleep 0.5
+  done
+}
+# run_appliance NAME IMAGE EXTRA [CONFIG-LINES...]: boots one of our images, reports
+# the time to its first console line, and waits for it to shut down (preserved).
+run_appliance() {
+  local name=$1 image=$2 extra=$3; shift 3
+  need_image "$image"
+  xl destroy "$name" 2>/dev/null
+  xl_create "$name" "$(appliance_config "$image" "$extra")" "$@"
+  wait_console "$name" '.' 60 || { xl list; fail "$name printed nothing in 60 s"; }
+  echo "first console line $(since "$CREATE_T0") s after xl create"
+}
+# finish_appliance NAME STATUS: NAME shut down (not crashed) with exit status STATUS.
+finish_appliance() {
+  wait_state "$1" 's|c' 90 || { show_console "$1"; fail "$1 did not shut down in 90 s"; }
+  local st; st=$(state "$1")
+  case $st in *c*) show_console "$1"; fail "$1 crashed (state $st)";; esac
+  sleep 1  # xenconsoled drains the ring after the domain stops
+  grep -q "^atoll: exit status $2\$" "$(console_log "$1")" ||
+    { show_console "$1"; fail "$1: no 'atoll: exit status $2' on its console"; }
+  xl destroy "$1"
+}
+console_has() {  # NAME REGEX...
+  local name=$1 log; log=$(console_log "$1"); shift
+  for re in "$@"; do grep -q -E "$re" "$log" || { show_console "$name"; fail "$name's console lacks /$re/"; }; done
+}
