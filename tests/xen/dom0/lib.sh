@@ -76,7 +76,9 @@ appliance_config() {  # IMAGE EXTRA
   echo 'memory = 32'
   echo 'vcpus = 1'
   echo 'tsc_mode = "native"'
-  echo "extra = '$2'"
+  # The PVH platform's command line is the whole argv, the program first
+  # (kernel/platform/xen: argv[0] is the first word, as `atoll run` gives it).
+  echo "extra = '${1%.xen} $2'"
   echo 'on_poweroff = "preserve"'
   echo 'on_reboot = "restart"'
   echo 'on_crash = "preserve"'
