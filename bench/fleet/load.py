@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from daemon_lib import Atoll, start_daemon, stop_daemon, wait_for  # noqa: E402
+from daemon_lib import daemon_in, stop_daemon, wait_for  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 100
@@ -61,10 +61,7 @@ def main():
             raise SystemExit(f"load.py: missing {f}; build it with ninja -C {build}")
     notes = [f"load average at start {loadavg()}; {os.cpu_count()} vCPUs; {N} appliances, wrk -t1 -c8 -d{SECONDS}s each"]
     with tempfile.TemporaryDirectory() as tmp:
-        sock = os.path.join(tmp, "atoll.sock")
-        atoll = Atoll(atoll_exe, sock)
-        log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, sock, log)
+        atoll, log, daemon = daemon_in(tmp, atoll_exe)
         try:
             def create(i):
                 r = atoll.create(tmp, f"web-{i}", httpd, [f"user,hostfwd=tcp:127.0.0.1:{BASE_PORT + i}-:80"])

@@ -144,6 +144,15 @@ def start_daemon(atoll, sock, log, *extra):
     return d
 
 
+def daemon_in(tmp, exe, *extra):
+    """An `atoll daemon` on a socket in `tmp`, logging to tmp/daemon.log:
+    (Atoll for it, the log file, the daemon's Popen)."""
+    sock = os.path.join(tmp, "atoll.sock")
+    atoll = Atoll(exe, sock)
+    log = open(os.path.join(tmp, "daemon.log"), "w+")
+    return atoll, log, start_daemon(atoll, sock, log, *extra)
+
+
 def stop_daemon(daemon, log):
     """SIGTERM, which must end it with status 0; returns what it logged."""
     daemon.send_signal(signal.SIGTERM)

@@ -13,16 +13,13 @@ import re
 import sys
 import tempfile
 
-from daemon_lib import Atoll, check, start_daemon, stop_daemon, verdict, wait_for
+from daemon_lib import check, daemon_in, stop_daemon, verdict, wait_for
 
 
 def main():
     exe, peer = (os.path.abspath(a) for a in sys.argv[1:3])
     with tempfile.TemporaryDirectory() as tmp:
-        sock = os.path.join(tmp, "atoll.sock")
-        atoll = Atoll(exe, sock)
-        log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, sock, log)
+        atoll, log, daemon = daemon_in(tmp, exe)
 
         r = atoll.create(tmp, "server", peer, [], "args = [ 'serve', '2', '3' ]\n")
         check(r.returncode == 0, f"create server: {r.stderr.strip()}")

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from daemon_lib import Atoll, check, create, guests, start_daemon, stop_daemon, verdict, wait_for, write_cfg
+from daemon_lib import Atoll, check, create, daemon_in, guests, stop_daemon, verdict, wait_for, write_cfg
 
 TICKERS = 20
 PAUSE_S = 1.0  # several ticker periods (100 ms): enough timers expire while paused
@@ -123,10 +123,7 @@ def expect_listed(atoll, name, state, last_end, restarts, *phrases):
 def main():
     exe, idle, ticker, hello, reboot, crash = (os.path.abspath(a) for a in sys.argv[1:7])
     with tempfile.TemporaryDirectory() as tmp:
-        sock = os.path.join(tmp, "atoll.sock")
-        atoll = Atoll(exe, sock)
-        log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, sock, log)
+        atoll, log, daemon = daemon_in(tmp, exe)
         running = ("running", "blocked")
         policies = ("destroy", "restart", "preserve")
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot", "net"))
-from daemon_lib import Atoll, check, curl, start_daemon, verdict, wait_for  # noqa: E402
+from daemon_lib import check, curl, daemon_in, verdict, wait_for  # noqa: E402
 from netns import make_tap, run_in_new_netns, tap_unavailable  # noqa: E402
 
 
@@ -22,10 +22,7 @@ def inside(exe, httpd, index_path):
         index = f.read()
     make_tap("atl0", "10.2.0.1/24")
     with tempfile.TemporaryDirectory() as tmp:
-        sock = os.path.join(tmp, "atoll.sock")
-        atoll = Atoll(exe, sock)
-        log = open(os.path.join(tmp, "daemon.log"), "w+")
-        daemon = start_daemon(atoll, sock, log)
+        atoll, log, daemon = daemon_in(tmp, exe)
         try:
             for name in ("tap-web", "tap-web-again"):
                 r = atoll.create(tmp, name, httpd, ["tap=atl0,ip=10.2.0.2/24"])
