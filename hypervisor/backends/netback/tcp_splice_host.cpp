@@ -330,8 +330,12 @@ void TcpSplice::close_flow(Flow& f, bool reset_guest, bool reset_host, const cha
 }
 
 void TcpSplice::on_resumed() {
+  // Everything pump() and flush() held back while the port was paused: data,
+  // an ACK, and a FIN after the host's EOF (without it the guest never hears
+  // that the client left, and the flow and its socket stayed for good).
   for (auto& [k, f] : m_flows)
-    if (!f->dead && f->established && (f->out.size() > 0 || f->ack_due)) mark_dirty(*f);
+    if (!f->dead && f->established && (f->out.size() > 0 || f->ack_due || (f->host_eof && !f->fin_sent)))
+      mark_dirty(*f);
 }
 
 void TcpSplice::trace() {

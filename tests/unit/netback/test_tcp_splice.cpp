@@ -235,4 +235,28 @@ TEST_F(TcpSpliceTest, GuestResetAfterItsFinLosesNothing) {
   EXPECT_EQ(end, 1) << "the connection ended with " << (end < 0 ? strerror(-end) : "nothing") << ", not a FIN";
 }
 
+// A client that leaves while netback holds the port paused (its backlog to
+// the guest full: a flood of connections does it): pump() holds the FIN back
+// then, and on_resumed() must send it. It did not, so the flow and its host
+// socket stayed until the hypervisor ended: `httpd-slowloris-flood` found
+// 100 to 300 descriptors left after 5,000 dropped connections and an ab run.
+TEST_F(TcpSpliceTest, FinHeldWhilePausedIsSentOnResume) {
+  connect_client(4096);
+  m_port->set_paused(true);
+  m_sent.clear();
+  shutdown(m_client, SHUT_WR);
+  // The forwards read the client's EOF, but may send nothing while paused.
+  m_loop.run_once(100);
+  m_loop.run_once(100);
+  for (const Sent& s : m_sent) EXPECT_EQ(s.tcp.flags & kTcpFin, 0) << "a FIN went to the guest while paused";
+  m_port->set_paused(false);
+  m_splice->on_resumed();  // what the port does for its interceptor (uplink.cpp sets the forwards as that)
+  bool fin = run_until([&] {
+    for (const Sent& s : m_sent)
+      if (s.tcp.flags & kTcpFin) return true;
+    return false;
+  });
+  EXPECT_TRUE(fin) << "the client's FIN never reached the guest after the port resumed";
+}
+
 }  // namespace
