@@ -47,7 +47,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "apps"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "boot", "blk"))
-from appliance import Appliance, free_port  # noqa: E402
+from appliance import free_port, kvstore_behind, new_disk  # noqa: E402
 from kvstore_test import Resp, encode  # noqa: E402
 from run_blk_test import SIZE, pattern_bytes  # noqa: E402
 
@@ -86,8 +86,7 @@ def blk_trial(atoll, image, tally, tmp):
     if _pattern is None:
         _pattern = pattern_bytes()
     disk = os.path.join(tmp, "blk.img")
-    with open(disk, "wb") as f:
-        f.truncate(SIZE)
+    new_disk(disk, SIZE)
     p = subprocess.Popen([atoll, "run", "--disk", disk, image, "--", "durable"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)
     flushed = False
@@ -120,9 +119,7 @@ def blk_trial(atoll, image, tally, tmp):
 
 def kv_boot(atoll, image, disk, policy):
     port = free_port()
-    args = ["-m", "64M", "--disk", disk, "-p", f"{port}:6379"]
-    return Appliance(atoll, image, args, guest_args=["--appendfsync", policy], ready=r"kvstore: listening",
-                     timeout=60), port
+    return kvstore_behind(atoll, image, port, disk, guest_args=["--appendfsync", policy], timeout=60), port
 
 
 def kv_write_until_killed(app, port, trial, rng):
@@ -176,8 +173,7 @@ def kv_trial(atoll, image, policy, tally, tmp, rng):
     disk = os.path.join(tmp, "kv.img")
     if os.path.exists(disk):
         os.unlink(disk)
-    with open(disk, "wb") as f:
-        f.truncate(KV_DISK)
+    new_disk(disk, KV_DISK)
     tally.trials += 1
     try:
         app, port = kv_boot(atoll, image, disk, policy)

@@ -3,8 +3,10 @@
     with Appliance(atoll, image, ["--net", "user,hostfwd=..."], ready=r"listening") as app:
         ...                      # app.output() is the console so far
 
-free_port() picks a host port nobody listens on. Used by the appliance tests
-in this directory (echo, httpd, kvstore, switch)."""
+free_port() picks a host port nobody listens on; httpd_behind() and
+kvstore_behind() make the two appliances published on a host port. Used by
+the appliance tests in this directory (echo, httpd, kvstore, switch) and
+bench/soak/durability.py."""
 
 import os
 import re
@@ -75,6 +77,24 @@ class Appliance:
         if exc[0] is not None:
             sys.stderr.write("---- appliance console ----\n" + self.output())
         return False
+
+
+def new_disk(path, size=64 << 20):
+    """A sparse, zeroed disk file of `size` bytes at `path`."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def httpd_behind(atoll, image, port, guest_args=("--quiet",)):
+    """httpd (httpd-demo: its site sealed in) published on 127.0.0.1:`port`."""
+    return Appliance(atoll, image, ["-p", f"{port}:80"], guest_args=guest_args, ready=r"httpd: serving")
+
+
+def kvstore_behind(atoll, image, port, disk, guest_args=(), timeout=30):
+    """kvstore with its log on `disk`, published on 127.0.0.1:`port`."""
+    return Appliance(atoll, image, ["-m", "64M", "--disk", disk, "-p", f"{port}:6379"], guest_args=guest_args,
+                     ready=r"kvstore: listening", timeout=timeout)
 
 
 def report(failures, console=""):

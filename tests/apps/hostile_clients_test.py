@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 
-from appliance import Appliance, free_port, report
+from appliance import free_port, httpd_behind, kvstore_behind, new_disk, report
 from httpd_test import CheckFailed, curl, parse_head
 from kvstore_test import Resp, encode
 
@@ -322,14 +322,9 @@ def main():
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         if what == "httpd":
-            app = Appliance(atoll, image, ["-p", f"{port}:80"], guest_args=["--quiet", "--header-timeout", "300"],
-                            ready=r"httpd: serving")
+            app = httpd_behind(atoll, image, port, guest_args=["--quiet", "--header-timeout", "300"])
         else:
-            disk = os.path.join(tmp, "kv.img")
-            with open(disk, "wb") as f:
-                f.truncate(64 << 20)
-            app = Appliance(atoll, image, ["-m", "64M", "--disk", disk, "-p", f"{port}:6379"],
-                            ready=r"kvstore: listening")
+            app = kvstore_behind(atoll, image, port, new_disk(os.path.join(tmp, "kv.img")))
         with app:
             failures = (HttpdCases(port) if what == "httpd" else KvCases(port)).run()
             if not app.alive():
