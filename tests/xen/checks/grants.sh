@@ -1,4 +1,4 @@
-# The hosted boot test grants, unchanged, on real Xen.
+# The hosted boot test grants (the same source) on real Xen.
 . /rig/lib.sh
 run_appliance grants grants.xen ''
 finish_appliance grants 0
