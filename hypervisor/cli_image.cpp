@@ -39,9 +39,10 @@ const char* const kSealHelp =
     "      --cmdline TEXT       guest arguments used when atoll run is given none\n"
     "      --vifs N             network interfaces atoll run gives it unless --net says\n"
     "  -p, --publish HOSTPORT:PORT[/udp]  a port atoll run publishes unless -p says (repeatable)\n"
-    "      --disk NAME[,ro|,rw][,required|,optional|,ephemeral=SIZE]\n"
+    "      --disk NAME[,ro|,rw][,required|,optional|,ephemeral=SIZE][,unless,ARG...]\n"
     "                           a disk it needs, in vbd order (repeatable); ephemeral:\n"
-    "                           atoll run makes an empty scratch disk when none is given\n"
+    "                           atoll run makes an empty scratch disk when none is given;\n"
+    "                           unless: not needed when the guest's arguments hold ARG...\n"
     "  -h, --help               show this help\n"
     "\n"
     "exit status: 0 sealed, 1 refused (bad ELF, archive or manifest), 2 bad usage\n";
@@ -268,7 +269,9 @@ std::string manifest_json(const Manifest& m) {
     const auto& d = m.disks[i];
     j += std::string(i ? ", " : "") + "{\"name\": " + json_string(d.name) + ", \"read_only\": " +
          (d.read_only ? "true" : "false") + ", \"need\": \"" + need_text(d) + "\", \"ephemeral_size\": " +
-         std::to_string(d.ephemeral_size) + "}";
+         std::to_string(d.ephemeral_size) + ", \"unless\": [";
+    for (size_t k = 0; k < d.unless.size(); ++k) j += std::string(k ? ", " : "") + json_string(d.unless[k]);
+    j += "]}";
   }
   j += "], \"atoll_version\": " + json_string(m.atoll_version) + ", \"xen_abi\": \"" + format_xen_abi(*m.xen_abi) + "\"}";
   return j;

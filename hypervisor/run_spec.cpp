@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "decimal.h"
 #include "image_cache.h"
@@ -178,10 +179,10 @@ void anchor_paths(RunOptions& o, const std::string& dir) {
 
 namespace {
 
-// An empty scratch disk of `size` bytes that lives as long as this process:
-// an unnamed file (O_TMPFILE) the backend opens through /proc/self/fd, so
-// nothing is left behind however atoll ends.
-std::optional<std::string> ephemeral_disk(const image::ManifestDisk& d, std::string& error) {
+// An empty scratch disk of `size` bytes that lives as long as its config (and
+// at most as long as this process): an unnamed file (O_TMPFILE) the backend
+// opens through /proc/self/fd, so nothing is left behind however atoll ends.
+std::optional<DiskConfig> ephemeral_disk(const image::ManifestDisk& d, std::string& error) {
   const char* tmp = getenv("TMPDIR");
   std::string dir = tmp && *tmp ? tmp : "/tmp";
   int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -190,8 +191,32 @@ std::optional<std::string> ephemeral_disk(const image::ManifestDisk& d, std::str
     if (fd >= 0) close(fd);
     return std::nullopt;
   }
-  // The descriptor stays open for atoll's life (close-on-exec: no guest inherits it).
-  return "/proc/self/fd/" + std::to_string(fd);
+  // Close-on-exec: no guest inherits it.
+  DiskConfig disk;
+  disk.path = "/proc/self/fd/" + std::to_string(fd);
+  disk.scratch = std::shared_ptr<const int>(new int(fd), [](const int* owned) {
+    close(*owned);
+    delete owned;
+  });
+  return disk;
+}
+
+std::vector<std::string> split_blanks(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string t;
+  for (const auto& w : words) t += (t.empty() ? "" : " ") + w;
+  return t;
+}
+
+// Whether `args` holds `words` one after the other.
+bool holds_in_a_row(const std::vector<std::string>& args, const std::vector<std::string>& words) {
+  return std::search(args.begin(), args.end(), words.begin(), words.end()) != args.end();
 }
 
 // Fills what the command line left open from the image's manifest: memory,
@@ -213,21 +238,25 @@ std::optional<RunError> apply_manifest(const image::Manifest& m, RunOptions& o) 
   for (size_t i = o.disks.size(); i < m.disks.size(); ++i) {
     const image::ManifestDisk& d = m.disks[i];
     if (d.need == image::DiskNeed::kOptional) break;  // later disks would take its place
+    if (d.need == image::DiskNeed::kRequired && !d.unless.empty() &&
+        holds_in_a_row(o.guest_args.empty() ? split_blanks(m.cmdline) : o.guest_args, d.unless))
+      break;  // the arguments turn off what needs it; later disks would take its place
     if (d.need == image::DiskNeed::kRequired)
       return usage("image " + o.image_path + " needs disk " + std::to_string(i + 1) + " `" + d.name + "` (" +
                    (d.read_only ? "read-only" : "read-write") + "): give it with --disk PATH" +
-                   (d.read_only ? ",ro" : "") + (i > 0 ? " after the first " + std::to_string(i) + " --disk" : ""));
+                   (d.read_only ? ",ro" : "") + (i > 0 ? " after the first " + std::to_string(i) + " --disk" : "") +
+                   (d.unless.empty() ? "" : ", or run it with " + join_words(d.unless)));
     std::string error;
-    auto path = ephemeral_disk(d, error);
-    if (!path) return RunError{error};
-    DiskConfig disk;
-    disk.path = *path;
-    o.disks.push_back(disk);
+    auto disk = ephemeral_disk(d, error);
+    if (!disk) return RunError{error};
+    o.disks.push_back(std::move(*disk));
   }
   return std::nullopt;
 }
 
-RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o) {
+// With `overlap`, the part hashes are left to a thread (LoadedImage::parts_checked)
+// that runs while the caller sets up; the domain waits for it.
+RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o, bool overlap) {
   std::string error;
   if (!image::crypto_ready()) return RunError{"libsodium could not initialise"};
   std::optional<image::TrustedKeys> trusted;
@@ -238,12 +267,21 @@ RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o) {
   }
   auto bootable = image::open_bootable(o.image_path,
                                        o.require_signed ? image::SignaturePolicy::kRequireTrusted : image::SignaturePolicy::kAnyImage,
-                                       trusted ? &*trusted : nullptr, error);
+                                       trusted ? &*trusted : nullptr, error,
+                                       overlap ? image::PartHashes::kLeaveToCaller : image::PartHashes::kCheckNow);
   if (!bootable) return RunError{error};
   auto loaded = std::make_shared<LoadedImage>();
   loaded->bootable = std::move(*bootable);
+  if (loaded->bootable.parts_unchecked) {
+    const image::BootableImage* b = &loaded->bootable;  // stays put: the LoadedImage is on the heap
+    loaded->parts_checked = std::async(std::launch::async, [b] { return image::check_part_hashes(*b); }).share();
+  }
   loaded->elf = ElfImage::try_parse(loaded->bootable.elf, error);
-  if (!loaded->elf) return RunError{"invalid image " + o.image_path + ": " + error};
+  if (!loaded->elf) {
+    // A changed ELF is reported as that, not as whatever its parse tripped on.
+    if (std::string refused = loaded->wait_verified(); !refused.empty()) return RunError{refused};
+    return RunError{"invalid image " + o.image_path + ": " + error};
+  }
   return std::shared_ptr<const LoadedImage>(std::move(loaded));
 }
 
@@ -258,7 +296,11 @@ RunChecked<DomainPlan> resolve_run(RunOptions o, ImageCache* cache) {
   for (auto& g : o.guest_args) config.cmdline += " " + quote_arg(g);
 
   // The image is verified before anything else is set up.
-  auto image = cache && !o.require_signed ? cache->open(o.image_path, [&] { return open_image(o); }) : open_image(o);
+  // Under `atoll run` alone the part hashes overlap its set-up; a daemon's
+  // cache keeps only images whose every check has passed.
+  auto image = !cache ? open_image(o, true)
+               : o.require_signed ? open_image(o, false)
+                                  : cache->open(o.image_path, [&] { return open_image(o, false); });
   if (!image.ok()) return image.error();
   const LoadedImage& loaded = *image.value();
   if (loaded.bootable.manifest)

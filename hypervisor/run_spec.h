@@ -5,6 +5,7 @@
 // here, so a domain is described one way whoever asks for it.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,14 @@ void anchor_paths(RunOptions& options, const std::string& dir);
 struct LoadedImage {
   image::BootableImage bootable;
   std::optional<ElfImage> elf;
+  // A sealed image's part hashes, checked on a thread of their own while
+  // `atoll run` sets up (the largest part of verifying); "" when they match.
+  // Declared last, so it is joined before the mapping it reads goes away.
+  std::shared_future<std::string> parts_checked;
+
+  // Joins that check: "" when the image may boot, else why not. Called before
+  // anything of a domain is built (DomainInstance::try_create).
+  std::string wait_verified() const { return parts_checked.valid() ? parts_checked.get() : ""; }
 };
 
 // Everything the toolstack needs to build the domain (toolstack.h).

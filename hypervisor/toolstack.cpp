@@ -5,6 +5,8 @@ namespace atl::hv {
 RunChecked<std::unique_ptr<DomainInstance>> DomainInstance::try_create(EventLoop& loop, xs::Xenstored& store,
                                                                       const DomainPlan& plan, uint16_t domid,
                                                                       Wiring wiring) {
+  // Nothing of the domain exists before its image is verified.
+  if (std::string refused = plan.image->wait_verified(); !refused.empty()) return RunError{refused};
   std::string error;
   std::unique_ptr<DomainInstance> d(new DomainInstance);
   d->m_image = plan.image;

@@ -41,7 +41,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from daemon_lib import Atoll, Protocol, failures, guests, open_fds, run_args, start_daemon, wait_for  # noqa: E402
+from daemon_lib import (Atoll, Protocol, cpu_ms, failures, guests, loadavg, mem_available_kib, open_fds, pss_kib,  # noqa: E402
+                        run_args, start_daemon, wait_for)
 
 build = os.path.abspath(sys.argv[1])
 SAMPLES = int(sys.argv[2]) if len(sys.argv) > 2 else 30
@@ -64,37 +65,6 @@ def say(*a):
 
 def now_ns():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def mem_available_kib():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1])
-    return 0
-
-
-def pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            return sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-    except OSError:
-        return 0
-
-
-def cpu_ms(pid):
-    """CPU time a process has had so far, in ms (schedstat's run time: exact,
-    where stat's utime and stime count 10 ms ticks and miss a short boot)."""
-    try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e6
-    except OSError:
-        return 0.0
 
 
 def ms(values):

@@ -113,8 +113,9 @@ std::optional<TrustedKeys> load_trusted_keys(const std::string& dir, std::string
 }
 
 std::optional<BootableImage> open_bootable(const std::string& path, SignaturePolicy policy,
-                                           const TrustedKeys* trusted, std::string& error) {
+                                           const TrustedKeys* trusted, std::string& error, PartHashes hashes) {
   BootableImage b;
+  b.path = path;
   b.file = MappedFile::try_map(path, error);
   if (!b.file) return std::nullopt;
   auto bytes = b.file->bytes();
@@ -126,7 +127,7 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
     b.elf = bytes;
     return b;
   }
-  auto opened = SealedImage::try_open(bytes);
+  auto opened = SealedImage::try_open(bytes, hashes);
   if (!opened.image) {
     error = refusal_text(path, opened.error);
     return std::nullopt;
@@ -148,7 +149,14 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
   b.archive = img.archive();
   b.manifest = img.manifest();
   b.signer = img.signer();
+  b.parts_unchecked = hashes == PartHashes::kLeaveToCaller;
   return b;
+}
+
+std::string check_part_hashes(const BootableImage& image) {
+  if (!image.parts_unchecked || !image.manifest) return "";
+  auto e = SealedImage::check_part_hashes(*image.manifest, image.elf, image.archive);
+  return e ? refusal_text(image.path, *e) : "";
 }
 
 std::optional<PublicKey> read_public_key(const std::string& path, std::string& error) {

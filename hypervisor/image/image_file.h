@@ -34,11 +34,14 @@ enum class SignaturePolicy { kAnyImage, kRequireTrusted };
 // What `atoll run` boots: the ELF, the archive (empty for a bare ELF) and the
 // manifest (nullopt for a bare ELF).
 struct BootableImage {
+  std::string path;
   std::unique_ptr<MappedFile> file;
   std::span<const uint8_t> elf;
   std::span<const uint8_t> archive;
   std::optional<Manifest> manifest;
   std::optional<PublicKey> signer;
+  // Set when open_bootable left the part hashes to its caller: check_part_hashes.
+  bool parts_unchecked = false;
 };
 
 struct TrustedKeys {
@@ -52,8 +55,16 @@ std::optional<TrustedKeys> load_trusted_keys(const std::string& dir, std::string
 // Maps and verifies `path`. With kRequireTrusted, a bare ELF, an unsigned image
 // or one signed by a key not in `trusted` is refused. `error` names the file
 // and the failure.
+// With PartHashes::kLeaveToCaller everything but the parts' SHA-256 is checked
+// (the structure, the manifest's digest, the signature), and the image must
+// not boot before check_part_hashes has passed.
 std::optional<BootableImage> open_bootable(const std::string& path, SignaturePolicy policy,
-                                           const TrustedKeys* trusted, std::string& error);
+                                           const TrustedKeys* trusted, std::string& error,
+                                           PartHashes hashes = PartHashes::kCheckNow);
+
+// The part hashes open_bootable left unchecked: "" when they match (or were
+// checked already), else the refusal, naming the file and which part.
+std::string check_part_hashes(const BootableImage& image);
 
 // Key files: one line, "atoll-ed25519-public HEX" or "atoll-ed25519-secret HEX".
 std::optional<PublicKey> read_public_key(const std::string& path, std::string& error);

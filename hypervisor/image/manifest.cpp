@@ -231,6 +231,11 @@ DiskParse parse_manifest_disk(std::string_view text) {
   bool mode_seen = false, need_seen = false;
   for (size_t i = 1; i < w.size(); ++i) {
     std::string_view word = w[i];
+    if (word == "unless") {
+      if (i + 1 == w.size()) return {std::nullopt, "disk " + d.name + ": `unless` needs the guest arguments that make the disk unneeded"};
+      for (size_t j = i + 1; j < w.size(); ++j) d.unless.emplace_back(w[j]);
+      break;
+    }
     bool is_mode = word == "ro" || word == "rw";
     bool is_need = word == "required" || word == "optional" || word.substr(0, 10) == "ephemeral=";
     if ((is_mode && mode_seen) || (is_need && need_seen))
@@ -247,6 +252,8 @@ DiskParse parse_manifest_disk(std::string_view text) {
       d.ephemeral_size = *size;
     }
   }
+  if (!d.unless.empty() && d.need != DiskNeed::kRequired)
+    return {std::nullopt, "disk " + d.name + ": only a required disk can be needed `unless` some arguments are given"};
   if (d.need == DiskNeed::kEphemeral && d.read_only)
     return {std::nullopt, "disk " + d.name + ": an ephemeral disk starts empty, so it cannot be read-only"};
   return {d, ""};
@@ -255,7 +262,12 @@ DiskParse parse_manifest_disk(std::string_view text) {
 std::string format_manifest_disk(const ManifestDisk& d) {
   std::string t = d.name + (d.read_only ? " ro" : " rw");
   switch (d.need) {
-    case DiskNeed::kRequired: return t + " required";
+    case DiskNeed::kRequired: {
+      t += " required";
+      if (!d.unless.empty()) t += " unless";
+      for (const auto& word : d.unless) t += " " + word;
+      return t;
+    }
     case DiskNeed::kOptional: return t + " optional";
     case DiskNeed::kEphemeral: return t + " ephemeral=" + format_memory_size(d.ephemeral_size);
   }

@@ -42,6 +42,9 @@ struct ManifestDisk {
   bool read_only = false;
   DiskNeed need = DiskNeed::kRequired;
   uint64_t ephemeral_size = 0;  // kEphemeral: bytes of the scratch file made when none is given
+  // kRequired only: not needed when the guest's arguments hold these words in
+  // a row (kvstore's `required unless --aof off`).
+  std::vector<std::string> unless;
 };
 
 struct ManifestPort {

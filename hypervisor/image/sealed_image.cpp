@@ -98,7 +98,7 @@ bool SealedImage::looks_like_elf(std::span<const uint8_t> bytes) {
   return bytes.size() >= sizeof kElfMagic && std::memcmp(bytes.data(), kElfMagic, sizeof kElfMagic) == 0;
 }
 
-ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes) {
+ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes, PartHashes hashes) {
   if (bytes.empty()) return refuse(ImageFault::kEmpty, "the file is empty");
   if (!looks_sealed(bytes)) {
     // A prefix of the magic is a sealed image cut short, not a stranger.
@@ -129,7 +129,7 @@ ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes) {
     return refuse(ImageFault::kUnknownAbi, "built for Xen ABI " + format_xen_abi(*img.m_manifest.xen_abi) +
                                                " (atoll " + img.m_manifest.atoll_version + "); this atoll speaks " +
                                                format_xen_abi(kXenAbi));
-  if (auto e = img.check_parts(bytes)) return {std::nullopt, *e};
+  if (auto e = img.check_parts(bytes, hashes)) return {std::nullopt, *e};
   if (trailer.scheme == static_cast<uint32_t>(SignatureScheme::kEd25519)) {
     PublicKey key;
     Signature sig;
@@ -145,7 +145,7 @@ ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes) {
 
 // The parts tile the file exactly: ELF right after the manifest, the archive
 // right after the ELF, the trailer right after that; then each part's SHA-256.
-std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> bytes) {
+std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> bytes, PartHashes hashes) {
   const ManifestPart& elf = *m_manifest.elf;
   const uint64_t parts_end = bytes.size() - kTrailerSize;
   const uint64_t elf_start = kHeaderSize + m_manifest_size;
@@ -171,14 +171,17 @@ std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> byte
     return lie("the parts end at " + std::to_string(end) + " but the trailer starts at " + std::to_string(parts_end));
 
   m_elf = bytes.subspan(elf.offset, elf.size);
-  if (sha256(m_elf) != elf.sha256)
+  if (const auto& ar = m_manifest.archive) m_archive = bytes.subspan(ar->offset, ar->size);
+  return hashes == PartHashes::kCheckNow ? check_part_hashes(m_manifest, m_elf, m_archive) : std::nullopt;
+}
+
+std::optional<ImageError> SealedImage::check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
+                                                         std::span<const uint8_t> archive) {
+  if (!manifest.elf || sha256(elf) != manifest.elf->sha256)
     return ImageError{ImageFault::kElfChanged, "the ELF part was changed after sealing (its SHA-256 is not the manifest's)"};
-  if (const auto& ar = m_manifest.archive) {
-    m_archive = bytes.subspan(ar->offset, ar->size);
-    if (sha256(m_archive) != ar->sha256)
-      return ImageError{ImageFault::kArchiveChanged,
-                        "the archive part was changed after sealing (its SHA-256 is not the manifest's)"};
-  }
+  if (manifest.archive && sha256(archive) != manifest.archive->sha256)
+    return ImageError{ImageFault::kArchiveChanged,
+                      "the archive part was changed after sealing (its SHA-256 is not the manifest's)"};
   return std::nullopt;
 }
 

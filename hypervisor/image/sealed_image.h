@@ -87,12 +87,20 @@ std::string refusal_text(const std::string& path, const ImageError& error);
 
 struct ImageOpen;
 
+// Whether try_open hashes the parts itself, or leaves that to its caller
+// (check_part_hashes), who may do it on another thread while it sets up.
+enum class PartHashes { kCheckNow, kLeaveToCaller };
+
 class SealedImage {
  public:
   // Checks everything in `bytes` before returning it: layout, digest, manifest,
-  // ABI, each part's SHA-256, and a signature if there is one. `bytes` must
-  // outlive the result (parts are views into it).
-  static ImageOpen try_open(std::span<const uint8_t> bytes);
+  // ABI, each part's SHA-256 (unless left to the caller), and a signature if
+  // there is one. `bytes` must outlive the result (parts are views into it).
+  static ImageOpen try_open(std::span<const uint8_t> bytes, PartHashes hashes = PartHashes::kCheckNow);
+  // Each part's SHA-256 against the manifest's: the work of a sealed image's
+  // verification that grows with its size.
+  static std::optional<ImageError> check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
+                                                     std::span<const uint8_t> archive);
   // A sealed image starts with kHeaderMagic; an ELF with \x7fELF.
   static bool looks_sealed(std::span<const uint8_t> bytes);
   static bool looks_like_elf(std::span<const uint8_t> bytes);
@@ -109,7 +117,7 @@ class SealedImage {
 
  private:
   SealedImage() = default;
-  std::optional<ImageError> check_parts(std::span<const uint8_t> bytes);
+  std::optional<ImageError> check_parts(std::span<const uint8_t> bytes, PartHashes hashes);
 
   Manifest m_manifest;
   Sha256 m_digest{};

@@ -131,7 +131,7 @@ def test_round_trip(tmp):
           and b"sealed hello" in data[ar["offset"]:ar["offset"] + ar["size"]], "inspect: the archive part")
     check(j["parts"]["manifest"] == {"offset": 64, "size": msize}, "inspect: manifest part")
     check(m["name"] == "hello-sealed" and m["memory"] == 24 << 20 and m["cmdline"] == "alpha 'beta gamma'"
-          and m["disks"] == [{"name": "scratch", "read_only": False, "need": "ephemeral", "ephemeral_size": 1 << 20}]
+          and m["disks"] == [{"name": "scratch", "read_only": False, "need": "ephemeral", "ephemeral_size": 1 << 20, "unless": []}]
           and m["xen_abi"] == "0x00040e00" and m["atoll_version"], "inspect: the manifest's keys")
     again = os.path.join(tmp, "hello2.img")
     atoll("seal", HELLO, "--archive", site, "--memory", "24M", "--cmdline", "alpha 'beta gamma'",
@@ -181,6 +181,14 @@ def test_required_disk(tmp):
     r = atoll("run", "-v", image)
     check(r.returncode == 125 and "needs disk 1 `log` (read-write): give it with --disk PATH" in r.stderr
           and "dom1:" not in r.stderr, "run: a missing required disk is named with its flag, before any domain")
+    # kvstore's case: the log disk is needed unless the log is turned off.
+    unless = os.path.join(tmp, "needs-disk-unless.img")
+    atoll("seal", HELLO, "--disk", "log,rw,required,unless,--aof,off", "-o", unless)
+    r = atoll("run", unless)
+    check(r.returncode == 125 and "give it with --disk PATH, or run it with --aof off" in r.stderr,
+          "run: a disk needed unless some arguments names both ways out: " + r.stderr)
+    r = atoll("run", unless, "--", "--aof", "off")
+    check(r.returncode == 0, "run: the arguments that make the disk unneeded boot it without one: " + r.stderr)
 
 
 def test_tamper(tmp, image):

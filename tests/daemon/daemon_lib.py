@@ -165,6 +165,38 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+# What bench/fleet measures of the host and its processes.
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def mem_available_kib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    except OSError:
+        return 0
+
+
+def cpu_ms(pid):
+    """CPU time a process has had so far, in ms (schedstat's run time: exact,
+    where stat's utime and stime count 10 ms ticks and miss a short boot)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e6
+    except OSError:
+        return 0.0
+
+
 def write_cfg(d, name, kernel, extra=""):
     path = os.path.join(d, name + ".cfg")
     with open(path, "w") as f:

@@ -2,6 +2,7 @@
 // Kept apart from blkback.h so a config reader can use it without the data path.
 #pragma once
 
+#include <memory>
 #include <string>
 
 namespace atl::hv {
@@ -13,6 +14,10 @@ struct DiskConfig {
   bool direct = false;
   // multi-queue-max-queues: rings the frontend may set up.
   unsigned queues = 4;
+  // An ephemeral disk (docs/images.md): the unnamed scratch file that `path`
+  // names through /proc/self/fd; its descriptor closes with the last copy of
+  // this config, so a daemon keeps none after the domain's record is gone.
+  std::shared_ptr<const int> scratch;
 };
 
 // Parses `path[,ro][,direct][,queues=N]` (the --disk option's value, N in

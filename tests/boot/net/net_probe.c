@@ -5,6 +5,10 @@
  *                             GET PATH; the reply must be 200 with a body of
  *                             LENGTH bytes whose FNV-1a 32 hash is FNV (hex);
  *                             hold: then stay up (sleep) until destroyed
+ *   net_probe sweep FIRST COUNT PORT PATH LENGTH FNV
+ *                             the http check against COUNT addresses from FIRST
+ *                             up, one after the other; prints each failure and
+ *                             "net_probe: sweep N of COUNT answered"
  * Prints "net_probe: PASSED" and exits 0 when everything held. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,45 +71,69 @@ static uint32_t fnv1a(const unsigned char* p, size_t n) {
   return h;
 }
 
-static int http_check(const char* addr, int port, const char* path, size_t want_len, uint32_t want_hash) {
+static int http_check(const char* addr, int port, const char* path, size_t want_len, uint32_t want_hash, int quiet) {
   int fd = connect_to(SOCK_STREAM, addr, port);
   if (fd < 0) return 1;
   char req[512];
   int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr);
-  if (send(fd, req, (size_t)n, 0) != n) return fail("send");
   size_t cap = 1 << 20, have = 0;
   char* reply = malloc(cap);
-  if (!reply) return fail("malloc");
-  for (;;) {
+  const char* why = NULL;
+  if (!reply) why = "malloc";
+  else if (send(fd, req, (size_t)n, 0) != n) why = "send";
+  while (!why) {
     ssize_t got = recv(fd, reply + have, cap - have, 0);
-    if (got < 0) return fail("recv");
-    if (got == 0) break;
-    have += (size_t)got;
-    if (have == cap) return fail("reply larger than 1 MiB");
+    if (got < 0) why = "recv";
+    else if (got == 0) break;
+    else if ((have += (size_t)got) == cap) why = "reply larger than 1 MiB";
   }
   close(fd);
-  if (have < 12 || memcmp(reply, "HTTP/1.", 7) != 0 || memcmp(reply + 9, "200", 3) != 0) return fail("not a 200 reply");
   const char* body = NULL;
-  for (size_t i = 0; !body && i + 4 <= have; ++i)
+  if (!why && (have < 12 || memcmp(reply, "HTTP/1.", 7) != 0 || memcmp(reply + 9, "200", 3) != 0)) why = "not a 200 reply";
+  for (size_t i = 0; !why && !body && i + 4 <= have; ++i)
     if (memcmp(reply + i, "\r\n\r\n", 4) == 0) body = reply + i + 4;
-  if (!body) return fail("no end of head");
+  if (!why && !body) why = "no end of head";
+  if (why) {
+    free(reply);
+    return fail(why);
+  }
   size_t len = have - (size_t)(body - reply);
   uint32_t hash = fnv1a((const unsigned char*)body, len);
-  printf("ok: http GET %s from %s:%d: %zu bytes, fnv1a %08x\n", path, addr, port, len, (unsigned)hash);
+  if (!quiet) printf("ok: http GET %s from %s:%d: %zu bytes, fnv1a %08x\n", path, addr, port, len, (unsigned)hash);
   free(reply);
   if (len != want_len || hash != want_hash) return fail("the body differs");
   return 0;
 }
 
+/* The http check against COUNT consecutive IPv4 addresses from FIRST. */
+static int sweep(const char* first, unsigned long count, int port, const char* path, size_t want_len, uint32_t want_hash) {
+  struct in_addr base;
+  if (inet_pton(AF_INET, first, &base) != 1) return fail("bad address");
+  unsigned long answered = 0;
+  for (unsigned long i = 0; i < count; ++i) {
+    struct in_addr a = {htonl(ntohl(base.s_addr) + (uint32_t)i)};
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, addr, sizeof addr);
+    if (http_check(addr, port, path, want_len, want_hash, 1) == 0) ++answered;
+    else printf("net_probe: no good answer from %s\n", addr);
+  }
+  printf("net_probe: sweep %lu of %lu answered\n", answered, count);
+  return answered == count ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if ((argc == 7 || argc == 8) && strcmp(argv[1], "http") == 0) {
-    if (http_check(argv[2], atoi(argv[3]), argv[4], strtoul(argv[5], NULL, 10), (uint32_t)strtoul(argv[6], NULL, 16)))
+    if (http_check(argv[2], atoi(argv[3]), argv[4], strtoul(argv[5], NULL, 10), (uint32_t)strtoul(argv[6], NULL, 16), 0))
       return 1;
     if (argc == 8 && strcmp(argv[7], "hold") == 0) {
       printf("net_probe: PASSED\n");
       fflush(stdout);
       for (;;) sleep(3600);
     }
+  } else if (argc == 8 && strcmp(argv[1], "sweep") == 0) {
+    if (sweep(argv[2], strtoul(argv[3], NULL, 10), atoi(argv[4]), argv[5], strtoul(argv[6], NULL, 10),
+              (uint32_t)strtoul(argv[7], NULL, 16)))
+      return 1;
   } else if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
     int port = atoi(argv[3]);
     if (echo_check(SOCK_STREAM, argv[2], port) || echo_check(SOCK_DGRAM, argv[2], port)) return 1;
@@ -126,7 +154,8 @@ int main(int argc, char** argv) {
     }
     freeaddrinfo(res);
   } else {
-    printf("usage: net_probe tcp ADDR PORT | dns NAME | http ADDR PORT PATH LENGTH FNV [hold]\n");
+    printf("usage: net_probe tcp ADDR PORT | dns NAME | http ADDR PORT PATH LENGTH FNV [hold]\n"
+           "       net_probe sweep FIRST COUNT PORT PATH LENGTH FNV\n");
     return 2;
   }
   printf("net_probe: PASSED\n");

@@ -42,6 +42,24 @@ TEST(Manifest, FormatReadsBackTheSame) {
   EXPECT_NE(once.find("memory 1536K\n"), std::string::npos);
 }
 
+TEST(Manifest, RequiredUnlessArgumentsReadsBack) {
+  auto p = user("name kv\ndisk log rw required unless --aof off\n");
+  ASSERT_TRUE(p.manifest) << p.error.text();
+  const ManifestDisk& d = p.manifest->disks.at(0);
+  EXPECT_EQ(d.need, DiskNeed::kRequired);
+  EXPECT_EQ(d.unless, (std::vector<std::string>{"--aof", "off"}));
+  EXPECT_EQ(format_manifest_disk(d), "log rw required unless --aof off");
+}
+
+TEST(Manifest, UnlessIsForRequiredDisksWithArguments) {
+  auto bare = user("disk log rw unless\n");
+  ASSERT_FALSE(bare.manifest);
+  EXPECT_NE(bare.error.message.find("`unless` needs the guest arguments"), std::string::npos) << bare.error.message;
+  auto optional = user("disk log optional unless --aof off\n");
+  ASSERT_FALSE(optional.manifest);
+  EXPECT_NE(optional.error.message.find("only a required disk"), std::string::npos) << optional.error.message;
+}
+
 TEST(Manifest, SealedKeysAreNotForUsers) {
   auto p = user("name a\nelf 64 10 " + std::string(64, '0') + "\n");
   ASSERT_FALSE(p.manifest);

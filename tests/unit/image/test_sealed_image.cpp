@@ -119,6 +119,24 @@ TEST_F(SealedImageTest, AFlippedByteSaysWhichPart) {
   expect_fault(flip(offsetof(ImageHeader, manifest_size) + 7), ImageFault::kBadHeader);
 }
 
+// `atoll run` hashes the parts on a thread while it sets up: the image opens
+// with everything else checked, and the deferred check names the part.
+TEST_F(SealedImageTest, PartHashesLeftToTheCallerStillCatchAChange) {
+  auto ok = SealedImage::try_open(m_image, PartHashes::kLeaveToCaller);
+  ASSERT_TRUE(ok.image);
+  EXPECT_FALSE(SealedImage::check_part_hashes(ok.image->manifest(), ok.image->elf(), ok.image->archive()));
+  for (auto [at, fault] : {std::pair{elf_offset() + 3, ImageFault::kElfChanged},
+                           std::pair{archive_offset() + 700, ImageFault::kArchiveChanged}}) {
+    auto bad = m_image;
+    bad[at] ^= 0x40;
+    auto opened = SealedImage::try_open(bad, PartHashes::kLeaveToCaller);
+    ASSERT_TRUE(opened.image) << "only the part hashes differ, and they were left to the caller";
+    auto e = SealedImage::check_part_hashes(opened.image->manifest(), opened.image->elf(), opened.image->archive());
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->fault, fault);
+  }
+}
+
 TEST_F(SealedImageTest, ManifestLyingAboutTheElfSize) {
   std::string text = forge::manifest_text_of(m_image);
   const ManifestPart elf = *parse_manifest(text, ManifestSource::kSealed).manifest->elf;
