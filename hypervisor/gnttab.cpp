@@ -22,6 +22,8 @@ grant_entry_v1_t* GrantTable::entry(GrantRef ref) const {
   return &base[ref.value()];
 }
 
+bool GrantTable::in_table(GrantRef ref) const { return ref.value() < m_nr_frames * gnttab_v1::kEntriesPerFrame; }
+
 void GrantTable::write_entry(GrantRef ref, DomId grantee, uint64_t gfn, bool readonly) {
   if (grant_entry_v1_t* e = entry(ref)) gnttab_v1::grant(e, grantee.value(), static_cast<uint32_t>(gfn), readonly);
 }

@@ -34,6 +34,8 @@ class GrantTable {
   GrantTable(const GuestMemory& memory, DomId owner) : m_memory(memory), m_owner(owner) {}
 
   unsigned nr_frames() const { return m_nr_frames; }
+  // `ref` names an entry of the table as it is now (set up, not past its end).
+  bool in_table(GrantRef ref) const;
   // GNTTABOP_setup_table: grow to `count` frames (never shrinks) and return their gfns.
   GrantStatus setup(unsigned count, uint64_t* gfns_out);
   static uint64_t frame_gfn(unsigned i) { return (hosted::kHvFramesGpa >> 12) + kFirstFrame + i; }

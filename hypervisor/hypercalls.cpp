@@ -252,6 +252,11 @@ long Domain::event_channel_op(uint64_t cmd, uint64_t arg) {
       if (!other) return -ESRCH;
       auto port = m_evtchn.bind_interdomain(other->m_evtchn, EvtchnPort(op.remote_port));
       if (!port.ok()) return to_xen(port.error());
+      // As Xen does: the new local port starts pending, so that a notification
+      // sent on the remote end while it was still unbound is not lost. Guests
+      // see one event on every port they bind this way (it is masked until
+      // they bind a handler, and then delivered).
+      raise(*port);
       op.local_port = port->value();
       return m_memory.write(arg, op) ? 0 : kEFault;
     }
@@ -354,7 +359,15 @@ std::optional<std::span<uint8_t>> Domain::copy_side(const gnttab_copy_ptr& side,
   if (is_gref) {
     GrantStatus st;
     auto m = m_gnttab.map(GrantRef(side.u.ref), DomId(m_domid), writing, &st);
-    if (!m.ok()) { status = static_cast<int16_t>(st); return std::nullopt; }
+    if (!m.ok()) {
+      // Xen's codes for a copy: bad_gntref only for a ref past the table; an
+      // entry that does not grant this domain the access asked for (not
+      // granted, ended, read-only for a write) is general_error.
+      const bool xen_general = st == GrantStatus::kPermissionDenied ||
+                               (st == GrantStatus::kBadGntref && m_gnttab.in_table(GrantRef(side.u.ref)));
+      status = xen_general ? GNTST_general_error : static_cast<int16_t>(st);
+      return std::nullopt;
+    }
     held = GrantRef(side.u.ref);
     m_copy_handles.push_back(m->handle);
     return m->page.subspan(side.offset, len);

@@ -73,7 +73,8 @@ Result<std::string> node_read(NodeView& view, const Caller& caller, const std::s
 
 Result<void> node_write(NodeView& view, const Caller& caller, const std::string& path,
                         std::string_view value) {
-  if (!privileged(caller) && value.size() > caller.limits.max_value_bytes) return Errno::kTooBig;
+  // ENOSPC, as C xenstored answers a node over its entry size quota.
+  if (!privileged(caller) && value.size() > caller.limits.max_value_bytes) return Errno::kNoSpc;
   Result<const NodeHead*> n = node_lookup(view, caller, path, Access::kWrite);
   if (n.ok()) {
     Perms perms = n.value()->perms;

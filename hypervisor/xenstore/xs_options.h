@@ -10,7 +10,7 @@ struct XsOptions {
   uint32_t max_nodes_per_domain = 1000;       // nodes a guest may own -> EQUOTA
   uint32_t max_watches_per_domain = 128;      // -> EQUOTA
   uint32_t max_transactions_per_domain = 10;  // open at once -> EQUOTA
-  uint32_t max_value_bytes = 2048;            // one node's value -> E2BIG
+  uint32_t max_value_bytes = 2048;            // one node's value -> ENOSPC
   uint32_t max_perms_per_node = 5;            // entries in a guest's SET_PERMS -> EQUOTA
   // Nodes one transaction may look at or change (each costs memory until it
   // ends, even a read of a missing node) -> EQUOTA.

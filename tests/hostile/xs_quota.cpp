@@ -1,6 +1,6 @@
 // A guest that takes everything xenstored lets one domain have and keeps it
 // while it churns: it runs into each per-domain quota (hypervisor/xenstore/
-// xs_options.h) and checks the error it gets: a value over 2048 bytes (E2BIG),
+// xs_options.h) and checks the error it gets: a value over 2048 bytes (ENOSPC, as C xenstored),
 // more than 5 permissions on a node, a transaction that touches more than
 // 1024 nodes, more than 10 open transactions, more than 128 watches, more than
 // 1000 nodes (EQUOTA for each). Then, with its nodes, watches and
@@ -22,7 +22,7 @@ using namespace atl;
 
 namespace {
 
-const char* error_name(Errno e) { return e == xs::kErrQuota ? "EQUOTA" : e == Errno::kTooBig ? "E2BIG" : "other"; }
+const char* error_name(Errno e) { return e == xs::kErrQuota ? "EQUOTA" : e == Errno::kNoSpc ? "ENOSPC" : "other"; }
 
 // Repeats `step` until it fails, at most `limit` times; returns how many succeeded.
 template <typename Step>
@@ -47,7 +47,7 @@ int main() {
   Errno e = Errno::kInval;
 
   auto big = c->write("data/big", std::string(2049, 'x'));
-  CHECK(!big.ok() && big.error() == Errno::kTooBig, "a 2049-byte value: %s", big.ok() ? "accepted" : error_name(big.error()));
+  CHECK(!big.ok() && big.error() == Errno::kNoSpc, "a 2049-byte value: %s", big.ok() ? "accepted" : error_name(big.error()));
   CHECK(c->write("data/big", std::string(2048, 'x')).ok(), "a 2048-byte value is fine");
 
   std::vector<xs::Permission> perms;

@@ -1,5 +1,5 @@
 // Per-domain quotas: nodes owned, watches, open transactions, value size and
-// permission entries. Guests hit them (EQUOTA / E2BIG); domain 0 does not; the
+// permission entries. Guests hit them (EQUOTA / ENOSPC); domain 0 does not; the
 // limits come from XsOptions and are released when things go away.
 #include "xs_test_support.h"
 
@@ -55,7 +55,7 @@ TEST_F(XsQuota, IntermediateNodesCountToo) {
 TEST_F(XsQuota, ValueSize) {
   std::string max(options.max_value_bytes, 'v');
   EXPECT_EQ(guest.write("big", max), kOK);
-  EXPECT_EQ(guest.write("bigger", max + "v"), "E:E2BIG");
+  EXPECT_EQ(guest.write("bigger", max + "v"), "E:ENOSPC");
   EXPECT_EQ(guest.read("bigger"), "E:ENOENT");
   EXPECT_EQ(dom0.write("/local/domain/3/dom0-big", max + max.substr(0, 1000)), kOK);
 }
@@ -125,7 +125,7 @@ TEST_F(XsQuota, LimitsAreConfigurable) {
   ASSERT_EQ(d0.mkdir("/local/domain/3"), kOK);
   ASSERT_EQ(d0.set_perms("/local/domain/3", {"n3"}), kOK);
   EXPECT_EQ(g.write("v", "1234"), kOK);
-  EXPECT_EQ(g.write("v", "12345"), "E:E2BIG");
+  EXPECT_EQ(g.write("v", "12345"), "E:ENOSPC");
 }
 
 TEST_F(XsQuota, OneGuestAtItsLimitsDoesNotAffectAnother) {

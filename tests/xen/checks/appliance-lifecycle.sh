@@ -12,7 +12,7 @@ xl reboot life || fail "xl reboot"
 wait_console life 'httpd: serving' 60 $((n + 1)) || { show_console life; fail "not serving again after xl reboot"; }
 [ "$(domid life)" != "$old" ] || fail "same domid after reboot"
 pass "xl reboot"
-timeout 60 xl shutdown -w life || { show_console life; fail "xl shutdown -w"; }
+timeout $((60 * PATIENCE)) xl shutdown -w life || { show_console life; fail "xl shutdown -w"; }
 [ "$(state life)" != "" ] && ! state life | grep -q s && fail "not shut down: state $(state life)"
 xl destroy life 2>/dev/null
 pass "xl shutdown"

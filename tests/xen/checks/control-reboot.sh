@@ -8,7 +8,7 @@ xl reboot ctl || fail "xl reboot"
 # xenconsoled appends the new domain's output to the same log.
 i=0
 while new=$(domid ctl); [ -z "$new" ] || [ "$new" = "$old" ]; do
-  i=$((i + 1)); [ $i -gt 300 ] && { xl list; cat /var/log/xen/xl-ctl.log; fail "no new ctl domain after xl reboot"; }
+  i=$((i + 1)); [ $i -gt $((300 * PATIENCE)) ] && { xl list; cat /var/log/xen/xl-ctl.log; fail "no new ctl domain after xl reboot"; }
   sleep 0.2
 done
 wait_console ctl '^CONTROL-UP' 90 $((ups + 1)) || { show_console ctl; cat /var/log/xen/xl-ctl.log; fail "no CONTROL-UP after reboot"; }

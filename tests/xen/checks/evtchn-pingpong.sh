@@ -1,4 +1,4 @@
-# The hosted boot test evtchn_pingpong, unchanged, on real Xen.
+# The hosted boot test evtchn_pingpong (the same source) on real Xen.
 . /rig/lib.sh
 run_appliance evtchn-pingpong evtchn_pingpong.xen ''
 finish_appliance evtchn-pingpong 0

@@ -1,4 +1,4 @@
-# The hosted boot test xenstore_guest, unchanged, on real Xen.
+# The hosted boot test xenstore_guest (the same source) on real Xen.
 . /rig/lib.sh
 run_appliance xenstore-guest xenstore_guest.xen ''
 finish_appliance xenstore-guest 0
