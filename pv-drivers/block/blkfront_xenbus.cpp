@@ -20,7 +20,9 @@ namespace {
 // Made by probe() and kept for the domain's lifetime.
 std::vector<std::unique_ptr<BlkFront>>* g_devices;
 
-constexpr uint64_t kConnectTimeoutNs = 5'000'000'000ULL;
+// A line on the console every 5 s while the backend is slow; give up after 300 s.
+constexpr uint64_t kConnectReportNs = 5'000'000'000ULL;
+constexpr uint64_t kConnectGiveUpNs = 300'000'000'000ULL;
 
 std::optional<uint64_t> read_u64(xs::Client& client, const std::string& path) {
   auto v = client.read(path);
@@ -144,7 +146,7 @@ void BlkFront::on_closed(xs::XenbusDevice& device) {
 
 Result<unsigned> probe() {
   if (!g_devices) g_devices = new std::vector<std::unique_ptr<BlkFront>>;
-  return xs::probe_devices(*g_devices, "vbd", "blkfront", kConnectTimeoutNs);
+  return xs::probe_devices(*g_devices, "vbd", "blkfront", kConnectReportNs, kConnectGiveUpNs);
 }
 
 BlkFront* device(unsigned index) {

@@ -20,7 +20,9 @@ namespace atl::net {
 namespace {
 
 std::vector<std::unique_ptr<NetFront>>* g_devices;
-constexpr uint64_t kConnectTimeoutNs = 5'000'000'000ULL;
+// A line on the console every 5 s while the backend is slow; give up after 300 s.
+constexpr uint64_t kConnectReportNs = 5'000'000'000ULL;
+constexpr uint64_t kConnectGiveUpNs = 300'000'000'000ULL;
 
 uint32_t parse_ipv4(const char* text) {
   unsigned a, b, c, d;
@@ -153,7 +155,7 @@ void NetFront::on_closed(xs::XenbusDevice& device) {
 
 Result<unsigned> probe() {
   if (!g_devices) g_devices = new std::vector<std::unique_ptr<NetFront>>;
-  return xs::probe_devices(*g_devices, "vif", "netfront", kConnectTimeoutNs);
+  return xs::probe_devices(*g_devices, "vif", "netfront", kConnectReportNs, kConnectGiveUpNs);
 }
 
 NetFront* device(unsigned index) {
