@@ -106,6 +106,7 @@ class Domain {
   const DomainConfig& config() const { return m_config; }
   GuestMemory& memory() { return m_memory; }
   GrantTable& gnttab() { return m_gnttab; }
+  const EvtchnTable& evtchn() const { return m_evtchn; }
   void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
   // Backend side of event channels. The hypervisor acts as domain 0: a backend

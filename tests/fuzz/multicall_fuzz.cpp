@@ -38,7 +38,7 @@ constexpr xen_ulong_t kUnset = 0x5a5a5a5a5a5a5a5aULL;
 
 class MulticallScript : public DomainScript {
  public:
-  explicit MulticallScript(FuzzInput& in) : DomainScript(in) {}
+  MulticallScript(FuzzInput& in, FuzzDomain& d) : DomainScript(in, d) {}
 
   void run() {
     while (!m_in.empty()) {
@@ -49,6 +49,16 @@ class MulticallScript : public DomainScript {
       }
       if (m_d.domain().ended()) __builtin_trap();
     }
+  }
+
+  // What these calls leave outside memory: event channels, the timer (and a
+  // poll's timeout), a block. The guest's own set_timer_op(0) disarms the
+  // timer and its EVTCHNOP_close closes the ports it opened, as a guest
+  // would; the rest must be as built, or a new domain.
+  bool left_as_built() {
+    if (!m_d.hypercall(__HYPERVISOR_set_timer_op, 0)) __builtin_trap();
+    m_d.close_new_channels();
+    return m_d.channels_as_built() && !m_d.domain().blocked();
   }
 
  private:
