@@ -12,8 +12,8 @@
 // keeps outside that memory (event channels, the timer, the grant table's
 // size and pins) is still as built; when it is not, the domain is built
 // anew. A new domain per input (memfds, the image, the unmapping's TLB
-// shootdowns) cost gnttab-copy 2.4 ms of CPU an input and multicall 0.75 ms;
-// now 0.8 and 0.2.
+// shootdowns) cost gnttab-copy 1.5 ms of CPU an input and multicall 0.75 ms;
+// now 0.45 and 0.21 (libFuzzer -runs=3000 and 2000 -seed=1 from the seeds).
 #pragma once
 
 #include <unistd.h>

@@ -40,9 +40,7 @@ constexpr uint32_t kRingRef = FuzzGuest::kFirstRef;
 
 class TxPath {
  public:
-  // `frame` is the packet buffer, kept from one input to the next (a new one
-  // an input had up to 64 KiB mapped and faulted in anew by ASan).
-  TxPath(GrantTable& gt, TxRing* shared, std::vector<uint8_t>& frame) : m_gt(gt), m_ring(shared), m_frame(frame) {}
+  TxPath(GrantTable& gt, TxRing* shared) : m_gt(gt), m_ring(shared) {}
 
   // NetBack::drain_tx; false when netback would disconnect the vif.
   bool drain() {
@@ -119,7 +117,7 @@ class TxPath {
   GrantTable& m_gt;
   BackRing<netif_tx_request, netif_tx_response> m_ring;
   TxAssembler m_assembler{kMaxFrame};
-  std::vector<uint8_t>& m_frame;
+  std::vector<uint8_t> m_frame;
   uint64_t m_taken = 0;
   uint64_t m_answered = 0;
 };
@@ -134,8 +132,7 @@ void run(const uint8_t* data, size_t size) {
   auto map = gt.map(GrantRef(kRingRef), DomId(0), true);
   if (!map.ok()) std::abort();
   auto* shared = reinterpret_cast<TxRing*>(map->page.data());
-  static std::vector<uint8_t> frame;
-  TxPath path(gt, shared, frame);
+  TxPath path(gt, shared);
   RingIdx req_prod(0);
 
   FuzzInput in(data, size);
