@@ -77,7 +77,7 @@ case $target in
       tests/fuzz/image_fuzz.cpp
     )
     flags+=(-Ilibc-glue/fs)
-    libs=(-lsodium) ;;
+    libs=(-lsodium -lcrypto) ;;
   netif-tx)
     seeds=tests/fuzz/netif_tx_corpus
     sources=(
