@@ -41,7 +41,11 @@ What is asserted (exit 1 on any), never a time:
     every client and of the churn done, no churn domain left), the last
     sample the same way after the loops stop, each once the daemon is quiet
     (its pool of loaders started ahead refilled: the same two seconds
-    running). Descriptors, threads, guest processes, helpers and pooled
+    running). Descriptors, the daemon's own threads (not io_uring's io-wq
+    workers, which the kernel starts for blocking ring operations and ends
+    when idle: the first hour ended with one thread more than its baseline,
+    and the daemon's only threads besides its own are these), guest
+    processes, helpers and pooled
     loaders, and the mappings of guest memory (two a domain), must equal the
     baseline's exactly; the daemon's own RSS may grow by at most
     max(8 MiB, 10 %) of the baseline (malloc keeps freed memory for reuse, and
@@ -103,6 +107,21 @@ def helpers(pid):
     return [p for p in children(pid) if comm(p) == "atoll-slirp"]
 
 
+def own_threads(pid):
+    """(the daemon's own threads, io_uring's io-wq workers): the kernel starts
+    the workers (iou-wrk-PID) for blocking ring operations, such as the disk
+    files' writes, and ends them when idle, at its own pace."""
+    names = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    workers = sum(n.startswith("iou-wrk-") for n in names)
+    return len(names) - workers, workers
+
+
 def guest_maps(pid):
     """The daemon's mappings of guest memory (two memfds a domain: its RAM and
     the frames the hypervisor owns)."""
@@ -116,7 +135,8 @@ def guest_maps(pid):
 def sample(pid):
     return {"t": time.time(), "fds": open_fds(pid), "rss_kib": status_field(pid, "VmRSS"),
             "anon_kib": status_field(pid, "RssAnon"), "shmem_kib": status_field(pid, "RssShmem"),
-            "threads": status_field(pid, "Threads"), "maps": guest_maps(pid), "guests": len(guests(pid)),
+            "threads": own_threads(pid)[0], "io_workers": own_threads(pid)[1], "maps": guest_maps(pid),
+            "guests": len(guests(pid)),
             "helpers": len(helpers(pid)), "pooled": len(pooled(pid)), "load": loadavg()}
 
 
@@ -135,7 +155,7 @@ def settled(pid):
 
 def fmt(s):
     return (f"fds {s['fds']} rss {s['rss_kib'] // 1024} MiB (own {s['anon_kib'] // 1024}, guests' "
-            f"{s['shmem_kib'] // 1024}) threads {s['threads']} maps {s['maps']} guests {s['guests']} "
+            f"{s['shmem_kib'] // 1024}) threads {s['threads']} (+{s['io_workers']} io-wq) maps {s['maps']} guests {s['guests']} "
             f"helpers {s['helpers']} pooled {s['pooled']} load {s['load']}")
 
 
