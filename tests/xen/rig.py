@@ -71,7 +71,7 @@ CHECKS = [
     Check("wx-not-enforced", ["wx_text.xen"], "W^X is not enforced: a write to text goes through"),
     # bench/xen/run.sh: informational figures, not tests.
     Check("bench-boot", [], "xl create -> main(): Linux PVH control, hello", default=False),
-    Check("bench-httpd", ["httpd.xen"], "wrk from dom0 over netback: httpd, busybox httpd on the Linux control",
+    Check("bench-httpd", ["httpd.xen"], "wrk from dom0 over netback to httpd",
           default=False),
     # Diagnostic: dom0's tools (xl, xenstore-ls, bash, ip) run many times, crashes counted.
     Check("dom0-tools", [], "dom0's tools run again and again without crashing", default=False),
@@ -184,6 +184,11 @@ def make_overlay(path: str, checks: list, images: dict, listed=None, tools=()):
         for name, src in images.items():
             shutil.copy(src, os.path.join(rig, "images", name))
         make_data(os.path.join(rig, "data"), {c.name for c in checks})
+        # The runner's BENCH_* and PATIENCE settings, for dom0/lib.sh to source.
+        with open(os.path.join(rig, "env"), "w") as f:
+            for k, v in sorted(os.environ.items()):
+                if (k.startswith("BENCH_") or k == "PATIENCE") and re.fullmatch(r"[\w.-]*", v):
+                    f.write(f"{k}={v}\n")
         add_tools(rig, list(tools))
         names = subprocess.run(["find", "rig"], cwd=tmp, capture_output=True, text=True, check=True).stdout
         with open(path, "wb") as out:

@@ -5,6 +5,8 @@ CONSOLE_DIR=/var/log/xen/console
 # they are there to end a check that is stuck, not to time it, and under TCG on
 # a loaded 2-core machine (meson's parallel run) dom0 is 5-20 times slower than
 # on an idle one (tests/xen/README.md).
+# The runner's BENCH_* and PATIENCE settings (rig.py writes /rig/env).
+[ -f /rig/env ] && set -a && . /rig/env && set +a
 PATIENCE=${PATIENCE:-4}
 
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -65,6 +67,9 @@ xl_create() {
   echo "xl create $name returned after $(since "$CREATE_T0") s"
 }
 
+# The Linux control's kernel command line.
+CONTROL_EXTRA="console=hvc0 loglevel=3"
+
 # The Linux control guest: Debian's kernel as a PVH domU with a busybox initrd.
 # tsc_mode="native": under TCG, Xen's RDTSC intercept mis-decodes RDTSCP and
 # crashes PVH guests (docs/xen-under-qemu.md).
@@ -88,7 +93,7 @@ control_initrd() {
 ensure_control() {
   control_initrd
   if ! running "$1"; then
-    xl_create "$1" "$(control_config)" 'extra = "console=hvc0 loglevel=3"'
+    xl_create "$1" "$(control_config)" "extra = \"$CONTROL_EXTRA\""
   fi
   wait_console "$1" '^CONTROL-UP' 90 || { show_console "$1"; fail "$1 printed no CONTROL-UP"; }
 }
