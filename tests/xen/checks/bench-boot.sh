@@ -4,11 +4,12 @@
 # by its /init, PID 1's first statement). Alternating, BENCH_ROUNDS each.
 # Clock: dom0's uptime, the console log polled every 50 ms.
 #
-# Each create starts from a quiet machine: BENCH_SETTLE seconds (default 10)
-# after the previous domain is destroyed. Without it, hello created right after
-# the 128 MiB Linux domain went away took 4.2-5.5 s to create against 1.4 s
-# in the test run, most likely behind Xen scrubbing the freed memory and dom0
-# tearing the last domain down.
+# Each create starts after BENCH_SETTLE seconds (default 10) of quiet since the
+# previous domain was destroyed, so that neither guest inherits the other's
+# teardown (Xen scrubbing freed memory, dom0's hotplug scripts). Measured: it
+# changed little (hello's create 2.9-4.8 s with it, 3.9-8.9 s without, at load
+# 10-20); on this shared machine the create time follows the load more than
+# what ran before (1.1-6.6 s for small appliances within one test run).
 . /rig/lib.sh
 need_image hello.xen
 control_initrd
