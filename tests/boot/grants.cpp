@@ -48,8 +48,9 @@ gnttab_copy from_gref_to_local(GrantRef ref, uint16_t self, uint16_t off, uint16
 constexpr uint64_t kMapGpa = 0x80000000;
 
 // The page mapped: a lone guest's one source of grants is itself, and Xen maps
-// a frame of the guest's own *moving* it (found on the rig: Xen 4.17 removes
-// the frame's old physmap entry when it maps it again), so the page's own
+// a frame of the guest's own by *moving* it (seen on the rig: after the map the
+// page read back wrong at its old address and grant copies through it failed,
+// as when Xen's physmap drops an aliased frame's old entry), so the page's own
 // address becomes a hole. This page is used for nothing else and never touched
 // after it is granted.
 alignas(4096) uint8_t g_map_probe[4096];
