@@ -254,8 +254,8 @@ std::optional<RunError> apply_manifest(const image::Manifest& m, RunOptions& o) 
   return std::nullopt;
 }
 
-// With `overlap`, the part hashes are left to a thread (LoadedImage::parts_checked)
-// that runs while the caller sets up; the domain waits for it.
+// With `overlap`, the part hashes are left to a thread (LoadedImage::hasher)
+// that runs while the caller sets up; the domain finishes what it has not.
 RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o, bool overlap) {
   std::string error;
   if (!image::crypto_ready()) return RunError{"libsodium could not initialise"};
@@ -273,8 +273,12 @@ RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o, b
   auto loaded = std::make_shared<LoadedImage>();
   loaded->bootable = std::move(*bootable);
   if (loaded->bootable.parts_unchecked) {
-    const image::BootableImage* b = &loaded->bootable;  // stays put: the LoadedImage is on the heap
-    loaded->parts_checked = std::async(std::launch::async, [b] { return image::check_part_hashes(*b); }).share();
+    // The LoadedImage is on the heap, so the image and the check stay put.
+    loaded->part_check = std::make_unique<image::PartHashCheck>(loaded->bootable);
+    loaded->hasher = std::jthread([check = loaded->part_check.get()] {
+      while (!check->step()) {
+      }
+    });
   }
   loaded->elf = ElfImage::try_parse(loaded->bootable.elf, error);
   if (!loaded->elf) {

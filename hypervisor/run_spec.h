@@ -5,7 +5,7 @@
 // here, so a domain is described one way whoever asks for it.
 #pragma once
 
-#include <future>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,14 +76,17 @@ void anchor_paths(RunOptions& options, const std::string& dir);
 struct LoadedImage {
   image::BootableImage bootable;
   std::optional<ElfImage> elf;
-  // A sealed image's part hashes, checked on a thread of their own while
-  // `atoll run` sets up (the largest part of verifying); "" when they match.
-  // Declared last, so it is joined before the mapping it reads goes away.
-  std::shared_future<std::string> parts_checked;
+  // A sealed image's part hashes (the largest part of verifying), when they
+  // are checked while `atoll run` sets up: by `hasher`, and by whoever calls
+  // wait_verified first. The thread is declared last, so it is joined before
+  // the check and the mapping it reads go away.
+  std::unique_ptr<image::PartHashCheck> part_check;
+  std::jthread hasher;
 
-  // Joins that check: "" when the image may boot, else why not. Called before
-  // anything of a domain is built (DomainInstance::try_create).
-  std::string wait_verified() const { return parts_checked.valid() ? parts_checked.get() : ""; }
+  // "" when the image may boot, else why not; finishes the part hashes here
+  // if the thread has not. Called before anything of a domain is built
+  // (DomainInstance::try_create).
+  std::string wait_verified() const { return part_check ? part_check->finish() : ""; }
 };
 
 // Everything the toolstack needs to build the domain (toolstack.h).

@@ -2,7 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -35,8 +36,39 @@ std::string loader_path() {
   return dir.substr(0, dir.rfind('/')) + "/atoll-loader";
 }
 
+// What the child of spawn_loader reads from our memory (it shares it until
+// its exec) and where it leaves errno if it cannot exec.
+struct LoaderChild {
+  const char* path;
+  const std::vector<std::pair<int, int>>* moves;  // (our descriptor, its number there)
+  const sigset_t* mask;
+  int error = 0;
+};
+
+// Runs on its own stack in our address space while we wait (CLONE_VFORK), so
+// it only makes system calls. atoll installs no signal handlers (signals are
+// read from signalfds; SIGPIPE is ignored), so nothing of ours can run here
+// once the mask is back to what it was before the exec.
+__attribute__((no_sanitize("address"))) int loader_child(void* p) {
+  auto* c = static_cast<LoaderChild*>(p);
+  for (auto [fd, target] : *c->moves)
+    if (dup2(fd, target) < 0) {
+      c->error = errno;
+      _exit(127);
+    }
+  sigprocmask(SIG_SETMASK, c->mask, nullptr);
+  char* argv[] = {const_cast<char*>("atoll-loader"), nullptr};
+  char* envp[] = {nullptr};
+  execve(c->path, argv, envp);
+  c->error = errno;
+  _exit(127);
+}
+
 // Spawns the loader with `inherit` (our descriptor, its number) and a status
-// pipe on kLoaderStatusFd; nothing else of ours reaches it.
+// pipe on kLoaderStatusFd; nothing else of ours reaches it. Not posix_spawn:
+// its child resets the disposition of every blocked signal, one system call
+// each (~70 us a domain here, perf), and it opens no pidfd; a vfork-style
+// clone that asks for a pidfd does neither.
 std::optional<Sandbox> spawn_loader(std::initializer_list<std::pair<int, int>> inherit, std::string& error) {
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
@@ -49,22 +81,26 @@ std::optional<Sandbox> spawn_loader(std::initializer_list<std::pair<int, int>> i
   for (auto [fd, target] : inherit) moved.emplace_back(fcntl(fd, F_DUPFD_CLOEXEC, 64), target);
   moved.emplace_back(fcntl(status_pipe[1], F_DUPFD_CLOEXEC, 64), kLoaderStatusFd);
   close(status_pipe[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  for (auto [fd, target] : moved) posix_spawn_file_actions_adddup2(&fa, fd, target);
   std::string path = loader_path();
-  char* argv[] = {const_cast<char*>("atoll-loader"), nullptr};
-  char* envp[] = {nullptr};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // none reaches the child before its exec
+  LoaderChild child{path.c_str(), &moved, &old};
+  alignas(64) char stack[16384];  // the child's, while we wait
   Sandbox s;
-  int rc = posix_spawn(&s.pid, path.c_str(), &fa, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
+  s.pid = clone(loader_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &child, &s.pidfd);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   for (auto [fd, target] : moved) close(fd);
-  if (rc != 0) {
+  if (s.pid < 0 || child.error != 0) {
+    if (s.pid > 0) {
+      waitpid(s.pid, nullptr, 0);
+      close(s.pidfd);
+    }
     close(status_pipe[0]);
-    error = "cannot start the guest loader " + path + ": " + strerror(rc);
+    error = "cannot start the guest loader " + path + ": " + strerror(s.pid < 0 ? clone_errno : child.error);
     return std::nullopt;
   }
-  s.pidfd = static_cast<int>(syscall(SYS_pidfd_open, s.pid, 0));
   s.status_fd = status_pipe[0];
   fcntl(s.status_fd, F_SETFL, O_NONBLOCK);
   return s;

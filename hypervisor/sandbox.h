@@ -2,7 +2,7 @@
 // (loader/loader.cpp) that has not yet been given a domain's memory: spawned
 // with it at once (spawn_sandbox), or ahead of time by a SandboxPool and handed
 // the memory later over a socket, so a create under the daemon does not wait
-// for a posix_spawn and an exec (docs/fleet.md, "Creating fast").
+// for a spawn and an exec (docs/fleet.md, "Creating fast").
 #pragma once
 
 #include <cstddef>

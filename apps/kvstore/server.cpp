@@ -106,8 +106,11 @@ void Server::build_pollfds(int64_t mono_ms) {
     // Input is read only while little of it waits: replies (an -OOM error
     // is longer than the SET it answers) may drain slower than requests
     // arrive, and the kernel's socket buffer, not our heap, should hold the
-    // rest of a big pipeline.
-    bool input_waits = c->in.size() - c->in_pos >= kReadSize;
+    // rest of a big pipeline. Unless what waits is part of one command the
+    // parser cannot finish without more: an inline line of exactly 64 KiB
+    // (one full read) was neither a command nor over the limit, and the
+    // connection was never read again (kvstore-inline-line-of-read-size).
+    bool input_waits = !c->needs_input && c->in.size() - c->in_pos >= kReadSize;
     if (!c->eof && !c->closing && !input_waits && c->pending_out() < output_high_water()) events |= POLLIN;
     if (c->pending_out() > 0) events |= POLLOUT;
     m_pollfds.push_back({c->fd, events, 0});
@@ -158,6 +161,7 @@ void Server::read_from(Connection& c) {
 
 void Server::process_input(Connection& c, int64_t now_ms) {
   c.paused = false;
+  c.needs_input = false;
   for (;;) {
     if (c.closing) break;
     if (c.pending_out() >= output_high_water()) {
@@ -167,7 +171,10 @@ void Server::process_input(Connection& c, int64_t now_ms) {
     size_t used = 0;
     auto status = c.parser.parse(std::string_view(c.in).substr(c.in_pos), used);
     c.in_pos += used;
-    if (status == RequestParser::Status::kNeedMore) break;
+    if (status == RequestParser::Status::kNeedMore) {
+      c.needs_input = true;
+      break;
+    }
     if (status == RequestParser::Status::kError) {
       reply::error(c.out, c.parser.error());
       c.closing = true;  // as Redis: reply, then close

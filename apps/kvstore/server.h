@@ -50,6 +50,10 @@ class Server {
     std::string out;
     size_t out_pos = 0;
     bool paused = false;   // stopped running commands at the high-water mark
+    // The parser took what `in` holds and needs more bytes to finish a
+    // command (or to fail one: a line is refused only once it is past the
+    // limit), so reading must go on however much of it is buffered.
+    bool needs_input = false;
     bool eof = false;      // the peer sent all it will
     bool closing = false;  // QUIT or a protocol error: send what is queued, then close
     bool dead = false;

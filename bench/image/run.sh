@@ -5,7 +5,10 @@
 #
 #   1. `atoll run hello` end to end: the bare ELF, the same ELF sealed, and
 #      sealed + signed and run with --require-signed --trusted-keys
-#      (hyperfine -N, 5 warm-ups, 40 runs each). Goal: signed within 5 % of bare.
+#      (hyperfine -N, 5 warm-ups, 40 runs each); then bare and signed in turns
+#      (bench/ab.py, 300 pairs, each in a random order), which is what the goal
+#      is judged on: signed within 5 % of bare. Run one after the other, the
+#      medians of a shared VM drift by more than that.
 #   2. a 64 MiB archive: hello sealed with 64 MiB of incompressible files,
 #      signed, run with --trusted-keys, against the bare ELF; and the peak
 #      resident memory of the atoll process (GNU time's %M) against the image's
@@ -56,6 +59,10 @@ hyperfine -N --warmup 5 --runs 40 --export-json "$tmp/boot.json" \
   "$(run "$hello")" "$(run "$tmp/hello.img")" "$(run --trusted-keys "$tmp/trusted" "$tmp/hello-signed.img")" \
   "$(run --trusted-keys "$tmp/trusted" "$tmp/big.img")" >&2
 
+say "signed against bare, in turns (bench/ab.py, 300 pairs)"
+python3 "$(dirname "$0")/../ab.py" --pairs 300 --json "$tmp/ab.json" \
+  -- $(run "$hello") -- $(run --trusted-keys "$tmp/trusted" "$tmp/hello-signed.img") >&2
+
 # Peak resident memory of `atoll run` (the hypervisor; the guest is another process).
 peak_kib() { /usr/bin/time -f %M -o "$tmp/time.out" "$@" >/dev/null 2>&1; cat "$tmp/time.out"; }
 rss_bare=() rss_big=()
@@ -64,9 +71,10 @@ for _ in 1 2 3 4 5; do
   rss_big+=("$(peak_kib "$atoll" run --net none --trusted-keys "$tmp/trusted" "$tmp/big.img")")
 done
 
-python3 - "$tmp/boot.json" "$big_size" "${rss_bare[*]}" "${rss_big[*]}" "$build" "$atoll" <<'EOF'
+python3 - "$tmp/boot.json" "$big_size" "${rss_bare[*]}" "${rss_big[*]}" "$build" "$atoll" "$tmp/ab.json" <<'EOF'
 import json, statistics, subprocess, sys
 boot = json.load(open(sys.argv[1]))["results"]
+ab = json.load(open(sys.argv[7]))
 big_size = int(sys.argv[2])
 rss_bare = [int(x) for x in sys.argv[3].split()]
 rss_big = [int(x) for x in sys.argv[4].split()]
@@ -77,8 +85,14 @@ names = ["bare ELF", "sealed", "sealed + signed, --trusted-keys", "64 MiB archiv
 print("| `atoll run hello` end to end | median ms | vs bare ELF | goal |")
 print("|---|---|---|---|")
 for i, (n, m) in enumerate(zip(names, med)):
-    goal = "≤ 1.05× " + ("met" if m / bare <= 1.05 else "**missed**") if i == 2 else ""
-    print(f"| {n} | {m:.3f} | {m / bare:.2f}× | {goal} |")
+    print(f"| {n} | {m:.3f} | {m / bare:.2f}× | {'see the pairs below' if i == 2 else ''} |")
+verdict = "met" if ab["ratio_high"] <= 1.05 else ("met at the median, not at the interval's top" if ab["ratio"] <= 1.05 else "**missed**")
+print(f"| bare and signed in turns ({ab['pairs']} pairs): bare / signed | {ab['a_median_ms']:.3f} / {ab['b_median_ms']:.3f} |"
+      f" {ab['ratio']:.3f}× (95 % {ab['ratio_low']:.3f}–{ab['ratio_high']:.3f}) | ≤ 1.05×: {verdict} |")
+print()
+print(f"In turns, the median of the per-pair ratios is {ab['median_pair_ratio']:.3f}; CPU time per boot"
+      f" (atoll and its guest) {ab['a_cpu_ms']:.2f} ms bare, {ab['b_cpu_ms']:.2f} ms signed"
+      f" ({ab['b_cpu_ms'] / ab['a_cpu_ms']:.3f}×).")
 mib = big_size / 2**20
 pb, pg = statistics.median(rss_bare) / 1024, statistics.median(rss_big) / 1024
 print()

@@ -177,12 +177,16 @@ std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> byte
 
 std::optional<ImageError> SealedImage::check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
                                                          std::span<const uint8_t> archive) {
-  if (!manifest.elf || sha256(elf) != manifest.elf->sha256)
-    return ImageError{ImageFault::kElfChanged, "the ELF part was changed after sealing (its SHA-256 is not the manifest's)"};
-  if (manifest.archive && sha256(archive) != manifest.archive->sha256)
+  if (!manifest.elf || sha256(elf) != manifest.elf->sha256) return changed_part(false);
+  if (manifest.archive && sha256(archive) != manifest.archive->sha256) return changed_part(true);
+  return std::nullopt;
+}
+
+ImageError SealedImage::changed_part(bool archive) {
+  if (archive)
     return ImageError{ImageFault::kArchiveChanged,
                       "the archive part was changed after sealing (its SHA-256 is not the manifest's)"};
-  return std::nullopt;
+  return ImageError{ImageFault::kElfChanged, "the ELF part was changed after sealing (its SHA-256 is not the manifest's)"};
 }
 
 SealedFrame frame_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive) {

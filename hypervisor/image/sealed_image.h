@@ -88,7 +88,8 @@ std::string refusal_text(const std::string& path, const ImageError& error);
 struct ImageOpen;
 
 // Whether try_open hashes the parts itself, or leaves that to its caller
-// (check_part_hashes), who may do it on another thread while it sets up.
+// (check_part_hashes, or PartHashCheck in image_file.h, which does it a chunk at a
+// time on another thread while `atoll run` sets up).
 enum class PartHashes { kCheckNow, kLeaveToCaller };
 
 class SealedImage {
@@ -101,6 +102,8 @@ class SealedImage {
   // verification that grows with its size.
   static std::optional<ImageError> check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
                                                      std::span<const uint8_t> archive);
+  // The refusal for the ELF (or the archive) whose SHA-256 is not the manifest's.
+  static ImageError changed_part(bool archive);
   // A sealed image starts with kHeaderMagic; an ELF with \x7fELF.
   static bool looks_sealed(std::span<const uint8_t> bytes);
   static bool looks_like_elf(std::span<const uint8_t> bytes);

@@ -14,6 +14,11 @@
 //    Then the producer index is run backwards, behind requests it has taken.
 //  * odd rounds: a full ring of reads, and at once the producer index far
 //    ahead, while they are in flight.
+//  * every third round instead: a full ring of reads, and at once the
+//    frontend closes the device (Closing) while they are in flight. The
+//    backend must finish or drop them and let go of everything: once the
+//    device is Closed, the ring's and every data page's grant can be ended.
+//    Then the device is reopened and connects on a fresh ring.
 //
 // Either index must cost the device its ring (Closing) and nothing else: the
 // handshake brings it back on a fresh ring, and after the disconnect every
@@ -60,7 +65,7 @@ bool wait_until(HostileFront& f, const std::function<bool()>& done) {
 struct Tally {
   unsigned rounds = 0, answered = 0, bad_answers = 0, wrong_bytes = 0, revokes_refused = 0, left_mapped = 0;
   unsigned taken_late = 0;  // answered with an error: taken after the rewrite or the revoke
-  unsigned reconnect_failures = 0;
+  unsigned reconnect_failures = 0, closes = 0;
 };
 
 // Puts a full ring of reads on the ring and notifies: the backend takes them
@@ -147,6 +152,19 @@ void torn_round(HostileFront& f, unsigned round, Tally& t, bool backwards) {
     if (!gnttab::end_access(r)) ++t.left_mapped;
 }
 
+// The frontend closes the device with a full ring in flight.
+void closed_round(HostileFront& f, xs::XenbusDevice& device, unsigned round, Tally& t) {
+  std::vector<GrantRef> refs = send_full_ring(f, round);
+  int connects = f.connects;
+  device.close();
+  ++t.closes;
+  if (!wait_until(f, [&] { return !f.ring; }) || !f.released_all) ++t.left_mapped;
+  for (GrantRef r : refs)
+    if (!gnttab::end_access(r)) ++t.left_mapped;
+  device.reopen();
+  if (!wait_until(f, [&] { return f.connected && f.connects == connects + 1; })) ++t.reconnect_failures;
+}
+
 }  // namespace
 
 int main() {
@@ -163,19 +181,24 @@ int main() {
   printf("blk_inflight: attacking\n");
   fflush(stdout);
   Tally t;
-  while (!client->read("data/stop").ok() && front.connected) {
-    torn_round(front, t.rounds, t, t.rounds % 2 == 0);
+  // Every kind of round runs at least once, however soon the host says stop.
+  while ((t.rounds < 3 || !client->read("data/stop").ok()) && front.connected) {
+    if (t.rounds % 3 == 2)
+      closed_round(front, **dev, t.rounds, t);
+    else
+      torn_round(front, t.rounds, t, t.rounds % 2 == 0);
     ++t.rounds;
   }
-  printf("blk_inflight: %u rounds, %u answers (%u errors: taken after the rewrite), %u revokes refused while in flight\n",
-         t.rounds, t.answered, t.taken_late, t.revokes_refused);
-  CHECK(t.rounds >= 2, "both kinds of round ran (%u rounds)", t.rounds);
+  printf("blk_inflight: %u rounds, %u answers (%u errors: taken after the rewrite), %u revokes refused while in flight, "
+         "%u closes mid-request\n",
+         t.rounds, t.answered, t.taken_late, t.revokes_refused, t.closes);
+  CHECK(t.rounds >= 3, "every kind of round ran (%u rounds)", t.rounds);
   CHECK(t.bad_answers == 0, "every request answered once, OK or an error (%u not)", t.bad_answers);
   CHECK(t.wrong_bytes == 0, "every page read OK holds the sectors its request named when sent (%u do not)",
         t.wrong_bytes);
   CHECK(t.left_mapped == 0, "no grant was left mapped after its answer or a disconnect (%u were)", t.left_mapped);
   CHECK(t.reconnect_failures == 0 && front.connects == static_cast<int>(t.rounds) + 1,
-        "each bad index cost one reconnect (%d connects, %u rounds)", front.connects, t.rounds);
+        "each bad index and each close cost one reconnect (%d connects, %u rounds)", front.connects, t.rounds);
   CHECK(front.connected, "connected at the end");
   return check_result("blk_inflight");
 }

@@ -2,6 +2,7 @@
 """A hostile guest and a well-behaved neighbour on one `atoll daemon`.
 
 usage: run_neighbour.py ATOLL ATTACKER_IMAGE NAME BYSTANDER_IMAGE [--attacker-disk]
+                         [--net-neighbour HTTPD_DEMO NET_PROBE INDEX_HTML]
 
 The daemon serves every domain from one process and one event loop, so there
 a guest that spins a backend, floods it or fills xenstore takes from every
@@ -21,6 +22,14 @@ attacks, creates the neighbour: blk_disk writing its pattern over a zeroed
 With --attacker-disk the attacker gets a 16 MiB disk of its own holding the
 same pattern, which it only reads: the file must hold it unchanged after.
 
+With --net-neighbour the attacker gets a vif on a switch of the daemon's
+(rate-limited to 1 MB/s, so that netback takes part of each batch the
+attacker pushes from its refill timer, while the attacker runs), and two more
+neighbours join that switch while it attacks: httpd-demo, and a
+client appliance (net_probe) that fetches index.html from it 100 times, each
+on a new connection, checking every byte (length and FNV-1a hash). The run
+then also needs "net_probe: PASSED" from the client, before the attack ends.
+
 Correctness only: the waits are bounded generously and time nothing.
 """
 import argparse
@@ -35,7 +44,7 @@ from run_blk_test import SIZE, pattern_bytes  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
 import daemon_lib  # noqa: E402
-from daemon_lib import check, failures  # noqa: E402
+from daemon_lib import check, failures, fnv1a  # noqa: E402
 
 
 def wait_for(pred, what, timeout=300):
@@ -55,10 +64,11 @@ class Daemon:
     def run(self, *args):
         return subprocess.run([self.atoll] + list(args), capture_output=True, text=True, env=self.env, timeout=60)
 
-    def create(self, tmp, name, kernel, extra=""):
+    def create(self, tmp, name, kernel, extra="", vifs=()):
         cfg = os.path.join(tmp, name + ".cfg")
         with open(cfg, "w") as f:
-            f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 32\nvif = []\n{extra}")
+            f.write(f"name = '{name}'\nkernel = '{kernel}'\nmemory = 32\n"
+                    f"vif = [ {', '.join(repr(v) for v in vifs)} ]\n{extra}")
         r = self.run("create", cfg)
         m = re.search(r"created: id (\d+)", r.stdout)
         check(r.returncode == 0 and m is not None, f"created {name}: {r.stdout.strip()} {r.stderr.strip()}")
@@ -83,12 +93,24 @@ class Daemon:
         self.log.close()
 
 
+def start_net_neighbours(daemon, tmp, lan, httpd, probe, index_path):
+    """httpd-demo and a client appliance on the attacker's switch."""
+    with open(index_path, "rb") as f:
+        index = f.read()
+    daemon.create(tmp, "web", os.path.abspath(httpd), vifs=[f"switch={lan},ip=10.80.0.1/24"])
+    wait_for(lambda: "httpd: serving" in daemon.history("web"), "httpd on the switch to serve")
+    args = f"args = [ 'http', '10.80.0.1', '80', '/index.html', '{len(index)}', '{fnv1a(index):08x}', 'times', '100' ]\n"
+    daemon.create(tmp, "client", os.path.abspath(probe), args, vifs=[f"switch={lan},ip=10.80.0.2/24"])
+
+
 def main():
     p = argparse.ArgumentParser()
     for a in ("atoll", "attacker", "name", "bystander"):
         p.add_argument(a)
     p.add_argument("--attacker-disk", action="store_true")
+    p.add_argument("--net-neighbour", nargs=3, metavar=("HTTPD_DEMO", "NET_PROBE", "INDEX_HTML"))
     a = p.parse_args()
+    lan = f"hostile{os.getpid()}"
     atoll, name = a.atoll, a.name
     attacker, bystander = os.path.abspath(a.attacker), os.path.abspath(a.bystander)
     expected = pattern_bytes()
@@ -101,13 +123,23 @@ def main():
                 with open(attacker_disk, "wb") as f:
                     f.write(expected)
                 extra = f"disk = [ '{attacker_disk},raw,xvda,rw' ]\n"
-            attacker_id = daemon.create(tmp, name, attacker, extra)
+            # Rate-limited: netback takes part of each batch the attacker
+            # pushes later, from its refill timer, while the guest rewrites.
+            attacker_vifs = [f"switch={lan},ip=10.80.0.3/24,rate=1MB/s@10ms"] if a.net_neighbour else []
+            attacker_id = daemon.create(tmp, name, attacker, extra, attacker_vifs)
             wait_for(lambda: f"{name}: attacking" in daemon.history(name), f"{name} to start its attack")
             disk = os.path.join(tmp, "neighbour.img")
             with open(disk, "wb") as f:
                 f.truncate(SIZE)
             daemon.create(tmp, "neighbour", bystander, f"disk = [ '{disk},raw,xvda,rw' ]\nargs = [ 'rw' ]\n")
+            if a.net_neighbour:
+                start_net_neighbours(daemon, tmp, lan, *a.net_neighbour)
             wait_for(lambda: not daemon.running("neighbour"), "the neighbour to end")
+            if a.net_neighbour:
+                wait_for(lambda: not daemon.running("client"), "the client appliance to end")
+                h = daemon.history("client")
+                check("net_probe: PASSED" in h and "100 GETs answered" in h,
+                      f"the client appliance got index.html 100 times over the switch, every byte: {h[-300:]!r}")
             check("blk_disk: PASSED" in daemon.history("neighbour"), "the neighbour's disk test passed")
             with open(disk, "rb") as f:
                 check(f.read() == expected, "the neighbour's disk holds its pattern byte for byte")
@@ -117,6 +149,8 @@ def main():
                 check(r.returncode == 0, f"asked {name} to stop: {r.stderr.strip()}")
             wait_for(lambda: not daemon.running(name), f"{name} to end")
             history = daemon.history(name)
+            # The attacker's own account (its rounds and what it was answered).
+            print("\n".join(l for l in history.splitlines() if l.startswith(f"{name}: ")))
             check(f"{name}: PASSED" in history, f"{name} saw what it expected of the hypervisor")
             check(daemon.proc.poll() is None, "the daemon is still running")
             if a.attacker_disk:
@@ -126,6 +160,9 @@ def main():
             if failures:
                 print("--- attacker's log:\n" + daemon.history(name)[-4000:])
                 print("--- neighbour's log:\n" + daemon.history("neighbour")[-4000:])
+                if a.net_neighbour:
+                    print("--- client's log:\n" + daemon.history("client")[-2000:])
+                    print("--- web's log:\n" + daemon.history("web")[-2000:])
             daemon.stop()
             if failures:
                 print("--- daemon's log (tail):\n" + daemon.text()[-4000:])

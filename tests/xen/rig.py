@@ -18,7 +18,9 @@ import hashlib
 import io
 import os
 import re
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -40,6 +42,9 @@ class Check:
     # `not ok ... # TODO why` (meson: an expected failure, listed as such in
     # every run); a pass says the gap may be closed.
     gap: str = ""
+    # Run on the host after the check passed in dom0, with (args, its output
+    # lines): returns what is wrong, or None.
+    host_check: object = None
 
 
 # In order: checks share the control guest where that saves a boot.
@@ -49,7 +54,7 @@ CHECKS = [
     Check("control-reboot", [], "xl reboot of the control"),
     Check("control-shutdown", [], "xl shutdown of the control"),
     Check("control-net-block", [], "control over netback (ping) and blkback (both ways), xl destroy"),
-    Check("hello", ["hello.xen"], "hello: console, argv from extra=, exit status"),
+    Check("hello", ["hello.xen", "hello.cfg"], "hello from the build's hello.cfg: console, argv from extra=, exit status"),
     Check("exit-status", ["exit_status.xen"], "exit status 42 visible to dom0"),
     Check("xenstore-guest", ["xenstore_guest.xen"], "the xenstore boot test"),
     Check("evtchn-pingpong", ["evtchn_pingpong.xen"], "the event-channel test"),
@@ -59,11 +64,31 @@ CHECKS = [
     Check("block", ["blk_disk.xen"], "blkfront against blkback: the guest's flushed writes in dom0, dom0's data in the guest"),
     Check("block-discard", ["blk_multi.xen"], "discard through blkfront and blkback"),
     Check("appliance-lifecycle", ["httpd.xen"], "xl shutdown/reboot/destroy/console of an appliance"),
-    # bench/xen/run.sh: informational timings, not a test.
-    Check("bench-boot", [], "xl create -> first console line: Linux PVH, hello", default=False),
+    # What differs from the hosted platform (docs/architecture.md, "The two platforms").
+    Check("crash-report", ["crash_null.xen"], "a fault: report and backtrace on the console, domain crashed",
+          host_check=lambda a, lines: symbolized(a, "crash_null.xen", lines, ["crash_here", "call_crash", "main"])),
+    Check("syscall-is-ud", ["escape_syscall.xen"], "a Linux system call is #UD and crashes the domain"),
+    Check("wx-not-enforced", ["wx_text.xen"], "W^X is not enforced: a write to text goes through"),
+    # bench/xen/run.sh: informational figures, not tests.
+    Check("bench-boot", [], "xl create -> main(): Linux PVH control, hello", default=False),
+    Check("bench-httpd", ["httpd.xen"], "wrk from dom0 over netback to httpd",
+          default=False),
     # Diagnostic: dom0's tools (xl, xenstore-ls, bash, ip) run many times, crashes counted.
     Check("dom0-tools", [], "dom0's tools run again and again without crashing", default=False),
 ]
+
+
+def symbolized(a, image: str, lines: list, want: list):
+    """The host half of crash-report: scripts/xen-symbolize.py names the
+    backtrace the guest printed (its `console: ` lines) from the image's symbols."""
+    log = "\n".join(l[len("console: "):] for l in lines if l.startswith("console: ")) + "\n"
+    tool = os.path.join(HERE, "..", "..", "scripts", "xen-symbolize.py")
+    r = subprocess.run([sys.executable, tool, a.images[image]], input=log, capture_output=True, text=True)
+    missing = [w for w in want if not re.search(rf"\b{w}\+0x", r.stdout)]
+    if r.returncode != 0 or missing:
+        return (f"xen-symbolize.py (status {r.returncode}) did not name {', '.join(missing) or 'the frames'}: "
+                + " | ".join((r.stdout + r.stderr).strip().splitlines()[-8:]))
+    return None
 
 
 def tap_escape(s: str) -> str:
@@ -71,17 +96,34 @@ def tap_escape(s: str) -> str:
 
 
 class Tap:
+    """TAP on stdout. Held back until start(): until QEMU has shown that it runs
+    here, the whole run may still turn into `1..0 # SKIP why`."""
+
     def __init__(self, total: int):
         self.n = 0
-        print("TAP version 13")
-        print(f"1..{total}", flush=True)
+        self.held = ["TAP version 13", f"1..{total}"]
+
+    def emit(self, line: str):
+        if self.held is None:
+            print(line, flush=True)
+        else:
+            self.held.append(line)
+
+    def start(self):
+        if self.held is not None:
+            print("\n".join(self.held), flush=True)
+            self.held = None
+
+    def skip_all(self, why: str):
+        self.held = None
+        print(f"1..0 # SKIP {why}", flush=True)
 
     def result(self, ok: bool, name: str, directive: str = "", diag=()):
         self.n += 1
         for line in diag:
-            print(f"# {line}")
+            self.emit(f"# {line}")
         d = f" # {directive}" if directive else ""
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {tap_escape(name)}{d}", flush=True)
+        self.emit(f"{'ok' if ok else 'not ok'} {self.n} - {tap_escape(name)}{d}")
 
 
 def build_rig() -> tuple:
@@ -97,8 +139,27 @@ def build_rig() -> tuple:
     raise SystemExit(f"build-rig.sh failed (status {r.returncode}): {reason}")
 
 
-def make_overlay(path: str, checks: list, images: dict, listed=None):
-    """The per-run archive: /rig/{run,lib.sh,checks/,checks.list,images/}."""
+def add_tools(rig: str, tools: list):
+    """Host programs for the checks that dom0's cached root lacks (the benchmark's
+    wrk): /rig/tools/NAME runs the host's binary with the libraries ldd lists."""
+    if not tools:
+        return
+    lib = os.path.join(rig, "tools", "lib")
+    os.makedirs(lib)
+    for path in tools:
+        name = os.path.basename(path)
+        shutil.copy(path, os.path.join(rig, "tools", name + ".bin"))
+        ldd = subprocess.run(["ldd", path], capture_output=True, text=True, check=True).stdout
+        for so in re.findall(r"=> (/\S+)", ldd):
+            shutil.copy(so, os.path.join(lib, os.path.basename(so)))
+        wrapper = os.path.join(rig, "tools", name)
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nLD_LIBRARY_PATH=/rig/tools/lib exec /rig/tools/{name}.bin "$@"\n')
+        os.chmod(wrapper, 0o755)
+
+
+def make_overlay(path: str, checks: list, images: dict, listed=None, tools=()):
+    """The per-run archive: /rig/{run,lib.sh,checks/,checks.list,images/,tools/}."""
     with tempfile.TemporaryDirectory() as tmp:
         rig = os.path.join(tmp, "rig")
         os.makedirs(os.path.join(rig, "checks"))
@@ -123,6 +184,12 @@ def make_overlay(path: str, checks: list, images: dict, listed=None):
         for name, src in images.items():
             shutil.copy(src, os.path.join(rig, "images", name))
         make_data(os.path.join(rig, "data"), {c.name for c in checks})
+        # The runner's BENCH_* and PATIENCE settings, for dom0/lib.sh to source.
+        with open(os.path.join(rig, "env"), "w") as f:
+            for k, v in sorted(os.environ.items()):
+                if (k.startswith("BENCH_") or k == "PATIENCE") and re.fullmatch(r"[\w.-]*", v):
+                    f.write(f"{k}={v}\n")
+        add_tools(rig, list(tools))
         names = subprocess.run(["find", "rig"], cwd=tmp, capture_output=True, text=True, check=True).stdout
         with open(path, "wb") as out:
             subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=tmp, input=names.encode(),
@@ -142,7 +209,7 @@ def blk_pattern(size=16 << 20) -> bytes:
 def make_data(data: str, names: set):
     """Files the checks compare against, made only for the checks that run."""
     os.makedirs(data)
-    if names & {"httpd-net", "appliance-lifecycle"}:
+    if names & {"httpd-net", "appliance-lifecycle", "bench-httpd"}:
         # httpd's read-only tar disk: the demo site plus 1 MiB of fixed pseudo-random bytes.
         site = os.path.join(data, "site")
         shutil.copytree(SITE, site)
@@ -189,96 +256,205 @@ def run_checks(a, checks_to_run, skipped) -> int:
     if rig_dir is None:
         print(f"1..0 # SKIP {why}")
         return 0
-    tap = Tap(len(checks_to_run) + len(skipped))
+    # The last point says whether the machine itself ran to its end: a QEMU that
+    # was killed, crashed or never powered off fails it, whatever the checks said.
+    tap = Tap(len(checks_to_run) + len(skipped) + (1 if checks_to_run else 0))
     for c, reason in skipped:
         tap.result(True, f"{c.name}: {c.what}", f"SKIP {reason}")
     if not checks_to_run:
+        tap.start()
         return 0
     work = tempfile.mkdtemp(prefix="xen-rig-run.")
     try:
         initrd = os.path.join(work, "dom0+rig.cpio")
-        make_overlay(os.path.join(work, "rig.cpio"), checks_to_run, a.images)
+        make_overlay(os.path.join(work, "rig.cpio"), checks_to_run, a.images, tools=a.tools)
         with open(initrd, "wb") as out:
             for part in (os.path.join(rig_dir, "dom0.cpio"), os.path.join(work, "rig.cpio")):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out, 1 << 20)
-        cmd = ["timeout", "--kill-after=10", str(a.timeout), "nice"] + qemu_command(rig_dir, initrd, False, a.cpu)
-        return supervise(cmd, checks_to_run, tap, a.log)
+        cmd = ["nice"] + qemu_command(rig_dir, initrd, False, a.cpu)
+        return Supervisor(cmd, checks_to_run, tap, a).run()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def supervise(cmd, checks, tap, log_path) -> int:
-    t0 = time.monotonic()
-    log = open(log_path, "w", errors="replace")
-    print(f"# serial log: {os.path.abspath(log_path)}", flush=True)
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    by_name = {c.name: c for c in checks}
-    reported = set()
-    out_lines = {c.name: [] for c in checks}
-    failed = 0
-    ready = None
-    tail = []
-    for raw in p.stdout:
-        line = raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", "")
-        log.write(f"[{time.monotonic() - t0:7.2f}] {line}\n")
-        log.flush()
-        tail = (tail + [line])[-30:]
-        if ready is None and ("Initramfs unpacking failed" in line or "Kernel panic" in line):
-            print(f"# dom0 failed to boot: {line.strip()}", flush=True)
-            p.terminate()  # timeout(1) passes SIGTERM on to QEMU
+def die_with_parent():
+    """In QEMU's child before exec: SIGKILL when rig.py dies, however it dies (a
+    SIGKILLed runner must not leave an emulator running for half an hour)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+# Lines on the serial console after which the machine can only hang: Xen halts on
+# a panic (`noreboot`), and dom0's /init is gone after its own panic. Lines from a
+# domU's console_io are prefixed "(dN)" and do not count.
+FATAL = re.compile(r"^(\(XEN\) )?(Panic on CPU \d+|Kernel panic - not syncing|Initramfs unpacking failed)")
+# QEMU's own words when this host cannot give it what it needs: the only case
+# where the run is a skip rather than a failure.
+CANNOT_RUN = re.compile(r"qemu-system-x86_64: .*(Cannot allocate memory|cannot set up guest memory)")
+
+
+class Supervisor:
+    """Runs QEMU, turns its serial console into TAP, and ends a run that is stuck:
+    past --timeout in all, no sign of life for --stall seconds (dom0 prints a
+    heartbeat every 15 s while checks run), or a panic on the console."""
+
+    def __init__(self, cmd, checks, tap, a):
+        self.cmd, self.checks, self.tap, self.a = cmd, checks, tap, a
+        self.by_name = {c.name: c for c in checks}
+        self.reported = set()
+        self.out_lines = {c.name: [] for c in checks}
+        self.failed = 0
+        self.ready = None
+        self.done = False
+        self.tail = []
+        self.stopped = None   # why the runner ended QEMU, if it did
+        self.p = None
+
+    def stop(self, why: str):
+        if self.stopped is None:
+            self.stopped = why
+            self.tap.emit(f"# stopping QEMU: {why}")
+        if self.p and self.p.poll() is None:
+            self.p.terminate()
+            self.kill_at = time.monotonic() + 10
+
+    def run(self) -> int:
+        self.t0 = time.monotonic()
+        self.kill_at = None
+        self.log = open(self.a.log, "w", errors="replace")
+        self.tap.emit(f"# serial log: {os.path.abspath(self.a.log)}")
+        old = {s: signal.signal(s, lambda n, _f: self.stop(f"rig.py got signal {signal.Signals(n).name}"))
+               for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        try:
+            self.p = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+            self.pump()
+            self.p.wait()
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+            if self.p and self.p.poll() is None:
+                self.p.kill()
+                self.p.wait()
+            self.log.close()
+        return self.report()
+
+    def pump(self):
+        fd = self.p.stdout.fileno()
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        buf = b""
+        alive = self.t0
+        while True:
+            now = time.monotonic()
+            if self.kill_at and now > self.kill_at and self.p.poll() is None:
+                self.p.kill()
+            if now - self.t0 > self.a.timeout:
+                self.stop(f"the run went past its bound of {self.a.timeout} s (--timeout)")
+            elif now - alive > self.a.stall:
+                where = "before dom0 was ready" if self.ready is None else "from dom0 (its heartbeat stopped)"
+                self.stop(f"no sign of life {where} for {now - alive:.0f} s (--stall {self.a.stall})")
+            if not sel.select(timeout=1.0):
+                if self.p.poll() is not None:
+                    break  # QEMU is gone; whatever still holds the pipe is not ours to wait for
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for raw in lines:
+                alive = time.monotonic()
+                self.line(raw.decode("utf-8", "replace").rstrip("\r").replace("\r", ""))
+        if buf:
+            self.line(buf.decode("utf-8", "replace"))
+
+    def line(self, line: str):
+        elapsed = time.monotonic() - self.t0
+        self.log.write(f"[{elapsed:7.2f}] {line}\n")
+        self.log.flush()
+        self.tail = (self.tail + [line])[-30:]
+        if "(XEN)" in line or "Linux version" in line:
+            self.tap.start()   # QEMU runs here: from now on, anything wrong is a failure
+        if FATAL.search(line):
+            self.stop(f"{line.strip()} ({elapsed:.0f} s after QEMU started)")
         m = re.search(r"@@RIG(:([\w-]+)\| ?(.*)| (\S+) ?(.*))$", line)
         if not m:
-            continue
+            return
         if m.group(2):
-            if m.group(2) in out_lines:
-                out_lines[m.group(2)].append(m.group(3))
-            continue
+            if m.group(2) in self.out_lines:
+                self.out_lines[m.group(2)].append(m.group(3))
+            return
         verb, rest = m.group(4), m.group(5)
         if verb == "dom0-ready":
-            ready = time.monotonic() - t0
-            print(f"# dom0 ready {ready:.1f} s after QEMU started (dom0 uptime {rest} s)", flush=True)
+            self.ready = elapsed
+            self.tap.emit(f"# dom0 ready {elapsed:.1f} s after QEMU started (dom0 uptime {rest} s)")
         elif verb == "dom0-failed":
-            print(f"# dom0 setup failed: {rest}", flush=True)
+            self.tap.emit(f"# dom0 setup failed: {rest}")
+        elif verb == "done":
+            self.done = True
         elif verb == "end":
-            name, rc, secs = (rest.split() + ["?", "?"])[:3]
-            if name not in by_name or name in reported:
-                continue
-            reported.add(name)
-            c = by_name[name]
-            lines = out_lines[name]
-            title = f"{name}: {c.what} ({secs} s)"
-            if rc == "0":
-                tap.result(True, title, diag=[l for l in lines if l.startswith("ok:") or "returned after" in l
-                                              or "console line" in l]
-                           + ([f"passed although listed as a gap ({c.gap}): remove the gap?"] if c.gap else []))
-                for l in lines:
-                    if l.startswith("ok: BENCH "):
-                        print(l[4:], flush=True)
-            elif rc == "77":
-                reason = next((l[5:].strip() for l in reversed(lines) if l.startswith("SKIP:")), "skipped in dom0")
-                tap.result(True, title, f"SKIP {reason}")
-            else:
-                why = "timed out in dom0" if rc in ("124", "143") else f"status {rc}"
-                if not c.gap:
-                    failed += 1
-                tap.result(False, title, f"TODO known gap: {c.gap}" if c.gap else "",
-                           diag=[f"{name} failed ({why}); its output:"] + lines[-60:])
-    p.wait()
-    elapsed = time.monotonic() - t0
-    for c in checks:
-        if c.name not in reported:
-            failed += 1
-            why = "QEMU timed out" if p.returncode in (124, 137) else f"QEMU exited with {p.returncode}"
-            diag = [f"{c.name} never finished: {why} after {elapsed:.0f} s"]
-            if not ready:
-                diag += ["dom0 never got ready; the serial console's last lines:"] + tail
-            else:
-                diag += out_lines[c.name][-40:]
-            tap.result(False, f"{c.name}: {c.what}", diag=diag)
-    print(f"# QEMU ran {elapsed:.1f} s, exit status {p.returncode}", flush=True)
-    log.close()
-    return 1 if failed else 0
+            self.end(rest)
+
+    def end(self, rest: str):
+        name, rc, secs = (rest.split() + ["?", "?"])[:3]
+        if name not in self.by_name or name in self.reported:
+            return
+        self.reported.add(name)
+        c = self.by_name[name]
+        lines = self.out_lines[name]
+        title = f"{name}: {c.what} ({secs} s)"
+        if rc == "0" and c.host_check:
+            problem = c.host_check(self.a, lines)
+            if problem:
+                lines = lines + [f"on the host: {problem}"]
+                rc = "1"
+        if rc == "0":
+            self.tap.result(True, title, diag=[l for l in lines if l.startswith("ok:") or "returned after" in l
+                                               or "console line" in l]
+                            + ([f"passed although listed as a gap ({c.gap}): remove the gap?"] if c.gap else []))
+            for l in lines:
+                if l.startswith("ok: BENCH"):
+                    self.tap.emit(l[4:])
+        elif rc == "77":
+            reason = next((l[5:].strip() for l in reversed(lines) if l.startswith("SKIP:")), "skipped in dom0")
+            self.tap.result(True, title, f"SKIP {reason}")
+        else:
+            why = "timed out in dom0" if rc in ("124", "143") else f"status {rc}"
+            if not c.gap:
+                self.failed += 1
+            self.tap.result(False, title, f"TODO known gap: {c.gap}" if c.gap else "",
+                            diag=[f"{name} failed ({why}); its output:"] + lines[-60:])
+
+    def report(self) -> int:
+        elapsed = time.monotonic() - self.t0
+        rc = self.p.returncode
+        qemu = f"QEMU was killed by {signal.Signals(-rc).name}" if rc < 0 else f"QEMU exited with status {rc}"
+        if self.ready is None and self.stopped is None and rc != 0:
+            cannot = next((l for l in self.tail if CANNOT_RUN.search(l)), None)
+            if cannot:
+                self.tap.skip_all(f"QEMU cannot run here: {cannot.strip()}")
+                return 0
+        self.tap.start()
+        for c in self.checks:
+            if c.name not in self.reported:
+                self.failed += 1
+                diag = [f"{c.name} never finished: {self.stopped or qemu} after {elapsed:.0f} s"]
+                if self.ready is None:
+                    diag += ["dom0 never got ready; the serial console's last lines:"] + self.tail
+                else:
+                    diag += self.out_lines[c.name][-40:]
+                self.tap.result(False, f"{c.name}: {c.what}", diag=diag)
+        clean = rc == 0 and self.done and self.stopped is None
+        why = [] if clean else [
+            f"{self.stopped or qemu}" + ("" if self.done else "; dom0 never reached the end of its run"),
+            "the serial console's last lines:"] + self.tail[-15:]
+        self.tap.result(clean, f"rig: dom0 ran every check and powered off; {qemu} after {elapsed:.0f} s", diag=why)
+        if not clean:
+            self.failed += 1
+        return 1 if self.failed else 0
 
 
 def main() -> int:
@@ -288,6 +464,11 @@ def main() -> int:
     ap.add_argument("--checks", default="", help="comma-separated check names (default: all)")
     ap.add_argument("--log", default="xen-rig-serial.log", help="where the serial console is written")
     ap.add_argument("--timeout", type=int, default=2100, help="seconds for QEMU in all (a bound for a stuck run)")
+    ap.add_argument("--stall", type=int, default=420,
+                    help="seconds without a line on the serial console (dom0 prints one every 15 s) "
+                         "after which the run is stuck (default 420)")
+    ap.add_argument("--tool", action="append", default=[], metavar="PATH",
+                    help="a host program for the checks, as /rig/tools/NAME in dom0 with its libraries")
     ap.add_argument("--cpu", default=DEFAULT_CPU, help=f"QEMU's -cpu (default {DEFAULT_CPU})")
     ap.add_argument("--shell", action="store_true", help="boot dom0 with a shell on this terminal")
     ap.add_argument("--list", action="store_true", help="list the checks")
@@ -296,6 +477,10 @@ def main() -> int:
         for c in CHECKS:
             print(f"{c.name:24} {c.what}" + (f" [needs {', '.join(c.images)}]" if c.images else ""))
         return 0
+    a.tools = a.tool
+    for t in a.tools:
+        if not os.access(t, os.X_OK):
+            ap.error(f"--tool {t}: not an executable file")
     a.images = {}
     missing_images = {}
     for spec in a.image:
@@ -334,7 +519,7 @@ def shell(a) -> int:
     work = tempfile.mkdtemp(prefix="xen-rig-shell.")
     try:
         initrd = os.path.join(work, "dom0+rig.cpio")
-        make_overlay(os.path.join(work, "rig.cpio"), CHECKS, a.images, listed=[])
+        make_overlay(os.path.join(work, "rig.cpio"), CHECKS, a.images, listed=[], tools=a.tools)
         with open(initrd, "wb") as out:
             for part in (os.path.join(rig_dir, "dom0.cpio"), os.path.join(work, "rig.cpio")):
                 with open(part, "rb") as f:

@@ -115,12 +115,18 @@ void NetBack::drain_tx(Queue& q) {
       // Over the rate limit: leave the rest on the ring until the credit
       // refills (the guest's ring fills up and its stack slows down, as with
       // Linux's netback) rather than drop and cost TCP a timeout.
-      if (!q.assembler.in_progress() && !take_credit(ring.peek_request().size)) {
+      if (!q.assembler.in_progress() && !has_credit()) {
         ++m_counters.tx_throttled;
         schedule_refill();
         break;
       }
-      TxAssembler::Step step = q.assembler.add(ring.take_request());
+      // Charged by the copy the packet is built from, never by a read of the
+      // slot before it: the frontend may change the slot in between, and a
+      // packet peeked at as 60 bytes could go out as a 64 KiB GSO packet
+      // charged for 60 (a double fetch that let a guest pass its rate).
+      netif_tx_request request = ring.take_request();
+      if (!q.assembler.in_progress()) charge(request.size);
+      TxAssembler::Step step = q.assembler.add(request);
       if (step == TxAssembler::Step::kNeedMore) continue;
       const TxPacket& packet = q.assembler.packet();
       if (step == TxAssembler::Step::kError) {
@@ -296,7 +302,7 @@ bool NetBack::prepare_gso_offload(const TxPacket& packet, std::span<uint8_t> hea
   return true;
 }
 
-bool NetBack::take_credit(uint32_t bytes) {
+bool NetBack::has_credit() {
   if (m_vif.rate_bytes == 0) return true;
   uint64_t now = monotonic_ns();
   if (uint64_t intervals = (now - m_credit_time) / m_vif.rate_interval_ns; intervals > 0) {
@@ -310,9 +316,7 @@ bool NetBack::take_credit(uint32_t bytes) {
   // A packet goes while any credit is left, and one larger than what is left
   // leaves a debt: a 64 KiB GSO packet is worth several intervals at a low
   // rate, and must not pass on every full bucket.
-  if (m_credit <= 0) return false;
-  m_credit -= bytes;
-  return true;
+  return m_credit > 0;
 }
 
 void NetBack::on_uplink_frame(std::span<const uint8_t> frame, const FrameOffload& offload) {

@@ -126,7 +126,13 @@ class NetBack final : private BackendDevice {
   // taken) when fewer are posted.
   bool deliver(Queue& q, const RxPacket& packet);
   Queue& rx_queue_for(std::span<const uint8_t> frame);
-  bool take_credit(uint32_t bytes);
+  // Whether the rate limit lets a packet start now (the credit refilled
+  // first), and the charge for the one taken then, by the size in the copy
+  // of its first slot.
+  bool has_credit();
+  void charge(uint32_t bytes) {
+    if (m_vif.rate_bytes != 0) m_credit -= bytes;
+  }
   // Resumes transmit when the rate limit's credit refills.
   void schedule_refill();
 

@@ -102,7 +102,9 @@ class HostileFront final : public xs::XenbusDriver {
     bool released = true;
     for (GrantRef r : extra_refs) released = gnttab::end_access(r) && released;
     extra_refs.clear();
-    if (ring_ref && gnttab::end_access(*ring_ref) && released) free(page);
+    released = (!ring_ref || gnttab::end_access(*ring_ref)) && released;
+    released_all = released;  // false: the backend still maps the ring
+    if (released) free(page);
     port.reset();
     ring_ref.reset();
     ring.reset();
@@ -145,6 +147,7 @@ class HostileFront final : public xs::XenbusDriver {
   sched::WaitQueue waiters;
   bool connected = false;
   bool saw_closing = false;
+  bool released_all = true;  // the last close ended every ring grant
   int connects = 0;
 };
 

@@ -1,10 +1,11 @@
 /* A small network client appliance for tests, plain POSIX:
  *   net_probe tcp ADDR PORT   connect, send a line, expect it echoed (and UDP too)
  *   net_probe dns NAME        resolve NAME with getaddrinfo and print the addresses
- *   net_probe http ADDR PORT PATH LENGTH FNV [hold]
+ *   net_probe http ADDR PORT PATH LENGTH FNV [hold | times N]
  *                             GET PATH; the reply must be 200 with a body of
  *                             LENGTH bytes whose FNV-1a 32 hash is FNV (hex);
- *                             hold: then stay up (sleep) until destroyed
+ *                             hold: then stay up (sleep) until destroyed;
+ *                             times N: N such GETs, each on a new connection
  *   net_probe sweep FIRST COUNT PORT PATH LENGTH FNV
  *                             the http check against COUNT addresses from FIRST
  *                             up, one after the other; prints each failure and
@@ -122,9 +123,12 @@ static int sweep(const char* first, unsigned long count, int port, const char* p
 }
 
 int main(int argc, char** argv) {
-  if ((argc == 7 || argc == 8) && strcmp(argv[1], "http") == 0) {
-    if (http_check(argv[2], atoi(argv[3]), argv[4], strtoul(argv[5], NULL, 10), (uint32_t)strtoul(argv[6], NULL, 16), 0))
-      return 1;
+  if ((argc == 7 || argc == 8 || argc == 9) && strcmp(argv[1], "http") == 0) {
+    unsigned long times = argc == 9 && strcmp(argv[7], "times") == 0 ? strtoul(argv[8], NULL, 10) : 1;
+    for (unsigned long i = 0; i < times; ++i)
+      if (http_check(argv[2], atoi(argv[3]), argv[4], strtoul(argv[5], NULL, 10), (uint32_t)strtoul(argv[6], NULL, 16), 0))
+        return 1;
+    if (times > 1) printf("net_probe: %lu GETs answered\n", times);
     if (argc == 8 && strcmp(argv[7], "hold") == 0) {
       printf("net_probe: PASSED\n");
       fflush(stdout);
@@ -154,7 +158,7 @@ int main(int argc, char** argv) {
     }
     freeaddrinfo(res);
   } else {
-    printf("usage: net_probe tcp ADDR PORT | dns NAME | http ADDR PORT PATH LENGTH FNV [hold]\n"
+    printf("usage: net_probe tcp ADDR PORT | dns NAME | http ADDR PORT PATH LENGTH FNV [hold | times N]\n"
            "       net_probe sweep FIRST COUNT PORT PATH LENGTH FNV\n");
     return 2;
   }

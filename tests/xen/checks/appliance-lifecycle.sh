@@ -4,8 +4,14 @@ need_image httpd.xen
 net="vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:12,ip=192.0.2.12 255.255.255.0 192.0.2.1' ]"
 run_appliance life httpd.xen '' "$net" 'ramdisk = "/rig/data/site.tar"'
 wait_console life 'httpd: serving' 60 || { show_console life; fail "no 'httpd: serving'"; }
-out=$(timeout 5 xl console life </dev/null 2>&1)
-echo "$out" | grep -q 'httpd: serving' || fail "xl console did not show the appliance's output"
+# xl console replays what the console holds: poll for the line, then detach.
+xl console life </dev/null >/tmp/life-console.out 2>&1 &
+xlc=$!
+i=0; until grep -q 'httpd: serving' /tmp/life-console.out; do
+  i=$((i + 1)); [ $i -gt $((50 * PATIENCE)) ] && break; sleep 0.2
+done
+kill $xlc 2>/dev/null; wait $xlc 2>/dev/null
+grep -q 'httpd: serving' /tmp/life-console.out || fail "xl console did not show the appliance's output"
 pass "xl console"
 old=$(domid life); n=$(grep -c 'httpd: serving' "$(console_log life)")
 xl reboot life || fail "xl reboot"

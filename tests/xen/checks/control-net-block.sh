@@ -5,7 +5,7 @@
 xl destroy ctlnb 2>/dev/null
 dev=$(make_disk /tmp/ctlnb.img 16) || fail "losetup"
 control_initrd
-xl_create ctlnb "$(control_config)" 'extra = "console=hvc0 loglevel=3 ctl.net"' \
+xl_create ctlnb "$(control_config)" "extra = \"$CONTROL_EXTRA ctl.net\"" \
   "vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:02' ]" "disk = [ 'phy:$dev,xvda,w' ]"
 wait_console ctlnb '^CONTROL-XVDA-WRITTEN|^CONTROL-XVDA head' 120 || { show_console ctlnb; fail "no disk report"; }
 wait_console ctlnb '^CONTROL-XVDA-WRITTEN' 20

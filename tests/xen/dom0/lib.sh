@@ -5,6 +5,8 @@ CONSOLE_DIR=/var/log/xen/console
 # they are there to end a check that is stuck, not to time it, and under TCG on
 # a loaded 2-core machine (meson's parallel run) dom0 is 5-20 times slower than
 # on an idle one (tests/xen/README.md).
+# The runner's BENCH_* and PATIENCE settings (rig.py writes /rig/env).
+[ -f /rig/env ] && set -a && . /rig/env && set +a
 PATIENCE=${PATIENCE:-4}
 
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -65,6 +67,9 @@ xl_create() {
   echo "xl create $name returned after $(since "$CREATE_T0") s"
 }
 
+# The Linux control's kernel command line.
+CONTROL_EXTRA="console=hvc0 loglevel=3"
+
 # The Linux control guest: Debian's kernel as a PVH domU with a busybox initrd.
 # tsc_mode="native": under TCG, Xen's RDTSC intercept mis-decodes RDTSCP and
 # crashes PVH guests (docs/xen-under-qemu.md).
@@ -88,7 +93,7 @@ control_initrd() {
 ensure_control() {
   control_initrd
   if ! running "$1"; then
-    xl_create "$1" "$(control_config)" 'extra = "console=hvc0 loglevel=3"'
+    xl_create "$1" "$(control_config)" "extra = \"$CONTROL_EXTRA\""
   fi
   wait_console "$1" '^CONTROL-UP' 90 || { show_console "$1"; fail "$1 printed no CONTROL-UP"; }
 }
@@ -124,7 +129,7 @@ make_disk() {
 wait_state() {
   local i=0
   until state "$1" | grep -q -E "$2"; do
-    i=$((i + 1)); [ $i -gt $(( $3 * 2 * PATIENCE )) ] && return 1; sleep 0.5
+    i=$((i + 1)); [ $i -gt $(( $3 * 5 * PATIENCE )) ] && return 1; sleep 0.2
   done
 }
 # run_appliance NAME IMAGE EXTRA [CONFIG-LINES...]: boots one of our images, reports
@@ -142,12 +147,29 @@ finish_appliance() {
   wait_state "$1" 's|c' 90 || { show_console "$1"; fail "$1 did not shut down in $((90 * PATIENCE)) s"; }
   local st; st=$(state "$1")
   case $st in *c*) show_console "$1"; fail "$1 crashed (state $st)";; esac
-  sleep 1  # xenconsoled drains the ring after the domain stops
-  grep -q "^atoll: exit status $2\$" "$(console_log "$1")" ||
+  # xenconsoled drains the ring after the domain stops: poll for the last line.
+  wait_console "$1" "^atoll: exit status $2\$" 5 ||
     { show_console "$1"; fail "$1: no 'atoll: exit status $2' on its console"; }
   xl destroy "$1"
 }
 console_has() {  # NAME REGEX...
   local name=$1 log; log=$(console_log "$1"); shift
   for re in "$@"; do grep -q -E "$re" "$log" || { show_console "$name"; fail "$name's console lacks /$re/"; }; done
+}
+
+# console_uptime NAME PREFIX SECONDS: dom0's uptime when NAME's console log
+# first has a line starting with PREFIX, polled every 50 ms with the shell's own
+# read (the benchmark's clock: a fork per poll would take the one CPU from the
+# guest being timed). Fails after SECONDS (times PATIENCE).
+console_uptime() {
+  local log; log=$(console_log "$1"); local i=0 bound=$(( $3 * 20 * PATIENCE )) l up rest
+  while [ $i -lt $bound ]; do
+    if [ -f "$log" ]; then
+      while IFS= read -r l; do
+        case $l in "$2"*) read -r up rest </proc/uptime; echo "$up"; return 0 ;; esac
+      done <"$log"
+    fi
+    i=$((i + 1)); usleep 50000
+  done
+  return 1
 }
