@@ -254,9 +254,11 @@ std::optional<RunError> apply_manifest(const image::Manifest& m, RunOptions& o) 
   return std::nullopt;
 }
 
-// With `overlap`, the part hashes are left to a thread (LoadedImage::hasher)
-// that runs while the caller sets up; the domain finishes what it has not.
-RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o, bool overlap) {
+// Every check of the image, its parts' SHA-256 included, is made here, before
+// anything else is set up. (Hashing on a thread while `atoll run` set up cost
+// more than it hid: 1.06x a bare ELF's boot against 1.03x in line, in turns on
+// an idle machine; bench/RESULTS.md.)
+RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o) {
   std::string error;
   if (!image::crypto_ready()) return RunError{"libsodium could not initialise"};
   std::optional<image::TrustedKeys> trusted;
@@ -267,25 +269,12 @@ RunChecked<std::shared_ptr<const LoadedImage>> open_image(const RunOptions& o, b
   }
   auto bootable = image::open_bootable(o.image_path,
                                        o.require_signed ? image::SignaturePolicy::kRequireTrusted : image::SignaturePolicy::kAnyImage,
-                                       trusted ? &*trusted : nullptr, error,
-                                       overlap ? image::PartHashes::kLeaveToCaller : image::PartHashes::kCheckNow);
+                                       trusted ? &*trusted : nullptr, error);
   if (!bootable) return RunError{error};
   auto loaded = std::make_shared<LoadedImage>();
   loaded->bootable = std::move(*bootable);
-  if (loaded->bootable.parts_unchecked) {
-    // The LoadedImage is on the heap, so the image and the check stay put.
-    loaded->part_check = std::make_unique<image::PartHashCheck>(loaded->bootable);
-    loaded->hasher = std::jthread([check = loaded->part_check.get()] {
-      while (!check->step()) {
-      }
-    });
-  }
   loaded->elf = ElfImage::try_parse(loaded->bootable.elf, error);
-  if (!loaded->elf) {
-    // A changed ELF is reported as that, not as whatever its parse tripped on.
-    if (std::string refused = loaded->wait_verified(); !refused.empty()) return RunError{refused};
-    return RunError{"invalid image " + o.image_path + ": " + error};
-  }
+  if (!loaded->elf) return RunError{"invalid image " + o.image_path + ": " + error};
   return std::shared_ptr<const LoadedImage>(std::move(loaded));
 }
 
@@ -299,12 +288,10 @@ RunChecked<DomainPlan> resolve_run(RunOptions o, ImageCache* cache) {
   config.cmdline = quote_arg(config.name);
   for (auto& g : o.guest_args) config.cmdline += " " + quote_arg(g);
 
-  // The image is verified before anything else is set up.
-  // Under `atoll run` alone the part hashes overlap its set-up; a daemon's
-  // cache keeps only images whose every check has passed.
-  auto image = !cache ? open_image(o, true)
-               : o.require_signed ? open_image(o, false)
-                                  : cache->open(o.image_path, [&] { return open_image(o, false); });
+  // The image is verified before anything else is set up; a daemon's cache
+  // keeps only images whose every check has passed.
+  auto image = !cache || o.require_signed ? open_image(o)
+                                          : cache->open(o.image_path, [&] { return open_image(o); });
   if (!image.ok()) return image.error();
   const LoadedImage& loaded = *image.value();
   if (loaded.bootable.manifest)

@@ -5,7 +5,6 @@
 // here, so a domain is described one way whoever asks for it.
 #pragma once
 
-#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,17 +75,6 @@ void anchor_paths(RunOptions& options, const std::string& dir);
 struct LoadedImage {
   image::BootableImage bootable;
   std::optional<ElfImage> elf;
-  // A sealed image's part hashes (the largest part of verifying), when they
-  // are checked while `atoll run` sets up: by `hasher`, and by whoever calls
-  // wait_verified first. The thread is declared last, so it is joined before
-  // the check and the mapping it reads go away.
-  std::unique_ptr<image::PartHashCheck> part_check;
-  std::jthread hasher;
-
-  // "" when the image may boot, else why not; finishes the part hashes here
-  // if the thread has not. Called before anything of a domain is built
-  // (DomainInstance::try_create).
-  std::string wait_verified() const { return part_check ? part_check->finish() : ""; }
 };
 
 // Everything the toolstack needs to build the domain (toolstack.h).

@@ -1,24 +1,16 @@
 #include "toolstack.h"
 
-#include "clock.h"
-
 namespace atl::hv {
 
 RunChecked<std::unique_ptr<DomainInstance>> DomainInstance::try_create(EventLoop& loop, xs::Xenstored& store,
                                                                       const DomainPlan& plan, uint16_t domid,
                                                                       Wiring wiring) {
-  // Nothing of the domain exists before its image is verified.
-  const uint64_t wait_start = monotonic_ns();
-  if (std::string refused = plan.image->wait_verified(); !refused.empty()) return RunError{refused};
-  const uint64_t waited = monotonic_ns() - wait_start;
   std::string error;
   std::unique_ptr<DomainInstance> d(new DomainInstance);
   d->m_image = plan.image;
   d->m_domain = Domain::try_create(loop, plan.config, *plan.image->elf, domid, error);
   if (!d->m_domain) return RunError{"cannot create the domain: " + error};
   Domain& domain = *d->m_domain;
-  if (plan.image->part_check)
-    domain.log("the image's part hashes matched (%.3f ms spent finishing them here)", waited / 1e6);
   d->m_console = ConsoleBackend::try_create(domain, std::move(wiring.console), error);
   if (!d->m_console) return RunError{"cannot set up the console: " + error};
   d->m_store_link = XenstoreLink::try_create(domain, store, error);

@@ -113,7 +113,7 @@ std::optional<TrustedKeys> load_trusted_keys(const std::string& dir, std::string
 }
 
 std::optional<BootableImage> open_bootable(const std::string& path, SignaturePolicy policy,
-                                           const TrustedKeys* trusted, std::string& error, PartHashes hashes) {
+                                           const TrustedKeys* trusted, std::string& error) {
   BootableImage b;
   b.path = path;
   b.file = MappedFile::try_map(path, error);
@@ -127,7 +127,7 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
     b.elf = bytes;
     return b;
   }
-  auto opened = SealedImage::try_open(bytes, hashes);
+  auto opened = SealedImage::try_open(bytes);
   if (!opened.image) {
     error = refusal_text(path, opened.error);
     return std::nullopt;
@@ -149,67 +149,7 @@ std::optional<BootableImage> open_bootable(const std::string& path, SignaturePol
   b.archive = img.archive();
   b.manifest = img.manifest();
   b.signer = img.signer();
-  b.parts_unchecked = hashes == PartHashes::kLeaveToCaller;
   return b;
-}
-
-namespace {
-constexpr size_t kHashChunk = 64 * 1024;  // ~50 us of hashing here
-}
-
-PartHashCheck::PartHashCheck(const BootableImage& image) : m_path(image.path) {
-  if (!image.parts_unchecked || !image.manifest) {
-    m_pass.answer = "";
-    return;
-  }
-  const Manifest& m = *image.manifest;
-  if (!m.elf) {
-    m_pass.answer = refusal_text(m_path, SealedImage::changed_part(false));
-    return;
-  }
-  m_parts.push_back({image.elf, m.elf->sha256, false});
-  if (m.archive) m_parts.push_back({image.archive, m.archive->sha256, true});
-}
-
-bool PartHashCheck::advance(Pass& pass) const {
-  if (pass.answer) return true;
-  const Part& p = m_parts[pass.part];
-  const size_t n = std::min(kHashChunk, p.bytes.size() - pass.offset);
-  pass.hash.update(p.bytes.subspan(pass.offset, n));
-  pass.offset += n;
-  if (pass.offset < p.bytes.size()) return false;
-  if (pass.hash.finish() != p.expected) {
-    pass.answer = refusal_text(m_path, SealedImage::changed_part(p.archive));
-    return true;
-  }
-  pass.hash = Sha256Stream();
-  pass.offset = 0;
-  if (++pass.part == m_parts.size()) pass.answer = "";
-  return pass.answer.has_value();
-}
-
-bool PartHashCheck::step() {
-  if (m_taken_over.load(std::memory_order_relaxed)) return true;
-  std::lock_guard lock(m_mutex);
-  return advance(m_pass);
-}
-
-std::string PartHashCheck::finish() {
-  std::lock_guard answer_lock(m_answer_mutex);
-  if (m_answer) return *m_answer;
-  m_taken_over = true;
-  if (std::unique_lock lock(m_mutex, std::try_to_lock); lock.owns_lock()) {
-    while (!advance(m_pass)) {
-    }
-    m_answer = m_pass.answer;
-  } else {  // the thread is inside a chunk: start over here instead of waiting
-    Pass pass;
-    if (m_parts.empty()) pass.answer = m_pass.answer;  // decided in the constructor, nothing to hash
-    while (!advance(pass)) {
-    }
-    m_answer = pass.answer;
-  }
-  return *m_answer;
 }
 
 std::optional<PublicKey> read_public_key(const std::string& path, std::string& error) {

@@ -98,7 +98,7 @@ bool SealedImage::looks_like_elf(std::span<const uint8_t> bytes) {
   return bytes.size() >= sizeof kElfMagic && std::memcmp(bytes.data(), kElfMagic, sizeof kElfMagic) == 0;
 }
 
-ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes, PartHashes hashes) {
+ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return refuse(ImageFault::kEmpty, "the file is empty");
   if (!looks_sealed(bytes)) {
     // A prefix of the magic is a sealed image cut short, not a stranger.
@@ -129,7 +129,7 @@ ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes, PartHashes hashe
     return refuse(ImageFault::kUnknownAbi, "built for Xen ABI " + format_xen_abi(*img.m_manifest.xen_abi) +
                                                " (atoll " + img.m_manifest.atoll_version + "); this atoll speaks " +
                                                format_xen_abi(kXenAbi));
-  if (auto e = img.check_parts(bytes, hashes)) return {std::nullopt, *e};
+  if (auto e = img.check_parts(bytes)) return {std::nullopt, *e};
   if (trailer.scheme == static_cast<uint32_t>(SignatureScheme::kEd25519)) {
     PublicKey key;
     Signature sig;
@@ -145,7 +145,7 @@ ImageOpen SealedImage::try_open(std::span<const uint8_t> bytes, PartHashes hashe
 
 // The parts tile the file exactly: ELF right after the manifest, the archive
 // right after the ELF, the trailer right after that; then each part's SHA-256.
-std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> bytes, PartHashes hashes) {
+std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> bytes) {
   const ManifestPart& elf = *m_manifest.elf;
   const uint64_t parts_end = bytes.size() - kTrailerSize;
   const uint64_t elf_start = kHeaderSize + m_manifest_size;
@@ -172,21 +172,17 @@ std::optional<ImageError> SealedImage::check_parts(std::span<const uint8_t> byte
 
   m_elf = bytes.subspan(elf.offset, elf.size);
   if (const auto& ar = m_manifest.archive) m_archive = bytes.subspan(ar->offset, ar->size);
-  return hashes == PartHashes::kCheckNow ? check_part_hashes(m_manifest, m_elf, m_archive) : std::nullopt;
+  return check_part_hashes(m_manifest, m_elf, m_archive);
 }
 
 std::optional<ImageError> SealedImage::check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
                                                          std::span<const uint8_t> archive) {
-  if (!manifest.elf || sha256(elf) != manifest.elf->sha256) return changed_part(false);
-  if (manifest.archive && sha256(archive) != manifest.archive->sha256) return changed_part(true);
-  return std::nullopt;
-}
-
-ImageError SealedImage::changed_part(bool archive) {
-  if (archive)
+  if (!manifest.elf || sha256(elf) != manifest.elf->sha256)
+    return ImageError{ImageFault::kElfChanged, "the ELF part was changed after sealing (its SHA-256 is not the manifest's)"};
+  if (manifest.archive && sha256(archive) != manifest.archive->sha256)
     return ImageError{ImageFault::kArchiveChanged,
                       "the archive part was changed after sealing (its SHA-256 is not the manifest's)"};
-  return ImageError{ImageFault::kElfChanged, "the ELF part was changed after sealing (its SHA-256 is not the manifest's)"};
+  return std::nullopt;
 }
 
 SealedFrame frame_image(Manifest manifest, std::span<const uint8_t> elf, std::span<const uint8_t> archive) {

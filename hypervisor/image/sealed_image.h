@@ -87,23 +87,16 @@ std::string refusal_text(const std::string& path, const ImageError& error);
 
 struct ImageOpen;
 
-// Whether try_open hashes the parts itself, or leaves that to its caller
-// (check_part_hashes, or PartHashCheck in image_file.h, which does it a chunk at a
-// time on another thread while `atoll run` sets up).
-enum class PartHashes { kCheckNow, kLeaveToCaller };
-
 class SealedImage {
  public:
   // Checks everything in `bytes` before returning it: layout, digest, manifest,
-  // ABI, each part's SHA-256 (unless left to the caller), and a signature if
+  // ABI, each part's SHA-256, and a signature if
   // there is one. `bytes` must outlive the result (parts are views into it).
-  static ImageOpen try_open(std::span<const uint8_t> bytes, PartHashes hashes = PartHashes::kCheckNow);
+  static ImageOpen try_open(std::span<const uint8_t> bytes);
   // Each part's SHA-256 against the manifest's: the work of a sealed image's
   // verification that grows with its size.
   static std::optional<ImageError> check_part_hashes(const Manifest& manifest, std::span<const uint8_t> elf,
                                                      std::span<const uint8_t> archive);
-  // The refusal for the ELF (or the archive) whose SHA-256 is not the manifest's.
-  static ImageError changed_part(bool archive);
   // A sealed image starts with kHeaderMagic; an ELF with \x7fELF.
   static bool looks_sealed(std::span<const uint8_t> bytes);
   static bool looks_like_elf(std::span<const uint8_t> bytes);
@@ -120,7 +113,7 @@ class SealedImage {
 
  private:
   SealedImage() = default;
-  std::optional<ImageError> check_parts(std::span<const uint8_t> bytes, PartHashes hashes);
+  std::optional<ImageError> check_parts(std::span<const uint8_t> bytes);
 
   Manifest m_manifest;
   Sha256 m_digest{};

@@ -3,16 +3,9 @@
 // and signatures that are missing, forged or over other bytes.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <optional>
-#include <thread>
 
 #include "image_forge.h"
-#include "image/image_file.h"
 #include "image/sealed_image.h"
 
 namespace atl::hv::image {
@@ -124,86 +117,6 @@ TEST_F(SealedImageTest, AFlippedByteSaysWhichPart) {
   expect_fault(flip(offsetof(ImageHeader, reserved) + 3), ImageFault::kBadHeader);
   expect_fault(flip(offsetof(ImageHeader, image_size) + 7), ImageFault::kTruncated, "header says");
   expect_fault(flip(offsetof(ImageHeader, manifest_size) + 7), ImageFault::kBadHeader);
-}
-
-// `atoll run` hashes the parts on a thread while it sets up: the image opens
-// with everything else checked, and the deferred check names the part.
-TEST_F(SealedImageTest, PartHashesLeftToTheCallerStillCatchAChange) {
-  auto ok = SealedImage::try_open(m_image, PartHashes::kLeaveToCaller);
-  ASSERT_TRUE(ok.image);
-  EXPECT_FALSE(SealedImage::check_part_hashes(ok.image->manifest(), ok.image->elf(), ok.image->archive()));
-  for (auto [at, fault] : {std::pair{elf_offset() + 3, ImageFault::kElfChanged},
-                           std::pair{archive_offset() + 700, ImageFault::kArchiveChanged}}) {
-    auto bad = m_image;
-    bad[at] ^= 0x40;
-    auto opened = SealedImage::try_open(bad, PartHashes::kLeaveToCaller);
-    ASSERT_TRUE(opened.image) << "only the part hashes differ, and they were left to the caller";
-    auto e = SealedImage::check_part_hashes(opened.image->manifest(), opened.image->elf(), opened.image->archive());
-    ASSERT_TRUE(e);
-    EXPECT_EQ(e->fault, fault);
-  }
-}
-
-// The same check as `atoll run` makes it: a thread and the caller work
-// through the parts a chunk at a time, and either may finish it; for an image
-// opened from a file, as `atoll run` does, and for one in memory.
-TEST_F(SealedImageTest, PartHashCheckSharedByAThreadAndTheCaller) {
-  std::vector<uint8_t> archive(3u << 20);  // several chunks
-  for (size_t i = 0; i < archive.size(); ++i) archive[i] = static_cast<uint8_t>(i * 7 + i / 4096);
-  const auto image = seal_image(m_manifest, m_elf, archive);
-  const size_t elf_at = kHeaderSize + forge::manifest_text_of(image).size();
-  const size_t archive_at = elf_at + m_elf.size();
-  char dir[] = "/tmp/part-hash-XXXXXX";
-  ASSERT_TRUE(mkdtemp(dir));
-  const std::string path = std::string(dir) + "/demo.img";
-  for (std::optional<size_t> flip_at : {std::optional<size_t>{}, std::optional<size_t>{archive_at + archive.size() - 1},
-                                        std::optional<size_t>{elf_at + 1}}) {
-    auto bytes = image;
-    if (flip_at) bytes[*flip_at] ^= 0x01;
-    for (bool from_file : {false, true}) {
-      for (bool thread_first : {false, true}) {
-        std::optional<SealedImage> in_memory;
-        BootableImage b;
-        if (from_file) {
-          FILE* f = fopen(path.c_str(), "wb");
-          ASSERT_TRUE(f);
-          ASSERT_EQ(fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
-          fclose(f);
-          std::string error;
-          auto opened = open_bootable(path, SignaturePolicy::kAnyImage, nullptr, error, PartHashes::kLeaveToCaller);
-          ASSERT_TRUE(opened) << error;
-          b = std::move(*opened);
-        } else {
-          auto opened = SealedImage::try_open(bytes, PartHashes::kLeaveToCaller);
-          ASSERT_TRUE(opened.image) << opened.error.message;
-          b.path = path;
-          b.elf = opened.image->elf();
-          b.archive = opened.image->archive();
-          b.manifest = opened.image->manifest();
-          b.parts_unchecked = true;
-        }
-        ASSERT_TRUE(b.parts_unchecked);
-        PartHashCheck check(b);
-        std::thread helper([&] {
-          while (!check.step()) {
-          }
-        });
-        if (thread_first) helper.join();
-        const std::string refused = check.finish();
-        if (!thread_first) helper.join();
-        EXPECT_EQ(check.finish(), refused) << "the answer does not change";
-        if (!flip_at) {
-          EXPECT_EQ(refused, "");
-        } else {
-          const bool in_archive = *flip_at >= archive_at;
-          EXPECT_NE(refused.find(in_archive ? "archive-changed" : "elf-changed"), std::string::npos) << refused;
-          EXPECT_NE(refused.find(path), std::string::npos) << refused;
-        }
-      }
-    }
-  }
-  unlink(path.c_str());
-  rmdir(dir);
 }
 
 TEST_F(SealedImageTest, ManifestLyingAboutTheElfSize) {
