@@ -13,8 +13,16 @@ struct tcp_pcb;
 // kernel) cuts at the real MSS (netif_netfront.cpp). Returns ERR_OK.
 signed char atoll_tcp_inpacket(struct tcp_pcb* pcb);
 
+// Initial sequence numbers: a 64 ns clock plus a keyed hash of the
+// connection's addresses and ports (tcp_isn.cpp says why).
+struct ip_addr;
+unsigned int atoll_tcp_isn(const struct ip_addr* local_ip, unsigned short local_port, const struct ip_addr* remote_ip,
+                           unsigned short remote_port);
+
 #ifdef __cplusplus
 }
 #endif
 
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) atoll_tcp_inpacket(pcb)
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+  atoll_tcp_isn(local_ip, local_port, remote_ip, remote_port)

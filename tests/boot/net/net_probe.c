@@ -10,6 +10,13 @@
  *                             the http check against COUNT addresses from FIRST
  *                             up, one after the other; prints each failure and
  *                             "net_probe: sweep N of COUNT answered"
+ *   net_probe load FIRST COUNT PORT PATH LENGTH FNV SECONDS
+ *                             a load on COUNT addresses from FIRST up, one after
+ *                             the other: SECONDS of GETs each, one at a time,
+ *                             each on a new connection and checked as http does
+ *                             (ab -c 1 without keep-alive); a line an address:
+ *                             "net_probe: load ADDR requests N failed F
+ *                             seconds S p50_us P p99_us Q"
  * Prints "net_probe: PASSED" and exits 0 when everything held. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char* what) {
@@ -122,6 +130,52 @@ static int sweep(const char* first, unsigned long count, int port, const char* p
   return answered == count ? 0 : 1;
 }
 
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int by_value(const void* a, const void* b) {
+  uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
+  return x < y ? -1 : x > y;
+}
+
+/* SECONDS of checked GETs on each of COUNT addresses from FIRST, in turn. */
+static int load(const char* first, unsigned long count, int port, const char* path, size_t want_len, uint32_t want_hash,
+                unsigned long seconds) {
+  struct in_addr base;
+  if (inet_pton(AF_INET, first, &base) != 1) return fail("bad address");
+  enum { kMaxSamples = 1 << 18 };
+  uint32_t* lat = malloc(kMaxSamples * sizeof *lat);
+  if (!lat) return fail("malloc");
+  unsigned long failed_total = 0;
+  for (unsigned long i = 0; i < count; ++i) {
+    struct in_addr a = {htonl(ntohl(base.s_addr) + (uint32_t)i)};
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, addr, sizeof addr);
+    unsigned long n = 0, failed = 0;
+    uint64_t start = now_us(), end = start + seconds * 1000000u, t;
+    while ((t = now_us()) < end) {
+      if (http_check(addr, port, path, want_len, want_hash, 1) != 0) {
+        ++failed;
+        continue;
+      }
+      if (n < kMaxSamples) lat[n] = (uint32_t)(now_us() - t);
+      ++n;
+    }
+    double took = (double)(now_us() - start) / 1e6;
+    unsigned long kept = n < kMaxSamples ? n : kMaxSamples;
+    qsort(lat, kept, sizeof *lat, by_value);
+    printf("net_probe: load %s requests %lu failed %lu seconds %.3f p50_us %u p99_us %u\n", addr, n, failed, took,
+           kept ? lat[kept / 2] : 0u, kept ? lat[kept * 99 / 100] : 0u);
+    fflush(stdout);
+    failed_total += failed;
+  }
+  free(lat);
+  return failed_total ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   if ((argc == 7 || argc == 8 || argc == 9) && strcmp(argv[1], "http") == 0) {
     unsigned long times = argc == 9 && strcmp(argv[7], "times") == 0 ? strtoul(argv[8], NULL, 10) : 1;
@@ -137,6 +191,10 @@ int main(int argc, char** argv) {
   } else if (argc == 8 && strcmp(argv[1], "sweep") == 0) {
     if (sweep(argv[2], strtoul(argv[3], NULL, 10), atoi(argv[4]), argv[5], strtoul(argv[6], NULL, 10),
               (uint32_t)strtoul(argv[7], NULL, 16)))
+      return 1;
+  } else if (argc == 9 && strcmp(argv[1], "load") == 0) {
+    if (load(argv[2], strtoul(argv[3], NULL, 10), atoi(argv[4]), argv[5], strtoul(argv[6], NULL, 10),
+             (uint32_t)strtoul(argv[7], NULL, 16), strtoul(argv[8], NULL, 10)))
       return 1;
   } else if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
     int port = atoi(argv[3]);
