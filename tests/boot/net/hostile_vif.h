@@ -21,6 +21,7 @@
 #include "atoll/time.h"
 #include "atoll/xenbus_device.h"
 #include "atoll/xenstore.h"
+#include "check.h"
 
 namespace atl::test {
 
@@ -202,6 +203,26 @@ inline bool parse_mac(const std::string& text, uint8_t* out) {
   if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
   for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(v[i]);
   return true;
+}
+
+// Makes the vif ready to send frames: reads the backend's MAC (its `mac`
+// key), starts the handshake and waits until connected, then fills `page`
+// with a frame from the vif to itself, of a local-experimental ethertype (a
+// switch that learned the MAC on this port sends it nowhere), and grants it
+// to the backend to read. The grant, or nullopt after a failed CHECK.
+inline std::optional<GrantRef> connect_with_frame_to_self(xs::XenbusDevice& device, HostileVif& vif, uint8_t* page) {
+  auto mac = device.client().read(device.backend_key("mac"));
+  CHECK(mac.ok() && parse_mac(*mac, vif.mac), "the backend's mac key");
+  CHECK(device.start().ok(), "handshake started");
+  CHECK(sched::wait_until(vif.waiters, [&] { return vif.connected; }, after(kStateWaitNs * 12)), "connected");
+  if (!vif.connected) return std::nullopt;
+  memset(page, 0x5a, kPage);
+  memcpy(page, vif.mac, 6);
+  memcpy(page + 6, vif.mac, 6);
+  page[12] = 0x88, page[13] = 0xb5;
+  auto grant = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(page), gnttab::Access::kReadOnly);
+  CHECK(grant.ok(), "a grant of the frame");
+  return grant.ok() ? std::optional(*grant) : std::nullopt;
 }
 
 }  // namespace atl::test
