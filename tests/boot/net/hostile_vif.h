@@ -57,7 +57,7 @@ class HostileVif final : public xs::XenbusDriver {
     rx_ref = *rx_grant;
     port = *p;
     evtchn::bind(*port, [](EvtchnPort, void* q) { static_cast<sched::WaitQueue*>(q)->wake_all(); }, &waiters);
-    for (unsigned i = 0; i < kRxBuffers; ++i) {
+    for (unsigned i = 0; post_rx_buffers && i < kRxBuffers; ++i) {
       if (!rx_grants[i]) {
         auto g = gnttab::grant_access(backend, gnttab::virt_to_gfn(g_rx_buffers[i]), gnttab::Access::kReadWrite);
         if (!g.ok()) return g.error();
@@ -219,6 +219,7 @@ class HostileVif final : public xs::XenbusDriver {
   std::string backend_state_at_closing;
   int connects = 0;
   bool released_all = true;  // the last close ended both ring grants
+  bool post_rx_buffers = true;  // false: connect with both rings empty, no request ever made
   // True: ask for two queues (multi-queue-num-queues) and leave the second
   // idle. Queue 0 is the one tx, rx and port above.
   bool idle_second_queue = false;
