@@ -200,28 +200,63 @@ void Domain::set_store(uint64_t gfn, EvtchnPort port) {
   si->store_evtchn = port.value();
 }
 
+// A loader for the domain: one waiting in the pool, or the pool's next
+// (the domain waits for it from the loop), or one spawned for it here.
 bool Domain::spawn(SandboxPool* pool, std::string& error) {
   std::optional<Sandbox> sandbox;
   if (pool) sandbox = pool->adopt(m_memory.ram_fd(), m_memory.frames_fd());
-  if (sandbox) log("loader taken from the pool (pid %d)", sandbox->pid);
+  if (sandbox) {
+    log("loader taken from the pool (pid %d)", sandbox->pid);
+  } else if (pool) {
+    m_claim = pool->claim(m_memory.ram_fd(), m_memory.frames_fd(), [this](std::optional<Sandbox> s) {
+      m_claim = 0;
+      std::string why;
+      if (s) log("loader started for it by the pool (pid %d)", s->pid);
+      else s = spawn_sandbox(m_memory.ram_fd(), m_memory.frames_fd(), why);
+      if (s) sealing(*s);
+      else end(EndReason::kStartFailed, 0, why);
+    });
+    if (m_claim) {
+      m_pool = pool;
+      log("waiting for the pool's next loader");
+      arm_start_timer();
+      return true;
+    }
+  }
   if (!sandbox) sandbox = spawn_sandbox(m_memory.ram_fd(), m_memory.frames_fd(), error);
   if (!sandbox) return false;
+  sealing(*sandbox);
+  return true;
+}
+
+// The loader has the domain's memfds and is sealing the guest.
+void Domain::sealing(const Sandbox& sandbox) {
   // The loader has its copies; our mappings keep the memory, and nothing
   // here needs the descriptors again: two fewer per domain in a fleet.
   m_memory.close_fds();
-  m_pid = sandbox->pid;
-  m_pidfd = sandbox->pidfd;
+  m_pid = sandbox.pid;
+  m_pidfd = sandbox.pidfd;
   log("loader spawned (pid %d)", m_pid);
   // The loader reports on the pipe once it has dropped every descriptor; the
   // loop hears it, so a daemon starting many domains waits for none of them.
-  m_status_fd = sandbox->status_fd;
-  m_start_deadline = monotonic_ns() + kStartTimeoutNs;
+  m_status_fd = sandbox.status_fd;
   m_loop.add_fd(m_status_fd, EPOLLIN, [this](uint32_t) { on_loader_status(); });
+  if (!m_start_timer) arm_start_timer();
+  // Until the guest is sealed, the pidfd tells if the loader dies.
+  m_loop.add_fd(m_pidfd, EPOLLIN, [this](uint32_t) { classify_exit(); });
+  if (m_config.cpu_cap)
+    m_cpu_cap = std::make_unique<CpuCap>(m_loop, m_pid, m_config.cpu_cap, [this](bool hold) {
+      m_throttled = hold;
+      apply_stop();
+    });
+}
+
+void Domain::arm_start_timer() {
+  m_start_deadline = monotonic_ns() + kStartTimeoutNs;
   m_start_timer = m_loop.add_timer(m_start_deadline, [this] {
     m_start_timer.reset();
     if (m_listener < 0) end(EndReason::kStartFailed, 0, "timed out waiting for the guest loader to seal the domain");
   });
-  return true;
 }
 
 void Domain::on_loader_status() {
@@ -287,6 +322,8 @@ void Domain::serve_listener() {
 }
 
 void Domain::stop_start_watch() {
+  if (m_claim) m_pool->cancel(m_claim);
+  m_claim = 0;
   if (m_start_timer) m_loop.cancel_timer(*m_start_timer);
   if (m_listener_retry) m_loop.cancel_timer(*m_listener_retry);
   m_start_timer.reset();
@@ -298,17 +335,7 @@ void Domain::stop_start_watch() {
   }
 }
 
-bool Domain::start(std::string& error, SandboxPool* pool) {
-  if (!spawn(pool, error)) return false;
-  // Until the guest is sealed, the pidfd tells if the loader dies.
-  m_loop.add_fd(m_pidfd, EPOLLIN, [this](uint32_t) { classify_exit(); });
-  if (m_config.cpu_cap)
-    m_cpu_cap = std::make_unique<CpuCap>(m_loop, m_pid, m_config.cpu_cap, [this](bool hold) {
-      m_throttled = hold;
-      apply_stop();
-    });
-  return true;
-}
+bool Domain::start(std::string& error, SandboxPool* pool) { return spawn(pool, error); }
 
 // One loop timer serves both deadlines a domain can have (its set_timer_op
 // timer and a SCHEDOP_poll timeout); the loop's timers, not a timerfd each, so
@@ -408,6 +435,8 @@ DomainEnd Domain::finish() {
 void Domain::end(EndReason reason, int status, std::string detail) {
   if (m_end) return;
   m_end = DomainEnd{reason, status, std::move(detail)};
+  if (m_claim) m_pool->cancel(m_claim);  // no loader will come for it
+  m_claim = 0;
   if (m_pid > 0) kill(m_pid, SIGKILL);
   close_interdomain();
   if (m_on_ended) m_on_ended();

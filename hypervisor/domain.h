@@ -154,6 +154,8 @@ class Domain {
 
   bool build(std::string& error);
   bool spawn(SandboxPool* pool, std::string& error);
+  void sealing(const Sandbox& sandbox);
+  void arm_start_timer();
   void on_loader_status();
   void take_listener();
   void serve_listener();
@@ -223,6 +225,8 @@ class Domain {
   std::optional<EventLoop::TimerId> m_timer;
   uint64_t m_timer_at = 0;
   int m_status_fd = -1;  // the loader's status pipe, until it has sealed the guest
+  SandboxPool* m_pool = nullptr;
+  uint64_t m_claim = 0;  // waiting for the pool's next loader (SandboxPool::claim)
   uint64_t m_start_deadline = 0;
   std::optional<EventLoop::TimerId> m_start_timer;
   std::optional<EventLoop::TimerId> m_listener_retry;

@@ -77,6 +77,7 @@ const LoaderConfig* g_config;
 
 // An event upcall: call the guest's registered callback if it has one.
 void upcall_handler(int, void*, void*) {
+  if (!g_config) return;  // a pooled loader has no domain yet
   auto callback = reinterpret_cast<void (*)()>(__atomic_load_n(&g_config->event_callback, __ATOMIC_ACQUIRE));
   if (callback) callback();
 }
@@ -106,13 +107,6 @@ void seal() {
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
   };
   sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-  // The guest must not outlive its hypervisor: it would sit in its next hypercall
-  // forever. (If the hypervisor is already gone, our parent is now init.)
-  constexpr long kPrSetPdeathsig = 1;
-  if (raw_syscall(__NR_prctl, kPrSetPdeathsig, 9 /*SIGKILL*/, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
-  if (raw_syscall(__NR_getppid) == 1) raw_syscall(__NR_exit_group, 102);
-  constexpr long kPrSetNoNewPrivs = 38;
-  if (raw_syscall(__NR_prctl, kPrSetNoNewPrivs, 1, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
   // Every descriptor goes: the listener created next becomes fd 0, which the
   // hypervisor takes with pidfd_getfd. The status byte is written only once fd 0
   // is closed, so the hypervisor can never pick up a stale fd 0.
@@ -125,6 +119,26 @@ void seal() {
                         SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
                         reinterpret_cast<long>(&prog));
   if (fd != 0) raw_syscall(__NR_exit_group, 101);
+}
+
+// What owes nothing to the domain, done before a pooled loader waits for one
+// (~0.1 ms less on a create's path): the fault and upcall handlers on their
+// stack, no core dumps, and the process's ties to its hypervisor.
+void prepare() {
+  struct { void* sp; int flags; size_t size; } altstack{g_fault_stack, 0, sizeof g_fault_stack};
+  if (raw_syscall(__NR_sigaltstack, reinterpret_cast<long>(&altstack), 0) != 0) fail(LoaderStatus::kSignalSetupFailed);
+  static const int kFaultSignals[] = {4 /*ILL*/, 5 /*TRAP*/, 7 /*BUS*/, 8 /*FPE*/, 11 /*SEGV*/};
+  for (int signo : kFaultSignals) install(signo, fault_handler, kSaOnstack);
+  install(kUpcallSignal, upcall_handler, kSaRestart);  // reads g_config, set before any upcall can come
+  struct { uint64_t cur, max; } no_core{0, 0};
+  raw_syscall(__NR_setrlimit, 4 /*RLIMIT_CORE*/, reinterpret_cast<long>(&no_core));
+  // The guest must not outlive its hypervisor: it would sit in its next hypercall
+  // forever. (If the hypervisor is already gone, our parent is now init.)
+  constexpr long kPrSetPdeathsig = 1;
+  if (raw_syscall(__NR_prctl, kPrSetPdeathsig, 9 /*SIGKILL*/, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
+  if (raw_syscall(__NR_getppid) == 1) raw_syscall(__NR_exit_group, 102);
+  constexpr long kPrSetNoNewPrivs = 38;
+  if (raw_syscall(__NR_prctl, kPrSetNoNewPrivs, 1, 0, 0, 0) != 0) fail(LoaderStatus::kSeccompFailed);
 }
 
 // Pool mode: wait for the domain's memfds on kLoaderPoolFd and put them where
@@ -167,6 +181,7 @@ void await_domain() {
 }  // namespace
 
 extern "C" [[noreturn]] void loader_main() {
+  prepare();
   await_domain();
   const uint64_t frames_va = gpa_to_va(kHvFramesGpa);
   long r = raw_syscall(__NR_mmap, frames_va, kHvFramesCount * kPageSize, 3, 0x01 | 0x100000 /*SHARED|FIXED_NOREPLACE*/,
@@ -192,14 +207,6 @@ extern "C" [[noreturn]] void loader_main() {
   // the guest may not change it.
   if (raw_syscall(__NR_mprotect, frames_va + kHvFrameLoader * kPageSize, kPageSize, 1) != 0)
     fail(LoaderStatus::kProtectFailed);
-
-  struct { void* sp; int flags; size_t size; } altstack{g_fault_stack, 0, sizeof g_fault_stack};
-  if (raw_syscall(__NR_sigaltstack, reinterpret_cast<long>(&altstack), 0) != 0) fail(LoaderStatus::kSignalSetupFailed);
-  static const int kFaultSignals[] = {4 /*ILL*/, 5 /*TRAP*/, 7 /*BUS*/, 8 /*FPE*/, 11 /*SEGV*/};
-  for (int signo : kFaultSignals) install(signo, fault_handler, kSaOnstack);
-  install(kUpcallSignal, upcall_handler, kSaRestart);
-  struct { uint64_t cur, max; } no_core{0, 0};
-  raw_syscall(__NR_setrlimit, 4 /*RLIMIT_CORE*/, reinterpret_cast<long>(&no_core));
 
   seal();
   asm volatile(

@@ -83,11 +83,20 @@ class Atoll:
 
 
 def children(pid):
+    """Every thread's children (the daemon's pool starts its loaders from a
+    thread of its own)."""
+    found = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+    return found
 
 
 def seccomp_mode(pid):
@@ -207,13 +216,21 @@ def pss_kib(pid):
 
 
 def cpu_ms(pid):
-    """CPU time a process has had so far, in ms (schedstat's run time: exact,
-    where stat's utime and stime count 10 ms ticks and miss a short boot)."""
+    """CPU time a process has had so far, in ms, every thread of it (schedstat's
+    run time: exact, where stat's utime and stime count 10 ms ticks and miss a
+    short boot)."""
+    total = 0
     try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0]) / 1e6
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return 0.0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total / 1e6
 
 
 def write_cfg(d, name, kernel, extra=""):
