@@ -75,8 +75,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from daemon_lib import (Protocol, check, children, comm, daemon_in, fnv1a, guests, loadavg, open_fds, pooled,  # noqa: E402
-                        stop_daemon, verdict, wait_for)
+from daemon_lib import (Protocol, check, children, comm, daemon_in, fnv1a, guests, loadavg, open_fds, own_threads,  # noqa: E402
+                        pooled, status_field, stop_daemon, verdict, wait_for)
 
 RSS_SLACK_KIB, RSS_SLACK_FRACTION = 8 << 10, 0.10
 LAN_NET = "10.91.0"
@@ -92,34 +92,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def status_field(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
-
-
 def helpers(pid):
     return [p for p in children(pid) if comm(p) == "atoll-slirp"]
-
-
-def own_threads(pid):
-    """(the daemon's own threads, io_uring's io-wq workers): the kernel starts
-    the workers (iou-wrk-PID) for blocking ring operations, such as the disk
-    files' writes, and ends them when idle, at its own pace."""
-    names = []
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{t}/comm") as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    workers = sum(n.startswith("iou-wrk-") for n in names)
-    return len(names) - workers, workers
 
 
 def guest_maps(pid):

@@ -101,14 +101,7 @@ def children(pid):
 
 def seccomp_mode(pid):
     """/proc's Seccomp field: 2 once a guest has sealed itself, 0 before."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("Seccomp:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
+    return status_field(pid, "Seccomp")
 
 
 def guests(pid):
@@ -172,6 +165,32 @@ def stop_daemon(daemon, log):
 
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def status_field(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def own_threads(pid):
+    """(the daemon's own threads, io_uring's io-wq workers): the kernel starts
+    the workers (iou-wrk-PID) for blocking ring operations, such as the disk
+    files' writes, and ends them when idle, at its own pace."""
+    names = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    workers = sum(n.startswith("iou-wrk-") for n in names)
+    return len(names) - workers, workers
 
 
 # What bench/fleet measures of the host and its processes.

@@ -30,6 +30,7 @@
 
 #include "blk/hostile_front.h"
 #include "check.h"
+#include "hostile_device.h"
 
 using namespace atl;
 using namespace atl::test;
@@ -155,26 +156,21 @@ void torn_round(HostileFront& f, unsigned round, Tally& t, bool backwards) {
 // The frontend closes the device with a full ring in flight.
 void closed_round(HostileFront& f, xs::XenbusDevice& device, unsigned round, Tally& t) {
   std::vector<GrantRef> refs = send_full_ring(f, round);
-  int connects = f.connects;
-  device.close();
   ++t.closes;
-  if (!wait_until(f, [&] { return !f.ring; }) || !f.released_all) ++t.left_mapped;
+  if (!close_until_released(device, f, [&] { return !f.ring; })) ++t.left_mapped;
   for (GrantRef r : refs)
     if (!gnttab::end_access(r)) ++t.left_mapped;
-  device.reopen();
-  if (!wait_until(f, [&] { return f.connected && f.connects == connects + 1; })) ++t.reconnect_failures;
+  if (!reopen_until_connected(device, f)) ++t.reconnect_failures;
 }
 
 }  // namespace
 
 int main() {
   xs::Client* client = xs::client();
-  auto ids = client->directory("device/vbd");
-  CHECK(ids.ok() && ids->size() == 1, "one vbd in xenstore");
-  if (!ids.ok() || ids->empty()) return check_result("blk_inflight");
   HostileFront front;
-  auto dev = xs::XenbusDevice::try_create(*client, "device/vbd/" + (*ids)[0], front, xs::Handshake::kViaInitialised);
-  CHECK(dev.ok() && (*dev)->start().ok(), "handshake started");
+  auto dev = open_only_device(*client, "vbd", front, xs::Handshake::kViaInitialised);
+  if (!dev) return check_result("blk_inflight");
+  CHECK(dev->start().ok(), "handshake started");
   CHECK(wait_until(front, [&] { return front.connected; }), "connected");
   if (!front.connected) return check_result("blk_inflight");
 
@@ -184,7 +180,7 @@ int main() {
   // Every kind of round runs at least once, however soon the host says stop.
   while ((t.rounds < 3 || !client->read("data/stop").ok()) && front.connected) {
     if (t.rounds % 3 == 2)
-      closed_round(front, **dev, t.rounds, t);
+      closed_round(front, *dev, t.rounds, t);
     else
       torn_round(front, t.rounds, t, t.rounds % 2 == 0);
     ++t.rounds;

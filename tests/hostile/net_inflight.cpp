@@ -26,6 +26,7 @@
 #include <functional>
 
 #include "check.h"
+#include "hostile_device.h"
 #include "net/hostile_vif.h"
 
 using namespace atl;
@@ -137,43 +138,23 @@ void revoke_round(HostileVif& v, GrantRef& data, uint16_t base, Tally& t) {
 }
 
 void disconnect_round(HostileVif& v, xs::XenbusDevice& device, uint32_t gref, uint16_t base, Tally& t) {
-  int connects = v.connects;
   push_batch(v, gref, base);
-  device.close();
   ++t.closes;
   // The close runs on the xenstore thread's watch: Closed once the backend followed.
-  if (!wait_until(v, 60'000'000'000ULL, [&] { return !v.tx; }) || !v.released_all) ++t.rings_left_mapped;
-  device.reopen();
-  if (!wait_until(v, 60'000'000'000ULL, [&] { return v.connected && v.connects == connects + 1; }))
-    ++t.reconnect_failures;
+  if (!close_until_released(device, v, [&] { return !v.tx; })) ++t.rings_left_mapped;
+  if (!reopen_until_connected(device, v)) ++t.reconnect_failures;
 }
 
 }  // namespace
 
 int main() {
   xs::Client* client = xs::client();
-  auto ids = client->directory("device/vif");
-  CHECK(ids.ok() && ids->size() == 1, "one vif in xenstore");
-  if (!ids.ok() || ids->empty()) return check_result("net_inflight");
   HostileVif vif;
-  auto dev = xs::XenbusDevice::try_create(*client, "device/vif/" + (*ids)[0], vif, xs::Handshake::kConnectDirectly);
-  CHECK(dev.ok(), "xenbus device for device/vif/%s", (*ids)[0].c_str());
-  if (!dev.ok()) return check_result("net_inflight");
-  xs::XenbusDevice& device = **dev;
-  auto mac_text = client->read(device.backend_key("mac"));
-  CHECK(mac_text.ok() && parse_mac(*mac_text, vif.mac), "the backend's mac key");
-  CHECK(device.start().ok(), "handshake started");
-  CHECK(wait_until(vif, kStateWaitNs * 12, [&] { return vif.connected; }), "connected");
-  if (!vif.connected) return check_result("net_inflight");
-
-  // A frame to ourselves of a local-experimental ethertype.
-  memset(g_data, 0x5a, sizeof g_data);
-  memcpy(g_data, vif.mac, 6);
-  memcpy(g_data + 6, vif.mac, 6);
-  g_data[12] = 0x88, g_data[13] = 0xb5;
-  auto data = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(g_data), gnttab::Access::kReadOnly);
-  CHECK(data.ok(), "a data grant");
-  if (!data.ok()) return check_result("net_inflight");
+  auto dev = open_only_device(*client, "vif", vif, xs::Handshake::kConnectDirectly);
+  if (!dev) return check_result("net_inflight");
+  xs::XenbusDevice& device = *dev;
+  std::optional<GrantRef> data = connect_with_frame_to_self(device, vif, g_data);
+  if (!data) return check_result("net_inflight");
   GrantRef grant = *data;
 
   printf("net_inflight: attacking\n");

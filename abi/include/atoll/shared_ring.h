@@ -199,14 +199,6 @@ class BackRing {
     ++m_req_cons;
     return r;
   }
-  // The next request, copied out without consuming it (take_request() will
-  // copy it again: the frontend may have changed it meanwhile, so the copy that
-  // counts is that one). The caller checks unconsumed_requests() first.
-  Req peek_request() const {
-    Req r;
-    memcpy(&r, const_cast<const Req*>(&m_sring->entry(m_req_cons.slot(m_size)).req), sizeof r);
-    return r;
-  }
   void put_response(const Rsp& rsp) {
     memcpy(&m_sring->entry(m_rsp_prod_pvt.slot(m_size)).rsp, &rsp, sizeof rsp);
     ++m_rsp_prod_pvt;

@@ -99,8 +99,12 @@ class NetBack final : private BackendDevice {
   void disconnect() override;
   void on_tx_notify(uint64_t generation, unsigned queue);
   void on_rx_notify(uint64_t generation, unsigned queue);
-  // Takes transmit requests off the ring until it is empty or the rate limit bites.
+  // Takes transmit requests off the ring until it is empty or the rate limit
+  // bites. A ring the frontend broke costs the device its rings (fail()),
+  // which destroys every queue, `q` among them.
   void drain_tx(Queue& q);
+  // drain_tx() on each queue in turn, up to the first that cost the device its rings.
+  void drain_every_tx();
   void transmit(Queue& q, const TxPacket& packet);
   enum class TxVerdict { kSent, kRefused, kSpoofed, kMalformed };
   // Copies the packet out of the guest into m_frame, checks it and sends it.

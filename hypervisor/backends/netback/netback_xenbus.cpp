@@ -116,7 +116,7 @@ Result<void> NetBack::connect_from_keys() {
 }
 
 void NetBack::on_connected() {
-  for (auto& q : m_queues) drain_tx(*q);  // requests queued before we connected
+  drain_every_tx();  // requests queued before we connected
   fill_rx();
 }
 

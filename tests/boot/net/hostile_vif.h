@@ -21,6 +21,7 @@
 #include "atoll/time.h"
 #include "atoll/xenbus_device.h"
 #include "atoll/xenstore.h"
+#include "check.h"
 
 namespace atl::test {
 
@@ -56,7 +57,7 @@ class HostileVif final : public xs::XenbusDriver {
     rx_ref = *rx_grant;
     port = *p;
     evtchn::bind(*port, [](EvtchnPort, void* q) { static_cast<sched::WaitQueue*>(q)->wake_all(); }, &waiters);
-    for (unsigned i = 0; i < kRxBuffers; ++i) {
+    for (unsigned i = 0; post_rx_buffers && i < kRxBuffers; ++i) {
       if (!rx_grants[i]) {
         auto g = gnttab::grant_access(backend, gnttab::virt_to_gfn(g_rx_buffers[i]), gnttab::Access::kReadWrite);
         if (!g.ok()) return g.error();
@@ -67,16 +68,22 @@ class HostileVif final : public xs::XenbusDriver {
       req.gref = rx_grants[i]->value();
     }
     (void)rx->push_requests();  // the backend reads them when it connects
-    std::string t = std::to_string(tx_ref->value()), r = std::to_string(rx_ref->value());
-    std::string e = std::to_string(port->value());
+    std::vector<std::pair<std::string, std::string>> keys = {{"request-rx-copy", "1"}, {"feature-rx-notify", "1"}};
+    std::string dir;
+    if (idle_second_queue) {
+      if (auto q = make_idle_queue(); !q.ok()) return q;
+      dir = "queue-0/";
+      keys.insert(keys.end(), {{"multi-queue-num-queues", "2"},
+                               {"queue-1/tx-ring-ref", std::to_string(idle_refs[0].value())},
+                               {"queue-1/rx-ring-ref", std::to_string(idle_refs[1].value())},
+                               {"queue-1/event-channel", std::to_string(idle_port->value())}});
+    }
+    keys.insert(keys.end(), {{dir + "tx-ring-ref", std::to_string(tx_ref->value())},
+                             {dir + "rx-ring-ref", std::to_string(rx_ref->value())},
+                             {dir + "event-channel", std::to_string(port->value())}});
     return xs::transact(device.client(), [&](xs::Transaction& txn) -> Result<void> {
-      for (auto [key, value] : {std::pair<const char*, std::string>{"tx-ring-ref", t},
-                                {"rx-ring-ref", r},
-                                {"event-channel", e},
-                                {"request-rx-copy", "1"},
-                                {"feature-rx-notify", "1"}}) {
+      for (auto& [key, value] : keys)
         if (auto w = txn.write(device.key(key), value); !w.ok()) return w;
-      }
       return Result<void>();
     });
   }
@@ -101,7 +108,8 @@ class HostileVif final : public xs::XenbusDriver {
     }
     bool tx_free = !tx_ref || gnttab::end_access(*tx_ref);
     bool rx_free = !rx_ref || gnttab::end_access(*rx_ref);
-    released_all = tx_free && rx_free;  // false: the backend still maps a ring
+    bool idle_free = release_idle_queue();
+    released_all = tx_free && rx_free && idle_free;  // false: the backend still maps a ring
     if (tx_free) free(tx_page);
     if (rx_free) free(rx_page);
     tx_page = rx_page = nullptr;
@@ -111,6 +119,35 @@ class HostileVif final : public xs::XenbusDriver {
     tx.reset();
     rx.reset();
     waiters.wake_all();
+  }
+
+  // The second queue's rings (one allocation: tx page, rx page), their
+  // grants and its event channel, made empty and never used.
+  Result<void> make_idle_queue() {
+    idle_pages = static_cast<uint8_t*>(aligned_alloc(kPage, 2 * kPage));
+    if (!idle_pages) return Errno::kNoMem;
+    static_cast<TxRing::Shared*>(static_cast<void*>(idle_pages))->init();
+    static_cast<RxRing::Shared*>(static_cast<void*>(idle_pages + kPage))->init();
+    for (unsigned i = 0; i < 2; ++i) {
+      auto g = gnttab::grant_access(backend, gnttab::virt_to_gfn(idle_pages + i * kPage), gnttab::Access::kReadWrite);
+      if (!g.ok()) return Errno::kNoSpc;
+      idle_refs.push_back(*g);
+    }
+    auto p = evtchn::alloc_unbound(backend);
+    if (!p.ok()) return Errno::kNoSpc;
+    idle_port = *p;
+    return {};
+  }
+  // False when the backend still maps one of its rings.
+  bool release_idle_queue() {
+    if (idle_port) (void)evtchn::close(*idle_port);
+    idle_port.reset();
+    bool freed = true;
+    for (GrantRef r : idle_refs) freed = gnttab::end_access(r) && freed;
+    idle_refs.clear();
+    if (freed) free(idle_pages);
+    idle_pages = nullptr;
+    return freed;
   }
 
   // Pushes one packet's slots and waits for a response to each; nullopt when
@@ -182,6 +219,13 @@ class HostileVif final : public xs::XenbusDriver {
   std::string backend_state_at_closing;
   int connects = 0;
   bool released_all = true;  // the last close ended both ring grants
+  bool post_rx_buffers = true;  // false: connect with both rings empty, no request ever made
+  // True: ask for two queues (multi-queue-num-queues) and leave the second
+  // idle. Queue 0 is the one tx, rx and port above.
+  bool idle_second_queue = false;
+  uint8_t* idle_pages = nullptr;
+  std::vector<GrantRef> idle_refs;
+  std::optional<EvtchnPort> idle_port;
   std::function<void(const uint8_t* frame, size_t size)> on_frame;
 };
 
@@ -202,6 +246,26 @@ inline bool parse_mac(const std::string& text, uint8_t* out) {
   if (sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return false;
   for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(v[i]);
   return true;
+}
+
+// Makes the vif ready to send frames: reads the backend's MAC (its `mac`
+// key), starts the handshake and waits until connected, then fills `page`
+// with a frame from the vif to itself, of a local-experimental ethertype (a
+// switch that learned the MAC on this port sends it nowhere), and grants it
+// to the backend to read. The grant, or nullopt after a failed CHECK.
+inline std::optional<GrantRef> connect_with_frame_to_self(xs::XenbusDevice& device, HostileVif& vif, uint8_t* page) {
+  auto mac = device.client().read(device.backend_key("mac"));
+  CHECK(mac.ok() && parse_mac(*mac, vif.mac), "the backend's mac key");
+  CHECK(device.start().ok(), "handshake started");
+  CHECK(sched::wait_until(vif.waiters, [&] { return vif.connected; }, after(kStateWaitNs * 12)), "connected");
+  if (!vif.connected) return std::nullopt;
+  memset(page, 0x5a, kPage);
+  memcpy(page, vif.mac, 6);
+  memcpy(page + 6, vif.mac, 6);
+  page[12] = 0x88, page[13] = 0xb5;
+  auto grant = gnttab::grant_access(vif.backend, gnttab::virt_to_gfn(page), gnttab::Access::kReadOnly);
+  CHECK(grant.ok(), "a grant of the frame");
+  return grant.ok() ? std::optional(*grant) : std::nullopt;
 }
 
 }  // namespace atl::test
