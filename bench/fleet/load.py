@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "daemon"))
-from daemon_lib import daemon_in, stop_daemon, wait_for  # noqa: E402
+from daemon_lib import daemon_in, loadavg, stop_daemon, wait_for  # noqa: E402
 
 build = os.path.abspath(sys.argv[1])
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 100
@@ -34,11 +34,6 @@ BASE_PORT = 34100  # N ports from here; clear of the test suite's
 
 def say(*a):
     print("load:", *a, file=sys.stderr, flush=True)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
 
 
 def wrk(port):
