@@ -245,7 +245,7 @@ std::optional<RunError> apply_manifest(const image::Manifest& m, RunOptions& o) 
       return usage("image " + o.image_path + " needs disk " + std::to_string(i + 1) + " `" + d.name + "` (" +
                    (d.read_only ? "read-only" : "read-write") + "): give it with --disk PATH" +
                    (d.read_only ? ",ro" : "") + (i > 0 ? " after the first " + std::to_string(i) + " --disk" : "") +
-                   (d.unless.empty() ? "" : ", or run it with " + join_words(d.unless)));
+                   (d.unless.empty() ? "" : ", or give the guest the arguments " + join_words(d.unless) + " (after --)"));
     std::string error;
     auto disk = ephemeral_disk(d, error);
     if (!disk) return RunError{error};

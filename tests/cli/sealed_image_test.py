@@ -185,7 +185,7 @@ def test_required_disk(tmp):
     unless = os.path.join(tmp, "needs-disk-unless.img")
     atoll("seal", HELLO, "--disk", "log,rw,required,unless,--aof,off", "-o", unless)
     r = atoll("run", unless)
-    check(r.returncode == 125 and "give it with --disk PATH, or run it with --aof off" in r.stderr,
+    check(r.returncode == 125 and "give it with --disk PATH, or give the guest the arguments --aof off (after --)" in r.stderr,
           "run: a disk needed unless some arguments names both ways out: " + r.stderr)
     r = atoll("run", unless, "--", "--aof", "off")
     check(r.returncode == 0, "run: the arguments that make the disk unneeded boot it without one: " + r.stderr)
