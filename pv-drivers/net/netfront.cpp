@@ -97,16 +97,20 @@ void NetFront::free_rings() {
     if (ref && !gnttab::end_access(*ref)) leak = true;
     ref.reset();
   };
-  for (Queue& q : m_queues) {
+  // The refs go back in the reverse of the order setup_queue() took them: the
+  // allocator gives the last freed first, so a reconnect gets the same refs
+  // in the same places (unless something else took refs in between).
+  for (size_t n = m_queues.size(); n-- > 0;) {
+    Queue& q = m_queues[n];
     if (q.port) {
       evtchn::unbind(*q.port);
       (void)evtchn::close(*q.port);
       q.port.reset();
     }
-    end(q.tx_ref);
+    for (size_t i = q.rx_grants.size(); i-- > 0;) end(q.rx_grants[i]);
+    for (size_t i = q.tx_grants.size(); i-- > 0;) end(q.tx_grants[i]);
     end(q.rx_ref);
-    for (auto& g : q.tx_grants) end(g);
-    for (auto& g : q.rx_grants) end(g);
+    end(q.tx_ref);
   }
   if (leak) kernel::console_print("netfront: the backend still holds grants; leaking the device's pages\n");
   for (Queue& q : m_queues) {

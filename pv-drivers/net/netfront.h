@@ -156,6 +156,11 @@ class NetFront final : private xs::XenbusDriver {
     bool tx_notify_pending = false;
   };
 
+  // The netif-rx fuzz target (tests/fuzz/netif_rx_fuzz.cpp) keeps the
+  // queues as a connect left them and puts them back before each input,
+  // instead of a reconnect per input.
+  friend struct NetFrontSnapshot;
+
   NetFront() = default;
 
   // xenbus side (netfront_xenbus.cpp).
