@@ -58,8 +58,12 @@ class GrantCopyScript : public DomainScript {
   }
 
   // The grant table commands leave no state outside memory but the table's
-  // size (setup_table grows it); no pins are held (checked above).
-  bool left_as_built() { return m_d.domain().gnttab().nr_frames() == GrantTable::kInitialFrames; }
+  // size (setup_table grows it), put back here; no pins are held (checked
+  // above).
+  bool left_as_built() {
+    if (m_d.domain().gnttab().nr_frames() != GrantTable::kInitialFrames) m_d.reset_grant_table();
+    return m_d.domain().gnttab().nr_frames() == GrantTable::kInitialFrames;
+  }
 
  private:
   grant_entry_v1_t* entries() {
