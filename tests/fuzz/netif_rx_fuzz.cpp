@@ -10,8 +10,8 @@
 // Beyond "no crash, no sanitizer report": every packet netfront hands up
 // lies in its own rx buffers (each piece inside one page of the guest heap),
 // its size is the sum of its pieces and its pieces at most kMaxRxSlots; and
-// however the input left the ring, the frontend still closes and connects
-// again.
+// after an input that reconnects (below), however it left the ring, the
+// frontend still closes and connects again.
 //
 // Every input meets netfront as a connect left it. A reconnect (a full
 // xenbus close and connect through xenstored, some 36 xenstore requests) per
