@@ -112,8 +112,17 @@ class Domain {
   // Backend side of event channels. The hypervisor acts as domain 0: a backend
   // gets a guest port connected to it and a callback for the guest's notifications.
   Result<EvtchnPort> connect_backend_port(std::function<void()> on_notify);
-  // Binds a backend to a port the guest allocated unbound for domain 0.
-  Result<void> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
+  // Binds a backend to a port the guest allocated unbound for domain 0; the
+  // backend's end (a domain-0 port number) is for release_backend_port().
+  Result<uint32_t> bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify);
+  // A backend that disconnects gives its end back: the callback is dropped,
+  // the guest's end, if still bound to it, falls back to unbound (as on Xen
+  // when the other end closes), and the number goes to the next bind. Without
+  // it a guest that reconnects in a loop would grow the hypervisor without end.
+  void release_backend_port(uint32_t backend_port);
+  // Backend ports ever numbered (bound or free for reuse): flat however
+  // often the guest reconnects.
+  size_t backend_port_numbers() const { return m_backend_handlers.size(); }
   void notify_guest(EvtchnPort guest_port) { raise(guest_port); }
   // Serves one hypercall (Xen's number `op`, its five argument registers) that
   // code in this process makes on the guest's behalf instead of the guest
@@ -237,8 +246,10 @@ class Domain {
   std::function<void(const char*, size_t)> m_console_out;
   std::function<void()> m_on_ended;
   PeerLookup m_peer_lookup;
-  std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port
+  std::vector<std::function<void()>> m_backend_handlers;  // by dom0 port; empty: free
   std::vector<uint64_t> m_backend_notified;  // by dom0 port: the hypercall that last ran it
+  std::vector<uint32_t> m_free_backend_ports;  // released, for the next bind
+  uint32_t take_backend_port(std::function<void()> on_notify);
   uint64_t m_backend_notifications = 0;
   uint64_t m_coalesced_notifications = 0;
   std::vector<std::function<void()>> m_end_hooks;

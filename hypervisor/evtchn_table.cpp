@@ -124,6 +124,14 @@ Result<void> EvtchnTable::close(EvtchnPort port, EvtchnTable* peer) {
   return {};
 }
 
+void EvtchnTable::unbind_remote(DomId remote, uint32_t remote_port) {
+  for (Channel& c : m_channels)
+    if (c.state == ChannelState::kInterdomain && c.remote_domid == remote.value() && c.remote_port == remote_port) {
+      c.state = ChannelState::kUnbound;
+      c.remote_port = 0;
+    }
+}
+
 std::optional<EvtchnPort> EvtchnTable::virq_port(uint32_t virq) const {
   if (virq >= NR_VIRQS || m_virq_ports[virq] < 0) return std::nullopt;
   return EvtchnPort(static_cast<uint32_t>(m_virq_ports[virq]));

@@ -42,6 +42,9 @@ class EvtchnTable {
   Result<void> connect_unbound(EvtchnPort local, DomId remote, uint32_t remote_port);
   // Closes `port`; an interdomain peer's end falls back to unbound, as in Xen.
   Result<void> close(EvtchnPort port, EvtchnTable* peer);
+  // The other end, port `remote_port` of `remote`, was closed: a channel
+  // still bound to it falls back to unbound, waiting for `remote` again.
+  void unbind_remote(DomId remote, uint32_t remote_port);
 
   const Channel* lookup(EvtchnPort port) const;
   std::optional<EvtchnPort> virq_port(uint32_t virq) const;

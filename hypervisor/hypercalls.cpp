@@ -503,20 +503,41 @@ void Domain::fire_timer() {
   if (auto port = m_evtchn.virq_port(VIRQ_TIMER)) raise(*port);
 }
 
+// A released number first, else a new one.
+uint32_t Domain::take_backend_port(std::function<void()> on_notify) {
+  if (m_free_backend_ports.empty()) {
+    m_backend_handlers.push_back(std::move(on_notify));
+    return static_cast<uint32_t>(m_backend_handlers.size() - 1);
+  }
+  uint32_t backend_port = m_free_backend_ports.back();
+  m_free_backend_ports.pop_back();
+  m_backend_handlers[backend_port] = std::move(on_notify);
+  if (backend_port < m_backend_notified.size()) m_backend_notified[backend_port] = 0;
+  return backend_port;
+}
+
 Result<EvtchnPort> Domain::connect_backend_port(std::function<void()> on_notify) {
-  uint32_t backend_port = static_cast<uint32_t>(m_backend_handlers.size());
+  uint32_t backend_port = take_backend_port(std::move(on_notify));
   auto port = m_evtchn.alloc_connected(DomId(0), backend_port);
-  if (!port.ok()) return port;
-  m_backend_handlers.push_back(std::move(on_notify));
+  if (!port.ok()) release_backend_port(backend_port);
   return port;
 }
 
-Result<void> Domain::bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify) {
-  uint32_t backend_port = static_cast<uint32_t>(m_backend_handlers.size());
+Result<uint32_t> Domain::bind_backend_port(EvtchnPort guest_port, std::function<void()> on_notify) {
+  uint32_t backend_port = take_backend_port(std::move(on_notify));
   auto r = m_evtchn.connect_unbound(guest_port, DomId(0), backend_port);
-  if (!r.ok()) return r;
-  m_backend_handlers.push_back(std::move(on_notify));
-  return {};
+  if (!r.ok()) {
+    release_backend_port(backend_port);
+    return r.error();
+  }
+  return backend_port;
+}
+
+void Domain::release_backend_port(uint32_t backend_port) {
+  if (backend_port >= m_backend_handlers.size() || !m_backend_handlers[backend_port]) return;
+  m_backend_handlers[backend_port] = nullptr;  // notify_backend() runs a copy: a handler may release its own port
+  m_evtchn.unbind_remote(DomId(0), backend_port);
+  m_free_backend_ports.push_back(backend_port);
 }
 
 // A backend's handler drains its whole ring, so a second send to the same

@@ -88,11 +88,12 @@ Result<void> BlkBack::connect_rings(const FrontendRings& rings) {
                                                           [this, alive, generation, q] {
                                                             if (!alive.expired()) on_guest_notify(generation, q);
                                                           })
-                            : Result<void>(sring.error());
+                            : Result<uint32_t>(sring.error());
     if (!bound.ok()) {
       disconnect();
       return bound.error();
     }
+    queue.backend_port = *bound;
     queue.ring.emplace(*sring, size);
     queue.port = rings.queues[q].port;
   }
@@ -104,8 +105,10 @@ void BlkBack::disconnect() {
   unmap_persistent();
   m_barrier = false;
   if (m_queues.empty()) return;
-  for (Queue& q : m_queues)
+  for (Queue& q : m_queues) {
     for (uint64_t handle : q.ring_maps) m_domain.gnttab().unmap(handle);
+    if (q.backend_port) m_domain.release_backend_port(*q.backend_port);
+  }
   m_queues.clear();
   ++m_generation;  // the old ports' notifications are ignored from now on
 }

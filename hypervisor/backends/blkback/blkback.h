@@ -168,10 +168,12 @@ class BlkBack final : private BackendDevice {
     std::optional<BlkifBackRing> ring;
     std::vector<uint64_t> ring_maps;  // grant mapping handles, one per ring page
     EvtchnPort port{0};
+    std::optional<uint32_t> backend_port;  // our end of it, given back at disconnect
   };
   std::vector<Queue> m_queues;  // empty while disconnected
   unsigned m_max_queues = 4;
-  // Every bound port keeps its callback; older generations are ignored.
+  // Bumped at each connect: a notification already on its way to a port
+  // given back is ignored.
   uint64_t m_generation = 0;
   unsigned m_inflight = 0;
   // The frontend wrote feature-persistent = 1: its pages stay mapped.

@@ -56,8 +56,9 @@ Result<void> NetBack::connect_queue(const QueueKeys& keys) {
   unsigned index = q->index;
   uint64_t generation = m_generation;
   std::weak_ptr<bool> alive = m_alive;
-  // Ports stay bound until the domain ends; a generation bump silences old ones.
-  Result<void> bound;
+  // disconnect() gives the ports back; the generation also silences a
+  // notification that was already on its way.
+  Result<uint32_t> bound = Errno::kInval;
   if (keys.tx_port == keys.rx_port) {
     bound = m_domain.bind_backend_port(keys.tx_port, [this, alive, generation, index] {
       if (alive.expired()) return;
@@ -68,11 +69,14 @@ Result<void> NetBack::connect_queue(const QueueKeys& keys) {
     bound = m_domain.bind_backend_port(keys.tx_port, [this, alive, generation, index] {
       if (!alive.expired()) on_tx_notify(generation, index);
     });
-    if (bound.ok())
+    if (bound.ok()) {
+      q->backend_ports.push_back(*bound);
       bound = m_domain.bind_backend_port(keys.rx_port, [this, alive, generation, index] {
         if (!alive.expired()) on_rx_notify(generation, index);
       });
+    }
   }
+  if (bound.ok()) q->backend_ports.push_back(*bound);
   m_queues.push_back(std::move(q));
   if (!bound.ok()) return bound.error();  // disconnect() unmaps what was mapped
   return {};
@@ -82,6 +86,7 @@ void NetBack::disconnect() {
   for (auto& q : m_queues) {
     m_domain.gnttab().unmap(q->tx_map);
     m_domain.gnttab().unmap(q->rx_map);
+    for (uint32_t port : q->backend_ports) m_domain.release_backend_port(port);
   }
   m_queues.clear();
   m_rx_backlog.clear();

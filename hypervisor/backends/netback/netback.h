@@ -82,6 +82,7 @@ class NetBack final : private BackendDevice {
     NetifRxSharedRing* rx_shared = nullptr;  // for req_event when a packet needs several slots
     uint64_t tx_map = 0, rx_map = 0;
     EvtchnPort tx_port{0}, rx_port{0};
+    std::vector<uint32_t> backend_ports;  // our ends of them, given back at disconnect
     TxAssembler assembler{kMaxFrame};
   };
   struct QueueKeys {

@@ -73,7 +73,7 @@ class HostileFront final : public xs::XenbusDriver {
       ++bad_offered;
     }
     keys.push_back({"event-channel", std::to_string(port->value())});
-    return xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
+    auto written = xs::transact(device.client(), [&](xs::Transaction& t) -> Result<void> {
       // Keys of an earlier, refused layout must not linger into this one.
       for (const char* stale : {"ring-page-order", "multi-queue-num-queues", "ring-ref"}) (void)t.rm(device.key(stale));
       for (unsigned i = 0; i < 32; ++i) (void)t.rm(device.key("ring-ref" + std::to_string(i)));
@@ -81,6 +81,8 @@ class HostileFront final : public xs::XenbusDriver {
         if (auto r = t.write(device.key(k), v); !r.ok()) return r;
       return Result<void>();
     });
+    waiters.wake_all();  // the ring is offered (reconnect_loop closes here)
+    return written;
   }
   Result<void> on_connected(xs::XenbusDevice&) override {
     connected = true;

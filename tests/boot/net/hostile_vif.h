@@ -81,11 +81,13 @@ class HostileVif final : public xs::XenbusDriver {
     keys.insert(keys.end(), {{dir + "tx-ring-ref", std::to_string(tx_ref->value())},
                              {dir + "rx-ring-ref", std::to_string(rx_ref->value())},
                              {dir + "event-channel", std::to_string(port->value())}});
-    return xs::transact(device.client(), [&](xs::Transaction& txn) -> Result<void> {
+    auto written = xs::transact(device.client(), [&](xs::Transaction& txn) -> Result<void> {
       for (auto& [key, value] : keys)
         if (auto w = txn.write(device.key(key), value); !w.ok()) return w;
       return Result<void>();
     });
+    waiters.wake_all();  // the rings are offered (reconnect_loop closes here)
+    return written;
   }
   Result<void> on_connected(xs::XenbusDevice&) override {
     connected = true;
