@@ -2,7 +2,7 @@
 """Durability soak: acknowledged writes, then SIGKILL, then count what is lost.
 
     durability.py --atoll A --blk-image BLK_DISK --kvstore-image KVSTORE \\
-        [--trials N] [--paths blk,kv-always,kv-everysec] [--assert-durable]
+        [--trials N] [--paths blk,blk-random,kv-always,kv-everysec] [--assert-durable]
 
 Each trial kills the hypervisor process (`atoll run`) with SIGKILL; the guest
 process dies with it (PR_SET_PDEATHSIG). That is the closer model of a host
@@ -20,6 +20,15 @@ Paths:
                and prints "blk_disk: flushed"; atoll is killed as that line
                arrives; every byte of the pattern must be in the file
                (tests/boot/blk/run_blk_test.py's durable mode, N times).
+  blk-random   blk_disk rewrites the disk a 64 KiB chunk at a time without
+               end, each write stamped with its generation in every sector
+               and acknowledged ("blk_disk: flushed G") once flushed, odd
+               generations by a write and a bare flush, even ones by a
+               write with FUA; atoll is killed at a random moment (0.05-1.5 s
+               after the first acknowledgement); every sector must hold the
+               last acknowledged generation of its chunk or a newer one (a
+               write in flight at the kill may leave its chunk torn between
+               the two, nothing older).
   kv-always    kvstore --appendfsync always on a fresh disk; a client sends
                pipelined SETs and records each one answered +OK; atoll is
                killed at a random moment (0.05-1.5 s into the writes); the
@@ -30,14 +39,15 @@ Paths:
                oldest lost acknowledgement at the kill.
 
 Prints one line per path: trials, acknowledged writes, lost. With
---assert-durable (the meson test `soak-durability`) exits 1 when blk or
-kv-always lost anything or a trial failed to run.
+--assert-durable (the meson test `soak-durability`) exits 1 when blk,
+blk-random or kv-always lost anything or a trial failed to run.
 """
 import argparse
 import os
 import random
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -113,6 +123,87 @@ def blk_trial(atoll, image, tally, tmp):
         tally.worst_trial = 1
         first = next((i for i in range(min(len(content), SIZE)) if content[i] != _pattern[i]), len(content))
         tally.errors.append(f"trial {tally.trials}: flushed pattern not in the file (first difference at {first})")
+
+
+SECTOR = 512
+CHUNK_SECTORS = 128  # blk_disk's kChunkSectors
+IN_FLIGHT = 8  # generations past the last acknowledgement seen that may be under way
+
+
+def _stamp(gen, sector):
+    x = (((gen << 32) | sector) + 1) * 0x9E3779B97F4A7C15 & (1 << 64) - 1
+    return x ^ (x >> 29)
+
+
+def _sector(gen, sector):
+    """What blk_disk's run_flushes() writes into `sector` at generation `gen`."""
+    if gen == 0:
+        return bytes(SECTOR)
+    return struct.pack("<QQ", gen, sector) + struct.pack("<Q", _stamp(gen, sector)) * 62
+
+
+def blk_random_trial(atoll, image, tally, tmp, rng):
+    """blk_disk's chunks rewritten and flushed until a SIGKILL at a random
+    moment; each sector must hold its chunk's last acknowledged generation or
+    a newer one."""
+    disk = os.path.join(tmp, "blk.img")
+    if os.path.exists(disk):
+        os.unlink(disk)
+    new_disk(disk, SIZE)
+    chunks = SIZE // SECTOR // CHUNK_SECTORS
+    p = subprocess.Popen([atoll, "run", "--disk", disk, image, "--", "flushes"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    timer = None
+    acked = []
+    failed = None
+    # Lines the hypervisor wrote before the kill are still in the pipe: read to the end.
+    for line in p.stdout:
+        if line.startswith("blk_disk: flushed "):
+            acked.append(int(line.split()[2]))
+            if timer is None:
+                timer = threading.Timer(rng.uniform(0.05, 1.5), lambda: os.kill(p.pid, signal.SIGKILL))
+                timer.start()
+        elif "FAILED" in line:
+            failed = line.strip()
+            p.kill()
+    if timer:
+        timer.join()
+    else:
+        p.kill()
+    p.wait()
+    p.stdout.close()
+    tally.trials += 1
+    if failed or not acked or acked != list(range(1, len(acked) + 1)):
+        tally.errors.append(f"trial {tally.trials}: {failed or 'no acknowledgement, or out of order'}"
+                            f" (atoll exited {p.returncode}, {len(acked)} acknowledged)")
+        return
+    last = acked[-1]
+    tally.acked += last
+    # The last acknowledged generation of each chunk, 0 where none was.
+    want = [0] * chunks
+    for gen in range(max(1, last - chunks + 1), last + 1):
+        want[(gen - 1) % chunks] = gen
+    under_way = {(gen - 1) % chunks for gen in range(last + 1, last + 1 + IN_FLIGHT)}
+    lost = 0
+    with open(disk, "rb") as f:
+        content = f.read()
+    for c in range(chunks):
+        intact = True
+        for i in range(CHUNK_SECTORS):
+            s = c * CHUNK_SECTORS + i
+            data = content[s * SECTOR:(s + 1) * SECTOR]
+            gen = struct.unpack_from("<Q", data)[0]
+            valid = data == _sector(gen, s) and (gen == 0 or (gen - 1) % chunks == c)
+            if valid and gen >= want[c] and gen <= last + IN_FLIGHT:
+                continue
+            if not valid and c in under_way:
+                continue  # torn by the write in flight: between the old and the new
+            intact = False
+        if not intact:
+            lost += 1
+            tally.errors.append(f"trial {tally.trials}: chunk {c} does not hold generation {want[c]} or newer")
+    tally.lost += lost
+    tally.worst_trial = max(tally.worst_trial, lost)
 
 
 # ------------------------------------------------------------------ kvstore
@@ -200,7 +291,7 @@ def main():
     ap.add_argument("--blk-image", required=True)
     ap.add_argument("--kvstore-image", required=True)
     ap.add_argument("--trials", type=int, default=1000)
-    ap.add_argument("--paths", default="blk,kv-always,kv-everysec")
+    ap.add_argument("--paths", default="blk,blk-random,kv-always,kv-everysec")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--assert-durable", action="store_true")
     ap.add_argument("--progress", type=int, default=0, help="print the tallies every N trials")
@@ -221,6 +312,8 @@ def main():
             for n in range(a.trials):
                 if path == "blk":
                     blk_trial(a.atoll, a.blk_image, tally, tmp)
+                elif path == "blk-random":
+                    blk_random_trial(a.atoll, a.blk_image, tally, tmp, rng)
                 else:
                     kv_trial(a.atoll, a.kvstore_image, path[3:], tally, tmp, rng)
                 if a.progress and (n + 1) % a.progress == 0:
@@ -230,7 +323,7 @@ def main():
                 print("    " + e)
     if not a.assert_durable:
         return 0
-    bad = [t for t in tallies if t.path in ("blk", "kv-always") and (t.lost or t.errors)]
+    bad = [t for t in tallies if t.path in ("blk", "blk-random", "kv-always") and (t.lost or t.errors)]
     for t in bad:
         print(f"FAILED {t.path}: {t.lost} acknowledged writes lost, {len(t.errors)} trials did not run")
     print("PASS" if not bad else "FAIL")

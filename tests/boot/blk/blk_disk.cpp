@@ -3,7 +3,10 @@
 // through a granted alloc_buffer()) and checks it; the runner then checks the file. "ro": reads the pattern the runner put
 // in the file, and a write must fail with an error the app sees. "durable":
 // writes and flushes the pattern, says so and waits to be killed (SIGKILL of
-// the hypervisor); the runner then checks the file.
+// the hypervisor); the runner then checks the file. "flushes": rewrites the
+// disk a chunk at a time without end, each write stamped with its generation
+// and acknowledged once flushed, until the hypervisor is killed at a random
+// moment (bench/soak/durability.py, path blk-random, checks the file).
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +75,35 @@ bool write_pattern(blk::BlkFront& d, uint8_t* buf) {
   printf("blk_disk: %s\n", ok ? "flushed" : "FAILED to write and flush");
   fflush(stdout);
   for (;;) sched::sleep_ns(1000000000ULL);
+}
+
+// Generation G (from 1) rewrites chunk (G - 1) % chunks; each of its sectors
+// holds G, the sector's number, then 62 copies of stamp(G, sector), so the
+// runner can tell from any sector which write put it there. Odd generations
+// are a write and a bare flush, even ones write_flush(); "blk_disk: flushed
+// G" follows each once it returned. A never-written sector is zeroes.
+uint64_t stamp(uint64_t gen, uint64_t sector) {
+  uint64_t x = ((gen << 32 | sector) + 1) * 0x9E3779B97F4A7C15ULL;
+  return x ^ (x >> 29);
+}
+
+[[noreturn]] void run_flushes(blk::BlkFront& d, uint8_t* buf) {
+  uint64_t chunks = d.sectors() / kChunkSectors;
+  for (uint64_t gen = 1;; ++gen) {
+    uint64_t first = (gen - 1) % chunks * kChunkSectors;
+    for (uint64_t i = 0; i < kChunkSectors; ++i) {
+      auto* words = reinterpret_cast<uint64_t*>(buf + i * 512);
+      words[0] = gen;
+      words[1] = first + i;
+      for (unsigned w = 2; w < 64; ++w) words[w] = stamp(gen, first + i);
+    }
+    bool ok = gen % 2 ? d.write(first, buf, kChunkSectors).ok() && d.flush().ok()
+                      : d.write_flush(first, buf, kChunkSectors).ok();
+    printf(ok ? "blk_disk: flushed %llu\n" : "blk_disk: FAILED to write and flush %llu\n",
+           static_cast<unsigned long long>(gen));
+    fflush(stdout);
+    if (!ok) for (;;) sched::sleep_ns(1000000000ULL);
+  }
 }
 
 // I/O through alloc_buffer() memory: its granted pages go on the ring
@@ -146,6 +178,7 @@ int main(int argc, char** argv) {
   CHECK(d->sectors() == (16u << 20) / 512, "16 MiB disk (%llu sectors)", static_cast<unsigned long long>(d->sectors()));
   auto* buf = static_cast<uint8_t*>(aligned_alloc(4096, kChunkSectors * 512 + 4096));
   if (strcmp(mode, "durable") == 0) run_durable(*d, buf);
+  if (strcmp(mode, "flushes") == 0) run_flushes(*d, buf);
   if (strcmp(mode, "ro") == 0) run_ro(*d, buf);
   else run_rw(*d, buf);
   free(buf);
