@@ -56,6 +56,11 @@ DaemonClient::Reach DaemonClient::connect(const std::string& socket_path, std::o
     error = "permission denied: cannot use the atoll daemon at " + socket_path + " (only its owner and root may)";
     return Reach::kRefused;
   }
+  if (e == ECONNREFUSED) {
+    error = "the atoll daemon at " + socket_path +
+            " is gone (its socket is left, but nothing answers); start one with `atoll daemon`";
+    return Reach::kGone;
+  }
   error = "no atoll daemon is running at " + socket_path + " (" + strerror(e) + "); start one with `atoll daemon`";
   return Reach::kNoDaemon;
 }

@@ -15,10 +15,11 @@ bool write_all(int fd, const char* data, size_t length);
 
 class DaemonClient {
  public:
-  enum class Reach { kConnected, kNoDaemon, kRefused };
+  enum class Reach { kConnected, kNoDaemon, kGone, kRefused };
 
-  // Connects to the daemon at `socket_path`. kNoDaemon: nothing listens there;
-  // kRefused: the socket is not ours to use (error says why).
+  // Connects to the daemon at `socket_path`. kNoDaemon: there is no socket;
+  // kGone: a socket is there but nothing answers (its daemon was killed);
+  // kRefused: the socket is not ours to use. `error` says which, for the user.
   static Reach connect(const std::string& socket_path, std::optional<DaemonClient>& out, std::string& error);
   DaemonClient(DaemonClient&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
   DaemonClient& operator=(DaemonClient&&) = delete;

@@ -218,6 +218,11 @@ std::optional<int> create_on_daemon(const std::vector<std::string>& run_args, bo
   std::string error;
   switch (DaemonClient::connect(socket_path, client, error)) {
     case DaemonClient::Reach::kNoDaemon: return std::nullopt;
+    // The user meant the daemon, which is not there to keep the domain: say
+    // so rather than run it in the foreground, where it may run for ever.
+    case DaemonClient::Reach::kGone:
+      fprintf(stderr, "atoll: %s, or add -F to run the domain in the foreground\n", error.c_str());
+      return kExitError;
     case DaemonClient::Reach::kRefused: fprintf(stderr, "atoll: %s\n", error.c_str()); return kExitError;
     case DaemonClient::Reach::kConnected: break;
   }

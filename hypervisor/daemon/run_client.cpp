@@ -134,7 +134,8 @@ std::optional<int> run_on_daemon(const std::vector<std::string>& args, const Run
   std::optional<DaemonClient> client;
   std::string error;
   switch (DaemonClient::connect(socket_path, client, error)) {
-    case DaemonClient::Reach::kNoDaemon: return std::nullopt;
+    case DaemonClient::Reach::kNoDaemon:
+    case DaemonClient::Reach::kGone: return std::nullopt;  // a killed daemon's socket: run on our own
     case DaemonClient::Reach::kRefused:
       fprintf(stderr, "atoll: %s (--no-daemon runs the domain on its own)\n", error.c_str());
       return kExitAtollError;

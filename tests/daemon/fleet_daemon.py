@@ -232,6 +232,11 @@ def main():
         wait_for(lambda: not any(alive(p) for p in everything),
                  "every guest process and pooled loader to end after the daemon's SIGKILL")
         check(os.path.exists(sock), "the killed daemon left its socket file (a new one replaces it)")
+        r = atoll.run("create", write_cfg(tmp, "stale", echo_image), timeout=30)
+        check(r.returncode == 125 and "is gone" in r.stderr and "-F" in r.stderr,
+              f"create at a killed daemon's socket fails at once and says so: {r.returncode} {r.stderr.strip()}")
+        r = atoll.run("list")
+        check(r.returncode != 0 and "is gone" in r.stderr, f"list at a killed daemon's socket: {r.stderr.strip()}")
         daemon = start_daemon(atoll, sock, log)
         check(atoll.domains() == [], "a new daemon starts empty")
         create(atoll, write_cfg(tmp, "last", echo_image))
