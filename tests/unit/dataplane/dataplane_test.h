@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <utility>
 #include <string>
 
 #include "atoll/time.h"
@@ -42,6 +43,20 @@ class DataplaneTest : public ::testing::Test {
   void close_front(Front& front, Back& back) {
     EXPECT_TRUE(front.close(time::monotonic_ns() + kHandshakeNs).ok());
     EXPECT_FALSE(back.connected());
+  }
+
+  // Closes and reopens the device `cycles` times; the domain's count of
+  // backend port numbers after the first reconnect and after the last.
+  template <typename Front, typename Back>
+  std::pair<size_t, size_t> reconnect_cycles(Front& front, Back& back, unsigned cycles) {
+    size_t first = 0;
+    for (unsigned cycle = 0; cycle < cycles; ++cycle) {
+      close_front(front, back);
+      EXPECT_TRUE(front.reopen(time::monotonic_ns() + kHandshakeNs).ok());
+      EXPECT_TRUE(m_env->run_until([&back] { return back.connected(); }));
+      if (cycle == 0) first = m_env->domain().backend_port_numbers();
+    }
+    return {first, m_env->domain().backend_port_numbers()};
   }
 
   GuestEnv* m_env = nullptr;
